@@ -1,0 +1,132 @@
+//! Signing up and signing in: input rules, password checks, then the chosen mode's credentials.
+
+use http::request::Parts;
+
+use super::{Auth, password::Password};
+use crate::{
+    error::{AppError, FieldError},
+    model::Mode,
+};
+
+pub const MIN_USERNAME_CHARS: usize = 3;
+pub const MAX_USERNAME_CHARS: usize = 32;
+
+/// 3 to 32 characters of `a-z`, `0-9`, `_`, `.`, `-`; letters in either case, compared without it.
+pub fn check_username(username: &str) -> Result<(), String> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
+    if let Some(bad) = username.chars().find(|c| !allowed(*c)) {
+        let shown = if bad.is_whitespace() {
+            "spaces".to_string()
+        } else {
+            format!("“{bad}”")
+        };
+        return Err(format!(
+            "Use only letters a–z, digits, “_”, “.” and “-” ({shown} not allowed)."
+        ));
+    }
+    let length = username.len();
+    if length < MIN_USERNAME_CHARS {
+        return Err(format!("Use at least {MIN_USERNAME_CHARS} characters."));
+    }
+    if length > MAX_USERNAME_CHARS {
+        return Err(format!("Use at most {MAX_USERNAME_CHARS} characters."));
+    }
+    Ok(())
+}
+
+impl Auth {
+    /// Creates an account and signs this browser in to it with `mode`.
+    pub async fn sign_up(
+        &self,
+        parts: &Parts,
+        username: &str,
+        password: String,
+        mode: Mode,
+    ) -> Result<(), AppError> {
+        // Every field is checked before any is acted on, so the form shows all its errors at once.
+        let mut fields = Vec::new();
+        if let Err(message) = check_username(username) {
+            fields.push(FieldError {
+                field: "username".into(),
+                message,
+            });
+        }
+        let password = match Password::new_choice(password) {
+            Ok(password) => Some(password),
+            Err(AppError::Invalid { fields: mut more }) => {
+                fields.append(&mut more);
+                None
+            }
+            Err(other) => return Err(other),
+        };
+        let Some(password) = password.filter(|_| fields.is_empty()) else {
+            return Err(AppError::Invalid { fields });
+        };
+        // Cheap refusal before the expensive hash; the unique index still decides races.
+        if self.db.user_by_username(username).await?.is_some() {
+            return Err(username_taken());
+        }
+        let hash = self.passwords.hash(&password).await?;
+        self.db
+            .insert_user(username, &hash, self.clock.now())
+            .await?
+            .ok_or_else(username_taken)?;
+        let user = self
+            .db
+            .user_by_username(username)
+            .await?
+            .ok_or(AppError::Internal)?;
+        self.mode(mode).sign_in(parts, &user).await
+    }
+
+    /// Checks a username and password and signs this browser in with `mode`. Whether the
+    /// username exists or the password is wrong, the answer and its cost are the same.
+    pub async fn log_in(
+        &self,
+        parts: &Parts,
+        username: &str,
+        password: String,
+        mode: Mode,
+    ) -> Result<(), AppError> {
+        let password = Password::for_sign_in(password).map_err(|_| AppError::InvalidCredentials)?;
+        // A username that breaks the rules cannot exist; it still pays for a verification.
+        let user = if check_username(username).is_ok() {
+            self.db.user_by_username(username).await?
+        } else {
+            None
+        };
+        let phc = user.as_ref().map(|user| user.password_hash.as_str());
+        if !self.passwords.verify(&password, phc).await? {
+            return Err(AppError::InvalidCredentials);
+        }
+        let user = user.ok_or(AppError::InvalidCredentials)?;
+        self.mode(mode).sign_in(parts, &user).await
+    }
+}
+
+fn username_taken() -> AppError {
+    AppError::invalid("username", "This username is already taken.")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_username;
+
+    #[test]
+    fn usernames_follow_the_rules() {
+        for good in ["abc", "Alice", "a.b-c_d", "x".repeat(32).as_str(), "007"] {
+            assert!(check_username(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "ab",
+            "",
+            "with space",
+            "émile",
+            "a/b",
+            "x".repeat(33).as_str(),
+            "tab\t",
+        ] {
+            assert!(check_username(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! Cookie + server-side session mode.
+//!
+//! The browser holds a random session ID in an HttpOnly cookie; the server holds the session's
+//! row (see [`super::session_store`]). Every request is checked against the store, so a session
+//! the server deletes is dead on its very next request.
+//!
+//! tower-sessions leaves three things to the app, done here:
+//! - a new ID at sign-in (`cycle_id`), against session fixation;
+//! - an absolute lifetime: the session ends `absolute_timeout` after sign-in however busy it is;
+//! - idle expiry that counts reads: a request refreshes `last_seen_at` and the expiry, at most
+//!   once per [`LAST_SEEN_GRANULARITY`], so a busy session costs one write a minute, not one per
+//!   request.
+
+use async_trait::async_trait;
+use http::{header::COOKIE, request::Parts};
+use time::OffsetDateTime;
+use tower_sessions::{Expiry, Session, SessionManagerLayer, cookie::SameSite};
+
+use super::{
+    AuthMode, CurrentUser, Device,
+    session_store::{STATE_KEY, SessionState, SqlSessionStore, hash_session_id},
+};
+use crate::{
+    db::{Db, SessionRow, UserRecord},
+    error::AppError,
+    model::{Mode, Moment, RecognitionReport, describe_seconds},
+    server::{
+        client::ClientInfo,
+        clock::Clock,
+        config::{Config, LAST_SEEN_GRANULARITY},
+    },
+};
+
+pub const SESSION_COOKIE: &str = "tb_session";
+
+pub struct SessionMode {
+    db: Db,
+    clock: Clock,
+    idle_timeout: i64,
+    absolute_timeout: i64,
+}
+
+impl SessionMode {
+    pub fn new(db: Db, clock: Clock, config: &Config) -> Self {
+        SessionMode {
+            db,
+            clock,
+            idle_timeout: config.session_idle_timeout,
+            absolute_timeout: config.session_absolute_timeout,
+        }
+    }
+
+    /// The tower-sessions layer that loads and saves sessions around every request.
+    /// Cookie: HttpOnly, SameSite=Lax (top-level navigations from other sites keep the user
+    /// signed in; their POSTs are refused by the origin check anyway), Path=/, no Domain, and
+    /// Secure when the public URL is https.
+    pub fn layer(db: Db, clock: Clock, config: &Config) -> SessionManagerLayer<SqlSessionStore> {
+        SessionManagerLayer::new(SqlSessionStore::new(db, clock))
+            .with_name(SESSION_COOKIE)
+            .with_http_only(true)
+            .with_same_site(SameSite::Lax)
+            .with_secure(config.secure_cookies())
+            .with_path("/")
+            .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
+                config.session_idle_timeout,
+            )))
+    }
+
+    /// When a session used at `now` expires: after the idle timeout, but never later than the
+    /// absolute limit after sign-in.
+    fn expires_at(&self, signed_in_at: i64, now: i64) -> i64 {
+        (now + self.idle_timeout).min(signed_in_at + self.absolute_timeout)
+    }
+
+    fn set_expiry(&self, session: &Session, signed_in_at: i64, now: i64) {
+        let at = OffsetDateTime::from_unix_timestamp(self.expires_at(signed_in_at, now))
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        session.set_expiry(Some(Expiry::AtDateTime(at)));
+    }
+}
+
+fn session_of(parts: &Parts) -> Result<&Session, AppError> {
+    parts.extensions.get::<Session>().ok_or_else(|| {
+        tracing::error!("the session layer is missing from the router");
+        AppError::Internal
+    })
+}
+
+fn device_of(row: SessionRow) -> Device {
+    Device {
+        id: row.public_id,
+        mode: Mode::Session,
+        device: row.device,
+        ip: row.ip,
+        created_at: row.created_at,
+        last_seen_at: row.last_seen_at,
+        expires_at: row.expires_at,
+    }
+}
+
+/// 16 random bytes, URL-safe base64: names a device without revealing anything about it.
+pub fn new_public_id() -> String {
+    use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+    use rand::RngCore as _;
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The bytes of `name=value` as the browser sent it in its `Cookie` header.
+pub fn cookie_bytes(parts: &Parts, name: &str) -> usize {
+    parts
+        .headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|header| header.to_str().ok())
+        .flat_map(|header| header.split(';'))
+        .map(str::trim)
+        .find(|pair| pair.split_once('=').is_some_and(|(key, _)| key == name))
+        .map_or(0, str::len)
+}
+
+#[async_trait]
+impl AuthMode for SessionMode {
+    fn mode(&self) -> Mode {
+        Mode::Session
+    }
+
+    async fn recognise(&self, parts: &Parts) -> Result<Option<CurrentUser>, AppError> {
+        let session = session_of(parts)?;
+        // No (parseable) cookie: nothing to look up, no query.
+        if session.id().is_none() {
+            return Ok(None);
+        }
+        let Some(mut state) = session.get::<SessionState>(STATE_KEY).await? else {
+            return Ok(None);
+        };
+        let now = self.clock.now();
+        if now >= state.signed_in_at + self.absolute_timeout {
+            session.flush().await?;
+            return Ok(None);
+        }
+        if now - state.last_seen_at >= LAST_SEEN_GRANULARITY {
+            state.last_seen_at = now;
+            state.ip = ClientInfo::from_parts(parts).ip;
+            session.insert(STATE_KEY, &state).await?;
+            self.set_expiry(session, state.signed_in_at, now);
+        }
+        Ok(Some(CurrentUser {
+            user_id: state.user_id,
+            username: state.username,
+            role: state.role,
+            mode: Mode::Session,
+            device_id: state.device_id,
+        }))
+    }
+
+    async fn sign_in(&self, parts: &Parts, user: &UserRecord) -> Result<(), AppError> {
+        let session = session_of(parts)?;
+        if session.id().is_some() {
+            // Whatever session this browser had ends here; the new one gets a new ID.
+            session.cycle_id().await?;
+        }
+        let now = self.clock.now();
+        let client = ClientInfo::from_parts(parts);
+        let state = SessionState {
+            user_id: user.id,
+            username: user.username.clone(),
+            role: user.role.clone(),
+            device_id: new_public_id(),
+            device: client.device,
+            ip: client.ip,
+            signed_in_at: now,
+            last_seen_at: now,
+        };
+        session.insert(STATE_KEY, &state).await?;
+        self.set_expiry(session, now, now);
+        Ok(())
+    }
+
+    async fn sign_out(&self, parts: &Parts, _current: &CurrentUser) -> Result<(), AppError> {
+        // Deletes the row and makes the layer send a removal cookie.
+        session_of(parts)?.flush().await?;
+        Ok(())
+    }
+
+    async fn explain(
+        &self,
+        parts: &Parts,
+        current: &CurrentUser,
+    ) -> Result<RecognitionReport, AppError> {
+        let session = session_of(parts)?;
+        let id = session.id().ok_or(AppError::Unauthenticated)?;
+        let state = session
+            .get::<SessionState>(STATE_KEY)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        let id_hash = hash_session_id(&id);
+        let now = self.clock.now();
+        let row = self
+            .db
+            .live_session(&id_hash, now)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        let fingerprint: String = id_hash[..4].iter().map(|b| format!("{b:02x}")).collect();
+        Ok(RecognitionReport {
+            viewer: current.viewer(),
+            cookie_name: SESSION_COOKIE.into(),
+            cookie_bytes: cookie_bytes(parts, SESSION_COOKIE),
+            fingerprint,
+            device: device_of(row).view(current, now),
+            idle_timeout: describe_seconds(self.idle_timeout),
+            absolute_expiry: Moment::at(state.signed_in_at + self.absolute_timeout, now),
+        })
+    }
+
+    async fn devices(&self, user_id: i64) -> Result<Vec<Device>, AppError> {
+        let rows = self
+            .db
+            .live_sessions_of_user(user_id, self.clock.now())
+            .await?;
+        Ok(rows.into_iter().map(device_of).collect())
+    }
+
+    async fn kill(&self, user_id: i64, device_id: &str) -> Result<bool, AppError> {
+        Ok(self.db.delete_session_of_user(user_id, device_id).await?)
+    }
+
+    async fn kill_all_except(&self, user_id: i64, keep: Option<&str>) -> Result<u64, AppError> {
+        Ok(self
+            .db
+            .delete_sessions_of_user_except(user_id, keep)
+            .await?)
+    }
+}

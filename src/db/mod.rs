@@ -1,0 +1,68 @@
+//! Every SQL statement the app runs, each one a named method on [`Db`].
+//!
+//! Queries are checked against the schema at compile time (`sqlx::query!`), with the checked
+//! metadata committed in `.sqlx/` so that a build needs no database (`make sqlx-prepare` renews it).
+
+mod sessions;
+mod users;
+
+pub use sessions::{SessionRow, SessionRowUpdate};
+pub use users::UserRecord;
+
+use std::{path::Path, str::FromStr, time::Duration};
+
+use sqlx::{
+    SqlitePool,
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+};
+
+/// The database: a pool of SQLite connections in WAL mode.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: SqlitePool,
+}
+
+impl Db {
+    /// Opens (creating if missing) the database at `url` and brings its schema up to date.
+    pub async fn open(url: &str) -> Result<Self, sqlx::Error> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .foreign_keys(true)
+            // WAL lets page loads read while a sign-in writes.
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            // Writers queue for the lock instead of failing at once with SQLITE_BUSY.
+            .busy_timeout(Duration::from_secs(5));
+        if let Some(parent) = options.get_filename().parent() {
+            create_dir(parent)?;
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Db { pool })
+    }
+
+    /// The one door to the database: every query passes here.
+    fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn create_dir(dir: &Path) -> Result<(), sqlx::Error> {
+    if dir.as_os_str().is_empty() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)
+}
+
+/// True when `error` is a unique-key violation. SQLite does not say which key, so callers use
+/// it only on tables with a single unique key besides the primary key.
+pub fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
+}

@@ -1,0 +1,177 @@
+//! Cookie sessions, keyed by the SHA-256 of their ID.
+//!
+//! Every read takes `now` and ignores expired rows, so an expired session is never listed and
+//! never accepted even before the sweeper has deleted it.
+
+use super::{Db, is_unique_violation};
+
+/// A session as the devices page and the dashboard see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionRow {
+    pub id_hash: Vec<u8>,
+    pub public_id: String,
+    pub user_id: i64,
+    pub device: String,
+    pub ip: String,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+}
+
+/// What a later save may change in a session: never its owner, its ID or its device.
+#[derive(Clone, Debug)]
+pub struct SessionRowUpdate<'a> {
+    pub ip: &'a str,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+    pub data: &'a str,
+}
+
+impl Db {
+    /// Stores a new session; `Ok(false)` if its ID hash or public id is already in use.
+    pub async fn insert_session(&self, row: &SessionRow, data: &str) -> Result<bool, sqlx::Error> {
+        let inserted = sqlx::query!(
+            "insert into sessions
+                 (id_hash, public_id, user_id, device, ip, created_at, last_seen_at, expires_at, data)
+             values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            row.id_hash,
+            row.public_id,
+            row.user_id,
+            row.device,
+            row.ip,
+            row.created_at,
+            row.last_seen_at,
+            row.expires_at,
+            data,
+        )
+        .execute(self.pool())
+        .await;
+        match inserted {
+            Ok(_) => Ok(true),
+            Err(error) if is_unique_violation(&error) => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Writes a live session back. Never inserts: a session deleted (killed, signed out,
+    /// expired) while a request held it stays deleted. `Ok(false)` when there was nothing to update.
+    pub async fn update_live_session(
+        &self,
+        id_hash: &[u8],
+        update: &SessionRowUpdate<'_>,
+        now: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let result = sqlx::query!(
+            "update sessions set ip = ?, last_seen_at = ?, expires_at = ?, data = ?
+             where id_hash = ? and expires_at > ?",
+            update.ip,
+            update.last_seen_at,
+            update.expires_at,
+            update.data,
+            id_hash,
+            now,
+        )
+        .execute(self.pool())
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// The stored record of a live session: its data and expiry.
+    pub async fn live_session_data(
+        &self,
+        id_hash: &[u8],
+        now: i64,
+    ) -> Result<Option<(String, i64)>, sqlx::Error> {
+        let row = sqlx::query!(
+            "select data, expires_at from sessions where id_hash = ? and expires_at > ?",
+            id_hash,
+            now,
+        )
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.map(|row| (row.data, row.expires_at)))
+    }
+
+    pub async fn live_session(
+        &self,
+        id_hash: &[u8],
+        now: i64,
+    ) -> Result<Option<SessionRow>, sqlx::Error> {
+        sqlx::query_as!(
+            SessionRow,
+            "select id_hash, public_id, user_id, device, ip, created_at, last_seen_at, expires_at
+             from sessions where id_hash = ? and expires_at > ?",
+            id_hash,
+            now,
+        )
+        .fetch_optional(self.pool())
+        .await
+    }
+
+    pub async fn delete_session(&self, id_hash: &[u8]) -> Result<bool, sqlx::Error> {
+        let result = sqlx::query!("delete from sessions where id_hash = ?", id_hash)
+            .execute(self.pool())
+            .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// A user's live sessions, most recently active first (one range scan of
+    /// `sessions_user_last_seen`).
+    pub async fn live_sessions_of_user(
+        &self,
+        user_id: i64,
+        now: i64,
+    ) -> Result<Vec<SessionRow>, sqlx::Error> {
+        sqlx::query_as!(
+            SessionRow,
+            "select id_hash, public_id, user_id, device, ip, created_at, last_seen_at, expires_at
+             from sessions where user_id = ? and expires_at > ?
+             order by last_seen_at desc, created_at desc",
+            user_id,
+            now,
+        )
+        .fetch_all(self.pool())
+        .await
+    }
+
+    /// Deletes one of `user_id`'s sessions by its public id; `Ok(false)` if they have no such
+    /// session (someone else's id changes nothing).
+    pub async fn delete_session_of_user(
+        &self,
+        user_id: i64,
+        public_id: &str,
+    ) -> Result<bool, sqlx::Error> {
+        let result = sqlx::query!(
+            "delete from sessions where user_id = ? and public_id = ?",
+            user_id,
+            public_id,
+        )
+        .execute(self.pool())
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Deletes all of `user_id`'s sessions but `keep` (all of them when `keep` is `None`).
+    pub async fn delete_sessions_of_user_except(
+        &self,
+        user_id: i64,
+        keep: Option<&str>,
+    ) -> Result<u64, sqlx::Error> {
+        let result = sqlx::query!(
+            "delete from sessions where user_id = ? and public_id is not ?",
+            user_id,
+            keep,
+        )
+        .execute(self.pool())
+        .await?;
+        Ok(result.rows_affected())
+    }
+
+    /// The sweeper's query: removes every session that has expired.
+    pub async fn delete_expired_sessions(&self, now: i64) -> Result<u64, sqlx::Error> {
+        let result = sqlx::query!("delete from sessions where expires_at <= ?", now)
+            .execute(self.pool())
+            .await?;
+        Ok(result.rows_affected())
+    }
+}

@@ -1,0 +1,72 @@
+//! Accounts.
+
+use std::fmt;
+
+use super::{Db, is_unique_violation};
+
+/// A row of `users`. Its `Debug` leaves the password hash out.
+#[derive(Clone)]
+pub struct UserRecord {
+    pub id: i64,
+    pub username: String,
+    pub password_hash: String,
+    pub role: String,
+    pub created_at: i64,
+}
+
+impl fmt::Debug for UserRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserRecord")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("password_hash", &"[redacted]")
+            .field("role", &self.role)
+            .finish()
+    }
+}
+
+impl Db {
+    /// Creates an account; `Ok(None)` when the username is taken, in any letter case.
+    pub async fn insert_user(
+        &self,
+        username: &str,
+        password_hash: &str,
+        now: i64,
+    ) -> Result<Option<i64>, sqlx::Error> {
+        let inserted = sqlx::query_scalar!(
+            r#"insert into users (username, password_hash, created_at) values (?, ?, ?)
+               returning id as "id!""#,
+            username,
+            password_hash,
+            now,
+        )
+        .fetch_one(self.pool())
+        .await;
+        match inserted {
+            Ok(id) => Ok(Some(id)),
+            Err(error) if is_unique_violation(&error) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Looks an account up by name, ignoring letter case.
+    pub async fn user_by_username(
+        &self,
+        username: &str,
+    ) -> Result<Option<UserRecord>, sqlx::Error> {
+        sqlx::query_as!(
+            UserRecord,
+            r#"select id as "id!", username, password_hash, role, created_at
+               from users where username = ? collate nocase"#,
+            username,
+        )
+        .fetch_optional(self.pool())
+        .await
+    }
+
+    pub async fn count_users(&self) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar!(r#"select count(*) as "n!: i64" from users"#)
+            .fetch_one(self.pool())
+            .await
+    }
+}

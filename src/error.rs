@@ -1,0 +1,167 @@
+//! The app's one error type.
+//!
+//! Every failure a user can meet is one variant here, with its HTTP status in [`AppError::status`].
+//! It crosses the wire as JSON, so the server-function client in the browser gets the same value
+//! back, and a form posted without JavaScript gets it through the redirect URL (Leptos' `__err`).
+//! Internal failures never carry their cause to the client: the server logs the cause where it
+//! turns it into [`AppError::Internal`].
+
+use leptos::server_fn::{
+    codec::JsonEncoding,
+    error::{FromServerFnError, ServerFnErrorErr},
+};
+use serde::{Deserialize, Serialize};
+
+/// One input that was refused, and why, in words meant for the person who typed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "error", rename_all = "snake_case")]
+pub enum AppError {
+    /// Some inputs were wrong; nothing was changed.
+    #[error("Please correct the fields marked below.")]
+    Invalid { fields: Vec<FieldError> },
+    /// Deliberately the same whether the user exists or the password is wrong.
+    #[error("Invalid username or password.")]
+    InvalidCredentials,
+    /// The request carries no live credentials.
+    #[error("You are not signed in, or your sign-in has ended.")]
+    Unauthenticated,
+    /// Missing, or not the caller's: the two are indistinguishable on purpose.
+    #[error("Not found.")]
+    NotFound,
+    /// A state-changing request that another site made the browser send.
+    #[error("Cross-origin request refused.")]
+    CrossOrigin,
+    #[error("Request too large.")]
+    PayloadTooLarge,
+    /// The password hasher's queue is full: the client should retry shortly.
+    #[error("The server is busy. Please try again in a moment.")]
+    Busy,
+    /// A request the server could not read (malformed arguments, wrong types).
+    #[error("Bad request: {reason}")]
+    BadRequest { reason: String },
+    /// The browser could not reach the server (only ever built on the client).
+    #[error("Could not reach the server: {reason}")]
+    Network { reason: String },
+    #[error("Something went wrong on our side.")]
+    Internal,
+}
+
+impl AppError {
+    /// The one mapping from error to HTTP status.
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::Invalid { .. } => 422,
+            AppError::InvalidCredentials | AppError::Unauthenticated => 401,
+            AppError::NotFound => 404,
+            AppError::CrossOrigin => 403,
+            AppError::PayloadTooLarge => 413,
+            AppError::Busy => 503,
+            AppError::BadRequest { .. } => 400,
+            AppError::Network { .. } | AppError::Internal => 500,
+        }
+    }
+
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        AppError::Invalid {
+            fields: vec![FieldError {
+                field: field.to_owned(),
+                message: message.into(),
+            }],
+        }
+    }
+
+    /// The message for one form field, if this error names it.
+    pub fn field(&self, name: &str) -> Option<&str> {
+        match self {
+            AppError::Invalid { fields } => fields
+                .iter()
+                .find(|f| f.field == name)
+                .map(|f| f.message.as_str()),
+            _ => None,
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            ServerFnErrorErr::Args(reason) | ServerFnErrorErr::MissingArg(reason) => {
+                AppError::BadRequest { reason }
+            }
+            ServerFnErrorErr::Request(reason) => AppError::Network { reason },
+            // Anything else is the framework failing, not the user: no details leave the server.
+            other => {
+                #[cfg(feature = "ssr")]
+                tracing::error!(error = %other, "server function failed");
+                let _ = other;
+                AppError::Internal
+            }
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use super::AppError;
+    use axum::{
+        Json,
+        http::StatusCode,
+        response::{IntoResponse, Response},
+    };
+
+    impl AppError {
+        /// Logs an internal failure with its whole cause chain and hides it from the client.
+        pub fn internal(context: &'static str, error: &(dyn std::error::Error + 'static)) -> Self {
+            let mut chain = error.to_string();
+            let mut source = error.source();
+            while let Some(cause) = source {
+                chain.push_str(": ");
+                chain.push_str(&cause.to_string());
+                source = cause.source();
+            }
+            tracing::error!(context, error = %chain, "internal error");
+            AppError::Internal
+        }
+
+        pub fn status_code(&self) -> StatusCode {
+            StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        }
+    }
+
+    impl From<sqlx::Error> for AppError {
+        fn from(error: sqlx::Error) -> Self {
+            AppError::internal("database", &error)
+        }
+    }
+
+    impl From<tower_sessions::session::Error> for AppError {
+        fn from(error: tower_sessions::session::Error) -> Self {
+            AppError::internal("session", &error)
+        }
+    }
+
+    impl From<tokio::task::JoinError> for AppError {
+        fn from(error: tokio::task::JoinError) -> Self {
+            AppError::internal("blocking task", &error)
+        }
+    }
+
+    /// JSON body `{"error": "<kind>", "message": "<words>", ...}` with the mapped status.
+    impl IntoResponse for AppError {
+        fn into_response(self) -> Response {
+            let mut body = serde_json::to_value(&self).unwrap_or_default();
+            if let Some(object) = body.as_object_mut() {
+                object.insert("message".into(), self.to_string().into());
+            }
+            (self.status_code(), Json(body)).into_response()
+        }
+    }
+}

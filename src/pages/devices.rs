@@ -1,0 +1,148 @@
+//! `/devices`: every place the user is signed in, and the buttons that end them.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use super::{
+    form::{FormError, last_error},
+    layout::SignInRequired,
+};
+use crate::{
+    api::{KillDevice, KillOtherDevices, devices},
+    model::{DeviceView, Moment},
+};
+
+/// A moment as relative words, with the exact UTC time on hover.
+#[component]
+pub fn When(moment: Moment) -> impl IntoView {
+    view! {
+        <time datetime=moment.unix.to_string() title=moment.utc>
+            {moment.relative}
+        </time>
+    }
+}
+
+#[component]
+pub fn DevicesPage() -> impl IntoView {
+    let kill = ServerAction::<KillDevice>::new();
+    let kill_others = ServerAction::<KillOtherDevices>::new();
+    let devices = Resource::new(
+        move || (kill.version().get(), kill_others.version().get()),
+        |_| devices(),
+    );
+    let kill_error = last_error(kill.value());
+    let kill_others_error = last_error(kill_others.value());
+    view! {
+        <Title text="Devices" />
+        <section class="card wide">
+            <div class="card-head">
+                <h1>"Your devices"</h1>
+                <ActionForm action=kill_others attr:class="inline">
+                    <button
+                        type="submit"
+                        class="button danger"
+                        data-testid="kill-others"
+                        disabled=move || kill_others.pending().get()
+                    >
+                        "Sign out all other devices"
+                    </button>
+                </ActionForm>
+            </div>
+            <p class="lead">
+                "Each row is a session the server keeps. Signing one out deletes its row: that "
+                "browser's next request finds nothing and lands on the login page."
+            </p>
+            <FormError error=kill_error />
+            <FormError error=kill_others_error />
+            {move || {
+                kill_others
+                    .value()
+                    .get()
+                    .and_then(Result::ok)
+                    .map(|ended| {
+                        let noun = if ended == 1 { "device" } else { "devices" };
+                        view! {
+                            <p class="notice" role="status">
+                                {format!("Signed out {ended} other {noun}.")}
+                            </p>
+                        }
+                    })
+            }}
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || {
+                    devices
+                        .get()
+                        .map(|devices| match devices {
+                            Ok(devices) => view! { <DeviceTable devices kill /> }.into_any(),
+                            Err(error) => view! { <SignInRequired error /> }.into_any(),
+                        })
+                }}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn DeviceTable(devices: Vec<DeviceView>, kill: ServerAction<KillDevice>) -> impl IntoView {
+    view! {
+        <div class="table-scroll">
+            <table class="devices">
+                <thead>
+                    <tr>
+                        <th scope="col">"Device"</th>
+                        <th scope="col">"Mode"</th>
+                        <th scope="col">"IP address"</th>
+                        <th scope="col">"Signed in"</th>
+                        <th scope="col">"Last active"</th>
+                        <th scope="col">"Expires"</th>
+                        <th scope="col"><span class="visually-hidden">"Action"</span></th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {devices
+                        .into_iter()
+                        .map(|device| {
+                            let is_current = device.is_current;
+                            view! {
+                                <tr data-testid="device-row" class:current=is_current>
+                                    <td>
+                                        {device.device}
+                                        {is_current
+                                            .then(|| {
+                                                view! {
+                                                    <span class="badge" data-testid="this-device">
+                                                        "this device"
+                                                    </span>
+                                                }
+                                            })}
+                                    </td>
+                                    <td>
+                                        <span class="mode-badge" data-mode=device.mode.key()>
+                                            {device.mode.label()}
+                                        </span>
+                                    </td>
+                                    <td><code>{device.ip}</code></td>
+                                    <td><When moment=device.created /></td>
+                                    <td><When moment=device.last_active /></td>
+                                    <td><When moment=device.expires /></td>
+                                    <td>
+                                        <ActionForm action=kill attr:class="inline">
+                                            <input type="hidden" name="id" value=device.id />
+                                            <button
+                                                type="submit"
+                                                class="button secondary small"
+                                                data-testid="kill-device"
+                                            >
+                                                {if is_current { "Sign out" } else { "Sign out device" }}
+                                            </button>
+                                        </ActionForm>
+                                    </td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}

@@ -1,0 +1,83 @@
+//! Form pieces: a labelled field with its error, and the form's own error.
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+
+/// The error of the last submission of a form, if it failed.
+pub fn last_error<T>(
+    value: impl Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
+) -> Signal<Option<AppError>>
+where
+    T: Send + Sync + 'static,
+{
+    Signal::derive(move || value.get().and_then(Result::err))
+}
+
+/// The message for one field in `error`, if it names that field.
+pub fn field_error(error: Signal<Option<AppError>>, field: &'static str) -> Signal<Option<String>> {
+    Signal::derive(move || {
+        error
+            .get()
+            .and_then(|error| error.field(field).map(str::to_owned))
+    })
+}
+
+/// A labelled input; its error, when there is one, is announced and tied to it.
+#[component]
+pub fn Field(
+    label: &'static str,
+    name: &'static str,
+    #[prop(default = "text")] kind: &'static str,
+    autocomplete: &'static str,
+    #[prop(optional)] hint: Option<&'static str>,
+    error: Signal<Option<String>>,
+) -> impl IntoView {
+    let id = format!("{name}-input");
+    let hint_id = format!("{name}-hint");
+    let error_id = format!("{name}-error");
+    let described_by = {
+        let (hint_id, error_id) = (hint_id.clone(), error_id.clone());
+        move || {
+            let mut ids = Vec::new();
+            if hint.is_some() {
+                ids.push(hint_id.clone());
+            }
+            if error.get().is_some() {
+                ids.push(error_id.clone());
+            }
+            ids.join(" ")
+        }
+    };
+    view! {
+        <div class="field" class:invalid=move || error.get().is_some()>
+            <label for=id.clone()>{label}</label>
+            <input
+                id=id
+                type=kind
+                name=name
+                autocomplete=autocomplete
+                aria-invalid=move || if error.get().is_some() { "true" } else { "false" }
+                aria-describedby=described_by
+            />
+            {hint.map(|hint| view! { <p class="hint" id=hint_id>{hint}</p> })}
+            <p class="field-error" id=error_id data-testid=format!("{name}-error")>
+                {move || error.get()}
+            </p>
+        </div>
+    }
+}
+
+/// The error of a whole form submission.
+#[component]
+pub fn FormError(error: Signal<Option<AppError>>) -> impl IntoView {
+    move || {
+        error.get().map(|error| {
+            view! {
+                <div class="alert" role="alert" data-testid="form-error">
+                    {error.to_string()}
+                </div>
+            }
+        })
+    }
+}

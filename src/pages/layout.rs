@@ -1,0 +1,108 @@
+//! What every page shares: the header, the not-found page, and the sign-in redirect.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::{components::Redirect, hooks::use_location};
+
+use crate::{
+    api::{LogOut, current_viewer},
+    error::AppError,
+    nav::login_url,
+};
+
+/// App name, who is signed in and how, and the way out.
+#[component]
+pub fn Header() -> impl IntoView {
+    let location = use_location();
+    // Refetched on every navigation, so sign-in and sign-out show at once.
+    let viewer = Resource::new(move || location.pathname.get(), |_| current_viewer());
+    let log_out = ServerAction::<LogOut>::new();
+    view! {
+        <header class="site-header">
+            <div class="bar">
+                <a class="brand" href="/">
+                    <span class="logo" aria-hidden="true">"◐"</span>
+                    "ticketbooth"
+                </a>
+                <Transition fallback=|| ()>
+                    {move || {
+                        viewer
+                            .get()
+                            .map(|viewer| match viewer {
+                                Ok(Some(viewer)) => {
+                                    view! {
+                                        <nav class="nav" aria-label="Account">
+                                            <a href="/dashboard">"Dashboard"</a>
+                                            <a href="/devices">"Devices"</a>
+                                            <span class="who" data-testid="signed-in-user">
+                                                "Signed in as "
+                                                <strong>{viewer.username}</strong>
+                                            </span>
+                                            <span
+                                                class="mode-badge"
+                                                data-mode=viewer.mode.key()
+                                                data-testid="mode"
+                                            >
+                                                {viewer.mode.label()}
+                                            </span>
+                                            <ActionForm action=log_out attr:class="inline">
+                                                <button type="submit" class="button secondary">
+                                                    "Sign out"
+                                                </button>
+                                            </ActionForm>
+                                        </nav>
+                                    }
+                                        .into_any()
+                                }
+                                _ => {
+                                    view! {
+                                        <nav class="nav" aria-label="Account">
+                                            <a href="/login">"Log in"</a>
+                                            <a class="button" href="/signup">
+                                                "Sign up"
+                                            </a>
+                                        </nav>
+                                    }
+                                        .into_any()
+                                }
+                            })
+                    }}
+                </Transition>
+            </div>
+        </header>
+    }
+}
+
+/// Shown for a failed page load: a missing sign-in goes to the login page and comes back here.
+#[component]
+pub fn SignInRequired(error: AppError) -> impl IntoView {
+    let location = use_location();
+    if error == AppError::Unauthenticated {
+        let wanted = format!("{}{}", location.pathname.get_untracked(), {
+            let search = location.search.get_untracked();
+            if search.is_empty() {
+                String::new()
+            } else {
+                format!("?{search}")
+            }
+        });
+        view! { <Redirect path=login_url(&wanted) /> }.into_any()
+    } else {
+        view! { <p class="alert" role="alert">{error.to_string()}</p> }.into_any()
+    }
+}
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <Title text="Not found" />
+        <section class="card narrow">
+            <h1>"Nothing here"</h1>
+            <p>"This page does not exist. " <a href="/">"Go to the start page"</a> "."</p>
+        </section>
+    }
+}

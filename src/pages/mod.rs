@@ -1,0 +1,9 @@
+//! Page components. They call server functions from [`crate::api`] and never see cookies.
+
+pub mod dashboard;
+pub mod devices;
+pub mod form;
+pub mod home;
+pub mod layout;
+pub mod login;
+pub mod signup;

@@ -1,0 +1,192 @@
+//! Configuration, read once at start-up from the environment.
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `LEPTOS_SITE_ADDR` | `127.0.0.1:3000` | address to listen on |
+//! | `PUBLIC_URL` | `http://<site addr>` | the origin browsers use; `https://` turns on `Secure` cookies |
+//! | `DATA_DIR` | `data` | folder for the SQLite file (created if missing) |
+//! | `DATABASE_URL` | `sqlite://<DATA_DIR>/ticketbooth.db` | the database |
+//! | `SESSION_IDLE_TIMEOUT` | `14d` | a session unused this long ends |
+//! | `SESSION_ABSOLUTE_TIMEOUT` | `30d` | a session ends this long after sign-in, used or not |
+//! | `HASH_CONCURRENCY` | half the CPUs, at least 1 | password hashes running at once |
+//! | `HASH_QUEUE` | `64` | sign-ins allowed to wait for a hasher before the server answers 503 |
+//!
+//! Durations are a number followed by `s`, `m`, `h` or `d`. A value that cannot be read stops
+//! the server with a message naming the variable.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use leptos::config::LeptosOptions;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub leptos_options: LeptosOptions,
+    /// `scheme://host[:port]` with no trailing slash, compared with `Origin` headers.
+    pub public_origin: String,
+    pub database_url: String,
+    pub data_dir: PathBuf,
+    pub session_idle_timeout: i64,
+    pub session_absolute_timeout: i64,
+    pub hash_concurrency: usize,
+    pub hash_queue: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{variable}: {problem}")]
+pub struct ConfigError {
+    variable: &'static str,
+    problem: String,
+}
+
+/// The longest `last_seen_at` may lag behind: a session's row is written at most this often.
+pub const LAST_SEEN_GRANULARITY: i64 = 60;
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env(leptos_options: LeptosOptions) -> Result<Self, ConfigError> {
+        Self::from_lookup(leptos_options, |name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration from `lookup` (the environment, or a test's table).
+    pub fn from_lookup(
+        mut leptos_options: LeptosOptions,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        if let Some(addr) = lookup("LEPTOS_SITE_ADDR") {
+            leptos_options.site_addr = addr.parse::<SocketAddr>().map_err(|e| ConfigError {
+                variable: "LEPTOS_SITE_ADDR",
+                problem: format!("{addr:?} is not an address like 127.0.0.1:3000 ({e})"),
+            })?;
+        }
+        let public_origin = match lookup("PUBLIC_URL") {
+            Some(url) => parse_origin(&url).ok_or_else(|| ConfigError {
+                variable: "PUBLIC_URL",
+                problem: format!("{url:?} is not an http:// or https:// URL"),
+            })?,
+            None => format!("http://{}", leptos_options.site_addr),
+        };
+        let data_dir = PathBuf::from(lookup("DATA_DIR").unwrap_or_else(|| "data".into()));
+        let database_url = lookup("DATABASE_URL")
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("ticketbooth.db").display()));
+        let session_idle_timeout = duration_var(&lookup, "SESSION_IDLE_TIMEOUT", "14d")?;
+        let session_absolute_timeout = duration_var(&lookup, "SESSION_ABSOLUTE_TIMEOUT", "30d")?;
+        let default_hashers = std::thread::available_parallelism()
+            .map(|n| (n.get() / 2).max(1))
+            .unwrap_or(1);
+        let hash_concurrency = count_var(&lookup, "HASH_CONCURRENCY", default_hashers)?;
+        let hash_queue = count_var(&lookup, "HASH_QUEUE", 64)?;
+        Ok(Config {
+            leptos_options,
+            public_origin,
+            database_url,
+            data_dir,
+            session_idle_timeout,
+            session_absolute_timeout,
+            hash_concurrency,
+            hash_queue,
+        })
+    }
+
+    /// Cookies get `Secure` when browsers reach the app over https.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_origin.starts_with("https://")
+    }
+}
+
+/// `https://example.com:8443/some/path` → `https://example.com:8443`.
+pub fn parse_origin(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    if scheme != "http" && scheme != "https" {
+        return None;
+    }
+    let authority = rest.split(['/', '?', '#']).next()?;
+    if authority.is_empty() || authority.contains('@') || authority.contains(char::is_whitespace) {
+        return None;
+    }
+    Some(format!("{scheme}://{}", authority.to_ascii_lowercase()))
+}
+
+/// `90s`, `15m`, `12h`, `14d` → seconds.
+pub fn parse_duration(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let unit_at = text.len().checked_sub(1)?;
+    let (number, unit) = text.split_at(unit_at);
+    let scale = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return None,
+    };
+    let number: i64 = number.parse().ok()?;
+    (number > 0).then_some(number)?.checked_mul(scale)
+}
+
+fn duration_var(
+    lookup: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: &str,
+) -> Result<i64, ConfigError> {
+    let text = lookup(variable).unwrap_or_else(|| default.into());
+    parse_duration(&text).ok_or_else(|| ConfigError {
+        variable,
+        problem: format!("{text:?} is not a positive duration like 30s, 15m, 12h or 14d"),
+    })
+}
+
+fn count_var(
+    lookup: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: usize,
+) -> Result<usize, ConfigError> {
+    match lookup(variable) {
+        None => Ok(default),
+        Some(text) => text
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| ConfigError {
+                variable,
+                problem: format!("{text:?} is not a positive whole number"),
+            }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_with_their_unit() {
+        assert_eq!(parse_duration("90s"), Some(90));
+        assert_eq!(parse_duration("15m"), Some(900));
+        assert_eq!(parse_duration("14d"), Some(14 * 86_400));
+        assert_eq!(parse_duration("0s"), None);
+        assert_eq!(parse_duration("-5m"), None);
+        assert_eq!(parse_duration("14"), None);
+        assert_eq!(parse_duration("d"), None);
+        assert_eq!(parse_duration(""), None);
+    }
+
+    #[test]
+    fn origins_drop_path_and_refuse_other_schemes() {
+        assert_eq!(
+            parse_origin("https://Example.com:8443/app?x").as_deref(),
+            Some("https://example.com:8443")
+        );
+        assert_eq!(parse_origin("ftp://example.com"), None);
+        assert_eq!(parse_origin("https://user@example.com"), None);
+        assert_eq!(parse_origin("example.com"), None);
+    }
+
+    #[test]
+    fn a_bad_variable_is_named_in_the_error() {
+        let options = LeptosOptions::builder().output_name("t").build();
+        let error = Config::from_lookup(options, |name| {
+            (name == "SESSION_IDLE_TIMEOUT").then(|| "forever".to_string())
+        })
+        .unwrap_err();
+        assert!(error.to_string().starts_with("SESSION_IDLE_TIMEOUT"));
+    }
+}

@@ -1,0 +1,166 @@
+//! The request pipeline around the routes: origin check, recognition, page guard, error
+//! statuses for server functions, and security headers.
+
+use axum::{
+    body::Body,
+    extract::{Request, State},
+    middleware::Next,
+    response::{IntoResponse, Redirect, Response},
+};
+use http::{
+    HeaderMap, HeaderValue, Method, StatusCode,
+    header::{self, ORIGIN, REFERER},
+};
+
+use super::{config::parse_origin, state::AppState};
+use crate::{
+    auth::Recognition,
+    error::AppError,
+    nav::{is_protected, login_url},
+};
+
+/// Path prefix of every server function (`#[server(prefix = ...)]`).
+pub const SERVER_FN_PREFIX: &str = "/fn";
+
+/// Requests carry a username and a password at most; anything bigger is refused with 413.
+pub const MAX_REQUEST_BODY: usize = 16 * 1024;
+
+/// Refuses oversized bodies: at once when `Content-Length` says so, and mid-stream otherwise
+/// (the reader then fails and the request is answered as malformed). Nothing is buffered here.
+pub async fn limit_body(request: Request, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > MAX_REQUEST_BODY as u64) {
+        return AppError::PayloadTooLarge.into_response();
+    }
+    let request =
+        request.map(|body| Body::new(http_body_util::Limited::new(body, MAX_REQUEST_BODY)));
+    next.run(request).await
+}
+
+/// Refuses state-changing requests that another site made the browser send (CSRF).
+///
+/// Leptos server functions accept plain form posts, which browsers send cross-site without a
+/// preflight and, for top-level navigations, with SameSite=Lax cookies. So every request that is
+/// not GET/HEAD/OPTIONS must prove it comes from our own pages:
+/// 1. `Sec-Fetch-Site`, when the browser sends it, must be `same-origin` (or `none`: typed by
+///    the user);
+/// 2. otherwise `Origin` must be our public origin;
+/// 3. otherwise `Referer` must start with it;
+/// 4. a request with none of the three is not from a browser that could be tricked, unless it
+///    carries cookies: then it is refused, since we cannot tell where it came from.
+pub async fn refuse_cross_origin(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let safe_method = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if safe_method || comes_from_our_pages(request.headers(), &state.config.public_origin) {
+        return next.run(request).await;
+    }
+    tracing::warn!(
+        path = request.uri().path(),
+        origin = ?request.headers().get(ORIGIN),
+        "refused a cross-origin state-changing request"
+    );
+    AppError::CrossOrigin.into_response()
+}
+
+fn comes_from_our_pages(headers: &HeaderMap, public_origin: &str) -> bool {
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    if let Some(site) = text("sec-fetch-site") {
+        return site == "same-origin" || site == "none";
+    }
+    if let Some(origin) = text(ORIGIN.as_str()) {
+        return parse_origin(origin).as_deref() == Some(public_origin);
+    }
+    if let Some(referer) = text(REFERER.as_str()) {
+        return parse_origin(referer).as_deref() == Some(public_origin);
+    }
+    !headers.contains_key(header::COOKIE)
+}
+
+/// Finds out who sent the request, once, and leaves the answer in its extensions.
+pub async fn recognise(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let (mut parts, body) = request.into_parts();
+    match state.auth.recognise(&parts).await {
+        Ok(user) => {
+            parts.extensions.insert(Recognition(user));
+            next.run(Request::from_parts(parts, body)).await
+        }
+        Err(error) => error.into_response(),
+    }
+}
+
+/// Sends anonymous visitors of a protected page to the login page, remembering where they
+/// were going. The pages check again on the client, for navigations that never reach here.
+pub async fn guard_pages(request: Request, next: Next) -> Response {
+    let anonymous = request
+        .extensions()
+        .get::<Recognition>()
+        .is_none_or(|recognition| recognition.0.is_none());
+    if request.method() == Method::GET && anonymous && is_protected(request.uri().path()) {
+        let wanted = request
+            .uri()
+            .path_and_query()
+            .map_or("/", |path| path.as_str());
+        return Redirect::to(&login_url(wanted)).into_response();
+    }
+    next.run(request).await
+}
+
+/// Gives failed server-function calls the status their [`AppError`] maps to.
+///
+/// Leptos answers every server-function error with 500; the browser client decodes any 4xx/5xx
+/// body as the error, so only the status needs mending. Form posts without JavaScript are
+/// redirects and are left alone.
+pub async fn server_fn_statuses(request: Request, next: Next) -> Response {
+    if !request.uri().path().starts_with(SERVER_FN_PREFIX) {
+        return next.run(request).await;
+    }
+    let response = next.run(request).await;
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR
+        || !response.headers().contains_key("serverfnerror")
+    {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
+        parts.status = error.status_code();
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// Headers every response gets: no framing (the kill buttons must not be clickjacked), no
+/// content sniffing, no full URLs leaked to other sites, and no caching of anything personal.
+pub async fn security_headers(request: Request, next: Next) -> Response {
+    let cacheable = request.uri().path().starts_with("/pkg/");
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let mut set = |name: &'static str, value: &'static str| {
+        headers
+            .entry(name)
+            .or_insert_with(|| HeaderValue::from_static(value));
+    };
+    set("x-frame-options", "DENY");
+    set("content-security-policy", "frame-ancestors 'none'");
+    set("x-content-type-options", "nosniff");
+    set("referrer-policy", "same-origin");
+    if !cacheable {
+        set("cache-control", "no-store");
+    }
+    response
+}

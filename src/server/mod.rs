@@ -1,0 +1,151 @@
+//! The server: router, middleware stack, background sweeper, start and stop.
+
+pub mod client;
+pub mod clock;
+pub mod config;
+pub mod middleware;
+pub mod state;
+
+use std::{net::SocketAddr, time::Duration};
+
+use axum::{Router, middleware::from_fn, middleware::from_fn_with_state};
+use leptos::prelude::provide_context;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+use tower::ServiceBuilder;
+
+use crate::{
+    app::{App, shell},
+    auth::session::SessionMode,
+};
+use clock::Clock;
+use config::Config;
+use state::AppState;
+
+/// How often expired sessions are deleted.
+const SWEEP_EVERY: Duration = Duration::from_secs(10 * 60);
+
+/// The whole app as one axum router.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let options = state.leptos_options.clone();
+    let session_layer = SessionMode::layer(state.db.clone(), state.clock.clone(), &state.config);
+    // Listed outermost first.
+    let pipeline = ServiceBuilder::new()
+        .layer(from_fn(middleware::security_headers))
+        .layer(from_fn(middleware::limit_body))
+        .layer(from_fn_with_state(
+            state.clone(),
+            middleware::refuse_cross_origin,
+        ))
+        .layer(session_layer)
+        .layer(from_fn(middleware::server_fn_statuses))
+        .layer(from_fn_with_state(state.clone(), middleware::recognise))
+        .layer(from_fn(middleware::guard_pages));
+    Router::new()
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            {
+                let state = state.clone();
+                move || provide_context(state.clone())
+            },
+            move || shell(options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(pipeline)
+        .with_state(state)
+}
+
+/// Deletes every expired session; returns how many.
+pub async fn sweep_expired(state: &AppState) -> Result<u64, sqlx::Error> {
+    state.db.delete_expired_sessions(state.clock.now()).await
+}
+
+/// A server accepting connections, until [`RunningServer::stop`].
+pub struct RunningServer {
+    pub state: AppState,
+    pub addr: SocketAddr,
+    shutdown: oneshot::Sender<()>,
+    serving: JoinHandle<std::io::Result<()>>,
+    sweeper: JoinHandle<()>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("network: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Builds the state, starts the sweeper and serves on `listener`.
+pub async fn start(
+    config: Config,
+    clock: Clock,
+    listener: TcpListener,
+) -> Result<RunningServer, StartError> {
+    let addr = listener.local_addr()?;
+    let state = AppState::build(config, clock).await?;
+    let sweeper = tokio::spawn({
+        let state = state.clone();
+        async move {
+            let mut every = tokio::time::interval(SWEEP_EVERY);
+            loop {
+                every.tick().await;
+                match sweep_expired(&state).await {
+                    Ok(0) => {}
+                    Ok(swept) => tracing::info!(swept, "deleted expired sessions"),
+                    Err(error) => tracing::error!(%error, "sweeping expired sessions failed"),
+                }
+            }
+        }
+    });
+    let (shutdown, shutdown_signal) = oneshot::channel::<()>();
+    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let serving = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = shutdown_signal.await;
+            })
+            .await
+    });
+    Ok(RunningServer {
+        state,
+        addr,
+        shutdown,
+        serving,
+        sweeper,
+    })
+}
+
+impl RunningServer {
+    /// Finishes the requests in flight, then closes the database.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(());
+        let _ = self.serving.await;
+        self.sweeper.abort();
+        self.state.db.close().await;
+    }
+
+    /// Serves until the process gets Ctrl-C or SIGTERM, then stops cleanly.
+    pub async fn run_until_signal(self) {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        let terminate = async {
+            if let Ok(mut signal) =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            {
+                signal.recv().await;
+            }
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = terminate => {}
+        }
+        tracing::info!("shutting down");
+        self.stop().await;
+    }
+}
