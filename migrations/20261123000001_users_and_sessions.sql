@@ -34,6 +34,6 @@ create table sessions (
 ) without rowid;
 
 -- The devices page: one user's sessions, most recently active first.
-create index sessions_user_last_seen on sessions (user_id, last_seen_at desc);
+create index sessions_user_last_seen on sessions (user_id, last_seen_at desc, created_at desc);
 -- The sweeper: expired rows.
 create index sessions_expires_at on sessions (expires_at);

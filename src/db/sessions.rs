@@ -175,3 +175,40 @@ impl Db {
         Ok(result.rows_affected())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Row as _;
+
+    use super::Db;
+
+    /// The devices page must stay one index range scan however many sessions the table holds:
+    /// no full scan, no sort.
+    #[tokio::test]
+    async fn listing_a_users_sessions_is_one_index_range_scan() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
+            .await
+            .unwrap();
+        let plan: Vec<String> = sqlx::query(
+            "explain query plan
+             select id_hash, public_id, user_id, device, ip, created_at, last_seen_at, expires_at
+             from sessions where user_id = ? and expires_at > ?
+             order by last_seen_at desc, created_at desc",
+        )
+        .bind(1_i64)
+        .bind(0_i64)
+        .fetch_all(db.pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get::<String, _>("detail"))
+        .collect();
+        let plan = plan.join("\n");
+        assert!(
+            plan.contains("USING INDEX sessions_user_last_seen (user_id=?)"),
+            "{plan}"
+        );
+        assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+    }
+}

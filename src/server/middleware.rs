@@ -25,20 +25,30 @@ pub const SERVER_FN_PREFIX: &str = "/fn";
 /// Requests carry a username and a password at most; anything bigger is refused with 413.
 pub const MAX_REQUEST_BODY: usize = 16 * 1024;
 
-/// Refuses oversized bodies: at once when `Content-Length` says so, and mid-stream otherwise
-/// (the reader then fails and the request is answered as malformed). Nothing is buffered here.
+/// Refuses oversized bodies with 413: at once when `Content-Length` says so (hyper holds the
+/// body to that length), and after reading at most the limit when the body is streamed without one.
 pub async fn limit_body(request: Request, next: Next) -> Response {
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > MAX_REQUEST_BODY as u64) {
-        return AppError::PayloadTooLarge.into_response();
+    match declared {
+        Some(length) if length > MAX_REQUEST_BODY as u64 => {
+            AppError::PayloadTooLarge.into_response()
+        }
+        Some(_) => next.run(request).await,
+        None => {
+            let (parts, body) = request.into_parts();
+            match axum::body::to_bytes(body, MAX_REQUEST_BODY).await {
+                Ok(bytes) => {
+                    next.run(Request::from_parts(parts, Body::from(bytes)))
+                        .await
+                }
+                Err(_) => AppError::PayloadTooLarge.into_response(),
+            }
+        }
     }
-    let request =
-        request.map(|body| Body::new(http_body_util::Limited::new(body, MAX_REQUEST_BODY)));
-    next.run(request).await
 }
 
 /// Refuses state-changing requests that another site made the browser send (CSRF).

@@ -1,0 +1,8 @@
+//! Integration tests: each one starts the real server on a random port with a fresh database
+//! and talks to it over HTTP, as a browser or a script would.
+
+mod accounts;
+mod devices;
+mod helpers;
+mod security;
+mod sessions;
