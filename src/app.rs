@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
+    SsrMode,
     components::{Route, Router, Routes},
     path,
 };
@@ -39,20 +40,29 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    // Effects run only in the browser, after hydration: the browser tests wait for this mark
+    // before they click, so they exercise the JavaScript path and not the plain-form one.
+    Effect::new(|_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
     view! {
         <Stylesheet id="leptos" href="/pkg/ticketbooth.css" />
         <Title formatter=|page: String| {
             if page.is_empty() { "ticketbooth".to_string() } else { format!("{page} · ticketbooth") }
         } />
+        // Every page is rendered whole before it is sent (SsrMode::Async): streamed parts would
+        // need JavaScript to be put in place, and every page must work without it.
         <Router>
             <Header />
             <main>
                 <Routes fallback=NotFound>
-                    <Route path=path!("/") view=HomePage />
-                    <Route path=path!("/signup") view=SignUpPage />
-                    <Route path=path!("/login") view=LogInPage />
-                    <Route path=path!("/dashboard") view=DashboardPage />
-                    <Route path=path!("/devices") view=DevicesPage />
+                    <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
+                    <Route path=path!("/signup") view=SignUpPage ssr=SsrMode::Async />
+                    <Route path=path!("/login") view=LogInPage ssr=SsrMode::Async />
+                    <Route path=path!("/dashboard") view=DashboardPage ssr=SsrMode::Async />
+                    <Route path=path!("/devices") view=DevicesPage ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>

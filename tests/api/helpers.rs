@@ -12,7 +12,11 @@ use reqwest::{
 use tempfile::TempDir;
 use ticketbooth::{
     model::{DeviceView, RecognitionReport, Viewer},
-    server::{self, RunningServer, clock::Clock, config::Config},
+    server::{
+        self, RunningServer,
+        clock::{self, Clock},
+        config::Config,
+    },
 };
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -43,7 +47,8 @@ pub async fn spawn_app_with(settings: &[(&str, &str)]) -> TestApp {
         .iter()
         .map(|(key, value)| (key.to_string(), value.to_string()))
         .collect();
-    start(data, env, Clock::default()).await
+    // Time stands still unless a test moves it, so no test depends on how fast it runs.
+    start(data, env, Clock::frozen_at(clock::system_now())).await
 }
 
 async fn start(data: Arc<TempDir>, mut env: HashMap<String, String>, clock: Clock) -> TestApp {

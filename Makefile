@@ -1,0 +1,37 @@
+# The two commands of the README, and a few for developers.
+# Each installs what it needs first (.ci/setup: idempotent, versions pinned).
+
+.PHONY: run test setup lint sqlx-prepare screenshots
+
+# Serve the app on http://127.0.0.1:3000, with its SQLite database in ./data.
+run:
+	.ci/setup
+	cargo leptos serve
+
+# Every test: Rust unit and integration tests, then Playwright in Chromium.
+test:
+	.ci/setup --test
+	cargo test --features ssr
+	.ci/end2end
+
+setup:
+	.ci/setup --test
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --features ssr --all-targets -- -D warnings
+	cargo clippy --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings
+
+# Renew .sqlx/ (the checked query metadata) after changing a query or a migration.
+# Needs the sqlite3 command-line tool.
+sqlx-prepare:
+	rm -rf target/sqlx-prepare .sqlx && mkdir -p target/sqlx-prepare .sqlx
+	cat migrations/*.sql | sqlite3 target/sqlx-prepare/schema.db
+	touch src/db/*.rs
+	SQLX_OFFLINE=false DATABASE_URL=sqlite:target/sqlx-prepare/schema.db \
+		SQLX_OFFLINE_DIR=$(CURDIR)/.sqlx cargo check --features ssr --lib --tests
+
+# Retake the README's screenshots against a fresh server.
+screenshots:
+	.ci/setup --test
+	E2E_SCREENSHOTS=1 .ci/end2end

@@ -1,0 +1,37 @@
+import { expect, type Page } from "@playwright/test";
+
+export const PASSWORD = "correct horse battery staple";
+
+/** A username no other test of this run uses (3–32 characters of a-z 0-9 _ . -). */
+export function uniqueName(prefix: string): string {
+  const suffix = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+  return `${prefix}-${suffix}`.slice(0, 32);
+}
+
+/** Waits until the WebAssembly has taken over the server-rendered page (a no-op without JS). */
+export async function hydrated(page: Page, javaScript = true) {
+  if (javaScript) await page.locator("body[data-hydrated]").waitFor();
+}
+
+export async function signUp(page: Page, username: string, javaScript = true) {
+  await page.goto("/signup");
+  await hydrated(page, javaScript);
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign up" }).click();
+  await expect(page).toHaveURL(/\/dashboard$/);
+}
+
+export async function logIn(page: Page, username: string, javaScript = true) {
+  await page.goto("/login");
+  await hydrated(page, javaScript);
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page).toHaveURL(/\/dashboard$/);
+}
+
+/** A link in the header's account navigation. */
+export function headerLink(page: Page, name: string) {
+  return page.getByRole("navigation", { name: "Account" }).getByRole("link", { name, exact: true });
+}
