@@ -177,7 +177,7 @@ impl Auth {
         for mode in self.modes.iter() {
             devices.extend(mode.devices(current.user_id).await?);
         }
-        devices.sort_by(|a, b| (b.last_seen_at, b.created_at).cmp(&(a.last_seen_at, a.created_at)));
+        devices.sort_by_key(|device| std::cmp::Reverse((device.last_seen_at, device.created_at)));
         Ok(devices
             .iter()
             .map(|device| device.view(current, now))
