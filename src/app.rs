@@ -8,6 +8,7 @@ use leptos_router::{
     path,
 };
 
+use crate::api::SwitchMode;
 use crate::pages::{
     dashboard::DashboardPage,
     devices::DevicesPage,
@@ -40,6 +41,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    // Switching modes changes what every page shows: the pages watch this action's version.
+    provide_context(ServerAction::<SwitchMode>::new());
     // Effects run only in the browser, after hydration: the browser tests wait for this mark
     // before they click, so they exercise the JavaScript path and not the plain-form one.
     Effect::new(|_| {

@@ -28,9 +28,15 @@ pub enum AppError {
     /// Deliberately the same whether the user exists or the password is wrong.
     #[error("Invalid username or password.")]
     InvalidCredentials,
-    /// The request carries no live credentials.
+    /// The request carries no credentials.
     #[error("You are not signed in, or your sign-in has ended.")]
     Unauthenticated,
+    /// The request carries credentials that were refused (expired, forged, revoked...).
+    #[error("Your credentials were refused: {reason}.")]
+    InvalidToken { reason: String },
+    /// A refresh token that cannot be exchanged.
+    #[error("Your sign-in could not be renewed: {reason}.")]
+    RefreshRefused { reason: String },
     /// Missing, or not the caller's: the two are indistinguishable on purpose.
     #[error("Not found.")]
     NotFound,
@@ -57,7 +63,10 @@ impl AppError {
     pub fn status(&self) -> u16 {
         match self {
             AppError::Invalid { .. } => 422,
-            AppError::InvalidCredentials | AppError::Unauthenticated => 401,
+            AppError::InvalidCredentials
+            | AppError::Unauthenticated
+            | AppError::InvalidToken { .. }
+            | AppError::RefreshRefused { .. } => 401,
             AppError::NotFound => 404,
             AppError::CrossOrigin => 403,
             AppError::PayloadTooLarge => 413,
@@ -113,7 +122,7 @@ mod ssr {
     use super::AppError;
     use axum::{
         Json,
-        http::StatusCode,
+        http::{HeaderValue, StatusCode, header::WWW_AUTHENTICATE},
         response::{IntoResponse, Response},
     };
 
@@ -133,6 +142,32 @@ mod ssr {
 
         pub fn status_code(&self) -> StatusCode {
             StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        }
+
+        /// The `WWW-Authenticate` challenge of a 401 that credentials could fix (RFC 6750): no
+        /// error code when none were presented, `invalid_token` when they were refused. A wrong
+        /// password gets none: no token would help.
+        pub fn www_authenticate(&self) -> Option<HeaderValue> {
+            let challenge = match self {
+                AppError::Unauthenticated => r#"Bearer realm="ticketbooth""#.to_owned(),
+                AppError::InvalidToken { reason } | AppError::RefreshRefused { reason } => {
+                    let reason: String = reason
+                        .chars()
+                        .map(|c| {
+                            if c == '"' || c == '\\' || c.is_control() {
+                                '\''
+                            } else {
+                                c
+                            }
+                        })
+                        .collect();
+                    format!(
+                        r#"Bearer realm="ticketbooth", error="invalid_token", error_description="{reason}""#
+                    )
+                }
+                _ => return None,
+            };
+            HeaderValue::from_str(&challenge).ok()
         }
     }
 
@@ -161,7 +196,11 @@ mod ssr {
             if let Some(object) = body.as_object_mut() {
                 object.insert("message".into(), self.to_string().into());
             }
-            (self.status_code(), Json(body)).into_response()
+            let mut response = (self.status_code(), Json(body)).into_response();
+            if let Some(challenge) = self.www_authenticate() {
+                response.headers_mut().insert(WWW_AUTHENTICATE, challenge);
+            }
+            response
         }
     }
 }

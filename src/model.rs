@@ -11,20 +11,37 @@ use serde::{Deserialize, Serialize};
 pub enum Mode {
     /// A session-ID cookie pointing at a row the server keeps.
     Session,
+    /// A signed access token checked by signature, and a rotating refresh token.
+    Jwt,
 }
 
 impl Mode {
-    /// Stable name for CSS and tests.
+    /// Stable name for forms, CSS and tests.
     pub fn key(self) -> &'static str {
         match self {
             Mode::Session => "session",
+            Mode::Jwt => "jwt",
         }
     }
 
     pub fn label(self) -> &'static str {
         match self {
             Mode::Session => "cookie session",
+            Mode::Jwt => "JWT",
         }
+    }
+
+    pub fn other(self) -> Mode {
+        match self {
+            Mode::Session => Mode::Jwt,
+            Mode::Jwt => Mode::Session,
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Mode> {
+        [Mode::Session, Mode::Jwt]
+            .into_iter()
+            .find(|mode| mode.key() == key)
     }
 }
 
@@ -45,7 +62,7 @@ pub struct Moment {
     pub relative: String,
 }
 
-/// One place a user is signed in: a session (or, later, a refresh-token family).
+/// One place a user is signed in: a session, or a refresh-token family.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceView {
     /// Opaque: never the session ID, the token, or a hash of either.
@@ -58,22 +75,75 @@ pub struct DeviceView {
     pub last_active: Moment,
     pub expires: Moment,
     pub is_current: bool,
+    /// A JWT device whose refresh tokens are revoked but whose last access token still works.
+    pub revoked: Option<Revoked>,
+}
+
+/// What is left of a killed JWT device: an access token nobody can take back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revoked {
+    pub reason: String,
+    pub access_valid_until: Moment,
+}
+
+/// The answer to "sign this device out".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Killed {
+    pub mode: Mode,
+    /// For a JWT device: until when its current access token still gets in.
+    pub access_valid_until: Option<Moment>,
 }
 
 /// How the server recognised the request that rendered the dashboard.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecognitionReport {
     pub viewer: Viewer,
+    /// The server-side record of this device: the session row, or the refresh family.
+    pub device: DeviceView,
+    pub evidence: Evidence,
+}
+
+/// What the browser presented, mode by mode.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Evidence {
+    Session(SessionEvidence),
+    Jwt(JwtEvidence),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionEvidence {
     /// The cookie the browser sent, as the server received it.
     pub cookie_name: String,
     pub cookie_bytes: usize,
-    /// A short fingerprint of the session ID's hash: enough to tell sessions apart, useless to ride one.
+    /// A short fingerprint of the session ID's hash: enough to tell sessions apart, useless to
+    /// ride one.
     pub fingerprint: String,
-    /// The server-side row the cookie pointed to.
-    pub device: DeviceView,
     /// Idle time after which the session ends, and the hard limit after sign-in.
     pub idle_timeout: String,
     pub absolute_expiry: Moment,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JwtEvidence {
+    /// `cookie tb_access` or `Authorization header`
+    pub carried_in: String,
+    pub token_bytes: usize,
+    /// The decoded header and claims, each with what it means.
+    pub header: Vec<ClaimView>,
+    pub claims: Vec<ClaimView>,
+    /// The first characters of the signature: enough to tell tokens apart.
+    pub signature_start: String,
+    pub expires: Moment,
+    pub access_ttl: String,
+    pub refresh_ttl: String,
+}
+
+/// One header field or claim of a JWT.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimView {
+    pub name: String,
+    pub value: String,
+    pub meaning: String,
 }
 
 /// `14 days`, `5 minutes`, `90 seconds`: the largest unit that states `seconds` exactly.

@@ -3,14 +3,23 @@
 //!
 //! All live under `/fn/<name>` with stable names, take form-encoded arguments (so every form
 //! works without JavaScript) and fail with [`AppError`]. Reads are GET; anything that changes
-//! state is POST and passes the origin check.
+//! state is POST and passes the origin check. In the browser they are called through
+//! [`RefreshingClient`], which renews an expired access token once and retries.
+//!
+//! [`http`] holds the plain HTTP endpoints: the browser's refresh and the JSON API.
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
+pub mod client;
+#[cfg(feature = "ssr")]
+pub mod http;
+
+use client::RefreshingClient;
+
 use crate::{
     error::AppError,
-    model::{DeviceView, RecognitionReport, Viewer},
+    model::{DeviceView, Killed, Mode, RecognitionReport, Viewer},
 };
 
 #[cfg(feature = "ssr")]
@@ -45,38 +54,50 @@ mod ssr {
     }
 }
 
-/// Creates an account, signs this browser in and goes to the dashboard.
-#[server(prefix = "/fn", endpoint = "signup")]
-pub async fn sign_up(username: String, password: String) -> Result<(), AppError> {
-    use crate::{model::Mode, nav::HOME_AFTER_SIGN_IN};
+/// Creates an account, signs this browser in with `mode` and goes to the dashboard.
+#[server(prefix = "/fn", endpoint = "signup", client = RefreshingClient)]
+pub async fn sign_up(
+    username: String,
+    password: String,
+    mode: Option<Mode>,
+) -> Result<(), AppError> {
+    use crate::nav::HOME_AFTER_SIGN_IN;
     let (state, parts) = (ssr::state()?, ssr::request()?);
+    let mode = mode.unwrap_or_else(|| state.auth.remembered_mode(&parts));
     state
         .auth
-        .sign_up(&parts, &username, password, Mode::Session)
+        .sign_up(&parts, &username, password, mode)
         .await?;
     leptos_axum::redirect(HOME_AFTER_SIGN_IN);
     Ok(())
 }
 
-/// Signs in and goes to `next` when it is a path on this site, else to the dashboard.
-#[server(prefix = "/fn", endpoint = "login")]
+/// Signs in with `mode` and goes to `next` when it is a path on this site, else to the
+/// dashboard.
+#[server(prefix = "/fn", endpoint = "login", client = RefreshingClient)]
 pub async fn log_in(
     username: String,
     password: String,
     next: Option<String>,
+    mode: Option<Mode>,
 ) -> Result<(), AppError> {
-    use crate::{model::Mode, nav::safe_next};
+    use crate::nav::safe_next;
     let (state, parts) = (ssr::state()?, ssr::request()?);
-    state
-        .auth
-        .log_in(&parts, &username, password, Mode::Session)
-        .await?;
+    let mode = mode.unwrap_or_else(|| state.auth.remembered_mode(&parts));
+    state.auth.log_in(&parts, &username, password, mode).await?;
     leptos_axum::redirect(&safe_next(next.as_deref()));
     Ok(())
 }
 
+/// The mode this browser chose last: the login form's default.
+#[server(prefix = "/fn", endpoint = "preferred_mode", input = GetUrl, client = RefreshingClient)]
+pub async fn preferred_mode() -> Result<Mode, AppError> {
+    let (state, parts) = (ssr::state()?, ssr::request()?);
+    Ok(state.auth.remembered_mode(&parts))
+}
+
 /// Ends this browser's sign-in and goes to the login page.
-#[server(prefix = "/fn", endpoint = "logout")]
+#[server(prefix = "/fn", endpoint = "logout", client = RefreshingClient)]
 pub async fn log_out() -> Result<(), AppError> {
     let (state, parts) = (ssr::state()?, ssr::request()?);
     if let Some(current) = ssr::maybe_user(&parts) {
@@ -86,22 +107,41 @@ pub async fn log_out() -> Result<(), AppError> {
     Ok(())
 }
 
-/// Who is signed in on this browser, if anyone.
-#[server(prefix = "/fn", endpoint = "viewer", input = GetUrl)]
+/// Who is signed in on this browser, if anyone. An expired access token is an error rather
+/// than "nobody", so that the browser refreshes it and asks again.
+#[server(prefix = "/fn", endpoint = "viewer", input = GetUrl, client = RefreshingClient)]
 pub async fn current_viewer() -> Result<Option<Viewer>, AppError> {
-    Ok(ssr::maybe_user(&ssr::request()?).map(|user| user.viewer()))
+    use crate::auth::Recognition;
+    let recognition = Recognition::of(&ssr::request()?);
+    if recognition.is_refreshable() {
+        return Err(AppError::Unauthenticated);
+    }
+    Ok(recognition.user.map(|user| user.viewer()))
+}
+
+/// Switches this browser to the other mode without asking for the password again: new
+/// credentials of the other kind, and the old ones ended.
+#[server(prefix = "/fn", endpoint = "switch_mode", client = RefreshingClient)]
+pub async fn switch_mode(to: Mode) -> Result<Viewer, AppError> {
+    let (state, parts) = (ssr::state()?, ssr::request()?);
+    let current = ssr::user(&parts)?;
+    state.auth.switch_mode(&parts, &current, to).await?;
+    Ok(Viewer {
+        username: current.username,
+        mode: to,
+    })
 }
 
 /// How the server recognised this very request.
-#[server(prefix = "/fn", endpoint = "dashboard", input = GetUrl)]
+#[server(prefix = "/fn", endpoint = "dashboard", input = GetUrl, client = RefreshingClient)]
 pub async fn dashboard() -> Result<RecognitionReport, AppError> {
     let (state, parts) = (ssr::state()?, ssr::request()?);
     let current = ssr::user(&parts)?;
     state.auth.explain(&parts, &current).await
 }
 
-/// The signed-in user's devices, most recently active first.
-#[server(prefix = "/fn", endpoint = "devices", input = GetUrl)]
+/// The signed-in user's devices in both modes, most recently active first.
+#[server(prefix = "/fn", endpoint = "devices", input = GetUrl, client = RefreshingClient)]
 pub async fn devices() -> Result<Vec<DeviceView>, AppError> {
     let (state, parts) = (ssr::state()?, ssr::request()?);
     let current = ssr::user(&parts)?;
@@ -110,22 +150,35 @@ pub async fn devices() -> Result<Vec<DeviceView>, AppError> {
 
 /// Signs one of the user's devices out. For this browser's own device that is a sign-out,
 /// and the browser goes to the login page.
-#[server(prefix = "/fn", endpoint = "kill_device")]
-pub async fn kill_device(id: String) -> Result<(), AppError> {
+#[server(prefix = "/fn", endpoint = "kill_device", client = RefreshingClient)]
+pub async fn kill_device(id: String) -> Result<Killed, AppError> {
     let (state, parts) = (ssr::state()?, ssr::request()?);
     let current = ssr::user(&parts)?;
     if id == current.device_id {
         state.auth.sign_out(&parts, &current).await?;
         leptos_axum::redirect("/login");
-        return Ok(());
+        return Ok(Killed {
+            mode: current.mode,
+            access_valid_until: None,
+        });
     }
     state.auth.kill(&current, &id).await
 }
 
 /// Signs out every device of the user but this one; returns how many were signed out.
-#[server(prefix = "/fn", endpoint = "kill_other_devices")]
+#[server(prefix = "/fn", endpoint = "kill_other_devices", client = RefreshingClient)]
 pub async fn kill_other_devices() -> Result<u64, AppError> {
     let (state, parts) = (ssr::state()?, ssr::request()?);
     let current = ssr::user(&parts)?;
     state.auth.kill_others(&current).await
+}
+
+/// Signs out every device of the user, this one included, and goes to the login page.
+#[server(prefix = "/fn", endpoint = "kill_all_devices", client = RefreshingClient)]
+pub async fn kill_all_devices() -> Result<u64, AppError> {
+    let (state, parts) = (ssr::state()?, ssr::request()?);
+    let current = ssr::user(&parts)?;
+    let ended = state.auth.kill_all(&parts, &current).await?;
+    leptos_axum::redirect("/login");
+    Ok(ended)
 }

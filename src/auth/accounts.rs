@@ -4,6 +4,7 @@ use http::request::Parts;
 
 use super::{Auth, password::Password};
 use crate::{
+    db::UserRecord,
     error::{AppError, FieldError},
     model::Mode,
 };
@@ -35,15 +36,13 @@ pub fn check_username(username: &str) -> Result<(), String> {
 }
 
 impl Auth {
-    /// Creates an account and signs this browser in to it with `mode`.
-    pub async fn sign_up(
+    /// Creates an account. Every field is checked before any is acted on, so a form shows all
+    /// its errors at once; nothing is written unless all are right.
+    pub async fn create_account(
         &self,
-        parts: &Parts,
         username: &str,
         password: String,
-        mode: Mode,
-    ) -> Result<(), AppError> {
-        // Every field is checked before any is acted on, so the form shows all its errors at once.
+    ) -> Result<UserRecord, AppError> {
         let mut fields = Vec::new();
         if let Err(message) = check_username(username) {
             fields.push(FieldError {
@@ -71,23 +70,19 @@ impl Auth {
             .insert_user(username, &hash, self.clock.now())
             .await?
             .ok_or_else(username_taken)?;
-        let user = self
-            .db
+        self.db
             .user_by_username(username)
             .await?
-            .ok_or(AppError::Internal)?;
-        self.mode(mode).sign_in(parts, &user).await
+            .ok_or(AppError::Internal)
     }
 
-    /// Checks a username and password and signs this browser in with `mode`. Whether the
-    /// username exists or the password is wrong, the answer and its cost are the same.
-    pub async fn log_in(
+    /// The account a username and password belong to. Whether the username exists or the
+    /// password is wrong, the answer and its cost are the same.
+    pub async fn check_credentials(
         &self,
-        parts: &Parts,
         username: &str,
         password: String,
-        mode: Mode,
-    ) -> Result<(), AppError> {
+    ) -> Result<UserRecord, AppError> {
         let password = Password::for_sign_in(password).map_err(|_| AppError::InvalidCredentials)?;
         // A username that breaks the rules cannot exist; it still pays for a verification.
         let user = if check_username(username).is_ok() {
@@ -99,8 +94,35 @@ impl Auth {
         if !self.passwords.verify(&password, phc).await? {
             return Err(AppError::InvalidCredentials);
         }
-        let user = user.ok_or(AppError::InvalidCredentials)?;
-        self.mode(mode).sign_in(parts, &user).await
+        user.ok_or(AppError::InvalidCredentials)
+    }
+
+    /// Creates an account and signs this browser in to it with `mode`.
+    pub async fn sign_up(
+        &self,
+        parts: &Parts,
+        username: &str,
+        password: String,
+        mode: Mode,
+    ) -> Result<(), AppError> {
+        let user = self.create_account(username, password).await?;
+        self.mode(mode).sign_in(parts, &user).await?;
+        self.remember_mode(parts, mode);
+        Ok(())
+    }
+
+    /// Checks a username and password and signs this browser in with `mode`.
+    pub async fn log_in(
+        &self,
+        parts: &Parts,
+        username: &str,
+        password: String,
+        mode: Mode,
+    ) -> Result<(), AppError> {
+        let user = self.check_credentials(username, password).await?;
+        self.mode(mode).sign_in(parts, &user).await?;
+        self.remember_mode(parts, mode);
+        Ok(())
     }
 }
 

@@ -1,28 +1,36 @@
 //! How a request is recognised.
 //!
-//! [`AuthMode`] is the interface every way of telling clients apart implements; the cookie
-//! session mode ([`session::SessionMode`]) is the first. The recognition middleware asks [`Auth`]
-//! once per request and leaves a [`Recognition`] in the request's extensions; handlers and server
-//! functions then ask for a [`CurrentUser`] and never look at cookies or headers themselves.
+//! [`AuthMode`] is the interface every way of telling clients apart implements: the cookie
+//! session mode ([`session::SessionMode`]) and the JWT mode ([`jwt::JwtMode`]). The recognition
+//! middleware asks [`Auth`] once per request and leaves a [`Recognition`] in the request's
+//! extensions; handlers and server functions then ask for a [`CurrentUser`] and never look at
+//! cookies or headers themselves.
 
 mod accounts;
+pub mod jwt;
+pub mod keys;
 pub mod password;
 pub mod session;
 pub mod session_store;
 
-use std::sync::Arc;
+use std::{fmt, sync::Arc};
 
 use async_trait::async_trait;
 use axum::extract::FromRequestParts;
 use http::request::Parts;
+use tower_cookies::{Cookie, Cookies, cookie::SameSite, cookie::time::Duration as CookieDuration};
 
 use crate::{
     db::{Db, UserRecord},
     error::AppError,
-    model::{DeviceView, Mode, Moment, RecognitionReport, Viewer},
+    model::{DeviceView, Killed, Mode, Moment, RecognitionReport, Revoked, Viewer},
     server::clock::Clock,
 };
+use jwt::JwtMode;
 use password::Passwords;
+
+/// Remembers, per browser, the mode last chosen at sign-in: a preference, not a credential.
+pub const MODE_CHOICE_COOKIE: &str = "tb_mode";
 
 /// The user a request was recognised as, and by which mode.
 #[derive(Clone, Debug)]
@@ -54,6 +62,8 @@ pub struct Device {
     pub created_at: i64,
     pub last_seen_at: i64,
     pub expires_at: i64,
+    /// Revoked, with the reason and until when its last access token still works.
+    pub revoked: Option<(String, i64)>,
 }
 
 impl Device {
@@ -66,9 +76,82 @@ impl Device {
             created: Moment::at(self.created_at, now),
             last_active: Moment::at(self.last_seen_at, now),
             expires: Moment::at(self.expires_at, now),
-            is_current: self.id == current.device_id,
+            is_current: self.mode == current.mode && self.id == current.device_id,
+            revoked: self.revoked.as_ref().map(|(reason, until)| Revoked {
+                reason: reason.clone(),
+                access_valid_until: Moment::at(*until, now),
+            }),
         }
     }
+}
+
+/// Why credentials that a request presented were not accepted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The access token's time is up; a refresh can bring a new one.
+    Expired,
+    BadSignature,
+    AlgorithmNotAllowed(String),
+    WrongType,
+    MissingKid,
+    UnknownKey(String),
+    WrongIssuer,
+    WrongAudience,
+    MissingClaim(String),
+    IssuedInFuture,
+    Malformed(String),
+    /// A session cookie that names no live session.
+    UnknownSession,
+}
+
+impl Refusal {
+    /// A stable name for tests and the API.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Refusal::Expired => "expired",
+            Refusal::BadSignature => "bad_signature",
+            Refusal::AlgorithmNotAllowed(_) => "algorithm_not_allowed",
+            Refusal::WrongType => "wrong_type",
+            Refusal::MissingKid => "missing_kid",
+            Refusal::UnknownKey(_) => "unknown_key",
+            Refusal::WrongIssuer => "wrong_issuer",
+            Refusal::WrongAudience => "wrong_audience",
+            Refusal::MissingClaim(_) => "missing_claim",
+            Refusal::IssuedInFuture => "issued_in_future",
+            Refusal::Malformed(_) => "malformed",
+            Refusal::UnknownSession => "unknown_session",
+        }
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::Expired => write!(f, "the access token has expired"),
+            Refusal::BadSignature => write!(f, "the signature does not match the token"),
+            Refusal::AlgorithmNotAllowed(alg) => {
+                write!(f, "the algorithm {alg} is not allowed, only HS256")
+            }
+            Refusal::WrongType => write!(f, "the token is not an access token (typ at+jwt)"),
+            Refusal::MissingKid => write!(f, "the header names no key (kid)"),
+            Refusal::UnknownKey(kid) => write!(f, "no key named {kid:?} is in the key ring"),
+            Refusal::WrongIssuer => write!(f, "the token was issued by someone else (iss)"),
+            Refusal::WrongAudience => write!(f, "the token is meant for someone else (aud)"),
+            Refusal::MissingClaim(claim) => write!(f, "the {claim} claim is missing"),
+            Refusal::IssuedInFuture => write!(f, "the token claims to be issued in the future"),
+            Refusal::Malformed(detail) => write!(f, "malformed token: {detail}"),
+            Refusal::UnknownSession => write!(f, "the session does not exist or has ended"),
+        }
+    }
+}
+
+/// What a mode made of a request.
+#[derive(Clone, Debug)]
+pub enum Recognised {
+    /// This mode's credentials are not on the request.
+    Absent,
+    User(CurrentUser),
+    Refused(Refusal),
 }
 
 /// One way for the server to tell its clients apart.
@@ -76,9 +159,8 @@ impl Device {
 pub trait AuthMode: Send + Sync {
     fn mode(&self) -> Mode;
 
-    /// Checks this mode's credentials on the request. `Ok(None)`: there are none, or they are
-    /// no longer good.
-    async fn recognise(&self, parts: &Parts) -> Result<Option<CurrentUser>, AppError>;
+    /// Checks this mode's credentials on the request, if it carries any.
+    async fn recognise(&self, parts: &Parts) -> Result<Recognised, AppError>;
 
     /// Gives this browser fresh credentials for `user`.
     async fn sign_in(&self, parts: &Parts, user: &UserRecord) -> Result<(), AppError>;
@@ -93,11 +175,11 @@ pub trait AuthMode: Send + Sync {
         current: &CurrentUser,
     ) -> Result<RecognitionReport, AppError>;
 
-    /// The user's live devices in this mode.
+    /// The user's devices in this mode.
     async fn devices(&self, user_id: i64) -> Result<Vec<Device>, AppError>;
 
-    /// Ends one of the user's devices; `Ok(false)` if they have none with that id.
-    async fn kill(&self, user_id: i64, device_id: &str) -> Result<bool, AppError>;
+    /// Ends one of the user's devices; `Ok(None)` if they have no live one with that id.
+    async fn kill(&self, user_id: i64, device_id: &str) -> Result<Option<Killed>, AppError>;
 
     /// Ends all the user's devices in this mode except `keep`.
     async fn kill_all_except(&self, user_id: i64, keep: Option<&str>) -> Result<u64, AppError>;
@@ -105,15 +187,29 @@ pub trait AuthMode: Send + Sync {
 
 /// What recognition found, left in the request's extensions by the middleware.
 #[derive(Clone, Debug, Default)]
-pub struct Recognition(pub Option<CurrentUser>);
+pub struct Recognition {
+    pub user: Option<CurrentUser>,
+    /// Credentials that were presented and refused, when no mode recognised the request.
+    pub refused: Option<Refusal>,
+}
 
 impl Recognition {
     /// The user the middleware recognised on this request, if any.
     pub fn user_of(parts: &Parts) -> Option<CurrentUser> {
+        Self::of(parts).user
+    }
+
+    pub fn of(parts: &Parts) -> Recognition {
         parts
             .extensions
             .get::<Recognition>()
-            .and_then(|recognition| recognition.0.clone())
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// An expired access token: a refresh may sign the browser in again without a password.
+    pub fn is_refreshable(&self) -> bool {
+        self.user.is_none() && self.refused == Some(Refusal::Expired)
     }
 }
 
@@ -121,23 +217,40 @@ impl Recognition {
 #[derive(Clone)]
 pub struct Auth {
     modes: Arc<[Arc<dyn AuthMode>]>,
+    jwt: Arc<JwtMode>,
     db: Db,
     passwords: Passwords,
     clock: Clock,
+    secure_cookies: bool,
 }
 
 impl Auth {
-    pub fn new(modes: Vec<Arc<dyn AuthMode>>, db: Db, passwords: Passwords, clock: Clock) -> Self {
+    pub fn new(
+        session: Arc<dyn AuthMode>,
+        jwt: Arc<JwtMode>,
+        db: Db,
+        passwords: Passwords,
+        clock: Clock,
+        secure_cookies: bool,
+    ) -> Self {
+        let modes: Vec<Arc<dyn AuthMode>> = vec![session, jwt.clone()];
         Auth {
             modes: modes.into(),
+            jwt,
             db,
             passwords,
             clock,
+            secure_cookies,
         }
     }
 
     pub fn passwords(&self) -> &Passwords {
         &self.passwords
+    }
+
+    /// The JWT mode itself, for what only it does: refresh, and tokens for the JSON API.
+    pub fn jwt(&self) -> &JwtMode {
+        &self.jwt
     }
 
     fn mode(&self, mode: Mode) -> &dyn AuthMode {
@@ -148,14 +261,25 @@ impl Auth {
             .expect("every Mode has an AuthMode registered")
     }
 
-    /// Asks each mode in turn; the first that recognises the request wins.
-    pub async fn recognise(&self, parts: &Parts) -> Result<Option<CurrentUser>, AppError> {
+    /// Asks each mode in turn; the first that recognises the request wins. Otherwise the first
+    /// refusal is kept, to say why.
+    pub async fn recognise(&self, parts: &Parts) -> Result<Recognition, AppError> {
+        let mut recognition = Recognition::default();
         for mode in self.modes.iter() {
-            if let Some(user) = mode.recognise(parts).await? {
-                return Ok(Some(user));
+            match mode.recognise(parts).await? {
+                Recognised::User(user) => {
+                    return Ok(Recognition {
+                        user: Some(user),
+                        refused: None,
+                    });
+                }
+                Recognised::Refused(refusal) => {
+                    recognition.refused.get_or_insert(refusal);
+                }
+                Recognised::Absent => {}
             }
         }
-        Ok(None)
+        Ok(recognition)
     }
 
     pub async fn sign_out(&self, parts: &Parts, current: &CurrentUser) -> Result<(), AppError> {
@@ -170,14 +294,41 @@ impl Auth {
         self.mode(current.mode).explain(parts, current).await
     }
 
-    /// Every live device of the user, whatever its mode, most recently active first.
+    /// Gives this browser credentials of the other kind and ends the old ones, without asking
+    /// for the password again: the request is already recognised.
+    pub async fn switch_mode(
+        &self,
+        parts: &Parts,
+        current: &CurrentUser,
+        to: Mode,
+    ) -> Result<(), AppError> {
+        if current.mode == to {
+            return Ok(());
+        }
+        let user = self
+            .db
+            .user_by_id(current.user_id)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        self.mode(to).sign_in(parts, &user).await?;
+        self.mode(current.mode).sign_out(parts, current).await?;
+        self.remember_mode(parts, to);
+        Ok(())
+    }
+
+    /// Every device of the user, whatever its mode, most recently active first.
     pub async fn devices(&self, current: &CurrentUser) -> Result<Vec<DeviceView>, AppError> {
         let now = self.clock.now();
         let mut devices = Vec::new();
         for mode in self.modes.iter() {
             devices.extend(mode.devices(current.user_id).await?);
         }
-        devices.sort_by_key(|device| std::cmp::Reverse((device.last_seen_at, device.created_at)));
+        devices.sort_by_key(|device| {
+            (
+                device.revoked.is_some(),
+                std::cmp::Reverse((device.last_seen_at, device.created_at)),
+            )
+        });
         Ok(devices
             .iter()
             .map(|device| device.view(current, now))
@@ -186,10 +337,10 @@ impl Auth {
 
     /// Ends one of the current user's devices. Another user's device, or none, is
     /// [`AppError::NotFound`] and changes nothing.
-    pub async fn kill(&self, current: &CurrentUser, device_id: &str) -> Result<(), AppError> {
+    pub async fn kill(&self, current: &CurrentUser, device_id: &str) -> Result<Killed, AppError> {
         for mode in self.modes.iter() {
-            if mode.kill(current.user_id, device_id).await? {
-                return Ok(());
+            if let Some(killed) = mode.kill(current.user_id, device_id).await? {
+                return Ok(killed);
             }
         }
         Err(AppError::NotFound)
@@ -204,14 +355,52 @@ impl Auth {
         }
         Ok(ended)
     }
+
+    /// Ends every device of the current user, this one included.
+    pub async fn kill_all(&self, parts: &Parts, current: &CurrentUser) -> Result<u64, AppError> {
+        let others = self.kill_others(current).await?;
+        self.sign_out(parts, current).await?;
+        Ok(others + 1)
+    }
+
+    /// The mode this browser chose last, or the cookie session.
+    pub fn remembered_mode(&self, parts: &Parts) -> Mode {
+        parts
+            .extensions
+            .get::<Cookies>()
+            .and_then(|cookies| cookies.get(MODE_CHOICE_COOKIE))
+            .and_then(|cookie| Mode::from_key(cookie.value()))
+            .unwrap_or(Mode::Session)
+    }
+
+    pub fn remember_mode(&self, parts: &Parts, mode: Mode) {
+        if let Some(cookies) = parts.extensions.get::<Cookies>() {
+            cookies.add(
+                Cookie::build((MODE_CHOICE_COOKIE, mode.key()))
+                    .path("/")
+                    .http_only(true)
+                    .secure(self.secure_cookies)
+                    .same_site(SameSite::Lax)
+                    .max_age(CookieDuration::days(365))
+                    .build(),
+            );
+        }
+    }
 }
 
-/// Extractor: the recognised user, or [`AppError::Unauthenticated`].
+/// Extractor: the recognised user, or a 401 that says why.
 impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Recognition::user_of(parts).ok_or(AppError::Unauthenticated)
+        let recognition = Recognition::of(parts);
+        match (recognition.user, recognition.refused) {
+            (Some(user), _) => Ok(user),
+            (None, Some(refusal)) => Err(AppError::InvalidToken {
+                reason: refusal.to_string(),
+            }),
+            (None, None) => Err(AppError::Unauthenticated),
+        }
     }
 }
 

@@ -17,13 +17,13 @@ use time::OffsetDateTime;
 use tower_sessions::{Expiry, Session, SessionManagerLayer, cookie::SameSite};
 
 use super::{
-    AuthMode, CurrentUser, Device,
+    AuthMode, CurrentUser, Device, Recognised, Refusal,
     session_store::{STATE_KEY, SessionState, SqlSessionStore, hash_session_id},
 };
 use crate::{
     db::{Db, SessionRow, UserRecord},
     error::AppError,
-    model::{Mode, Moment, RecognitionReport, describe_seconds},
+    model::{Evidence, Killed, Mode, Moment, RecognitionReport, SessionEvidence, describe_seconds},
     server::{
         client::ClientInfo,
         clock::Clock,
@@ -31,13 +31,12 @@ use crate::{
     },
 };
 
-pub const SESSION_COOKIE: &str = "tb_session";
-
 pub struct SessionMode {
     db: Db,
     clock: Clock,
     idle_timeout: i64,
     absolute_timeout: i64,
+    cookie_name: &'static str,
 }
 
 impl SessionMode {
@@ -47,16 +46,17 @@ impl SessionMode {
             clock,
             idle_timeout: config.session_idle_timeout,
             absolute_timeout: config.session_absolute_timeout,
+            cookie_name: config.cookie_names().session,
         }
     }
 
     /// The tower-sessions layer that loads and saves sessions around every request.
     /// Cookie: HttpOnly, SameSite=Lax (top-level navigations from other sites keep the user
     /// signed in; their POSTs are refused by the origin check anyway), Path=/, no Domain, and
-    /// Secure when the public URL is https.
+    /// Secure (with the `__Host-` prefix) when the public URL is https.
     pub fn layer(db: Db, clock: Clock, config: &Config) -> SessionManagerLayer<SqlSessionStore> {
         SessionManagerLayer::new(SqlSessionStore::new(db, clock))
-            .with_name(SESSION_COOKIE)
+            .with_name(config.cookie_names().session)
             .with_http_only(true)
             .with_same_site(SameSite::Lax)
             .with_secure(config.secure_cookies())
@@ -95,6 +95,7 @@ fn device_of(row: SessionRow) -> Device {
         created_at: row.created_at,
         last_seen_at: row.last_seen_at,
         expires_at: row.expires_at,
+        revoked: None,
     }
 }
 
@@ -126,19 +127,19 @@ impl AuthMode for SessionMode {
         Mode::Session
     }
 
-    async fn recognise(&self, parts: &Parts) -> Result<Option<CurrentUser>, AppError> {
+    async fn recognise(&self, parts: &Parts) -> Result<Recognised, AppError> {
         let session = session_of(parts)?;
         // No (parseable) cookie: nothing to look up, no query.
         if session.id().is_none() {
-            return Ok(None);
+            return Ok(Recognised::Absent);
         }
         let Some(mut state) = session.get::<SessionState>(STATE_KEY).await? else {
-            return Ok(None);
+            return Ok(Recognised::Refused(Refusal::UnknownSession));
         };
         let now = self.clock.now();
         if now >= state.signed_in_at + self.absolute_timeout {
             session.flush().await?;
-            return Ok(None);
+            return Ok(Recognised::Refused(Refusal::UnknownSession));
         }
         if now - state.last_seen_at >= LAST_SEEN_GRANULARITY {
             state.last_seen_at = now;
@@ -146,7 +147,7 @@ impl AuthMode for SessionMode {
             session.insert(STATE_KEY, &state).await?;
             self.set_expiry(session, state.signed_in_at, now);
         }
-        Ok(Some(CurrentUser {
+        Ok(Recognised::User(CurrentUser {
             user_id: state.user_id,
             username: state.username,
             role: state.role,
@@ -205,12 +206,14 @@ impl AuthMode for SessionMode {
         let fingerprint: String = id_hash[..4].iter().map(|b| format!("{b:02x}")).collect();
         Ok(RecognitionReport {
             viewer: current.viewer(),
-            cookie_name: SESSION_COOKIE.into(),
-            cookie_bytes: cookie_bytes(parts, SESSION_COOKIE),
-            fingerprint,
             device: device_of(row).view(current, now),
-            idle_timeout: describe_seconds(self.idle_timeout),
-            absolute_expiry: Moment::at(state.signed_in_at + self.absolute_timeout, now),
+            evidence: Evidence::Session(SessionEvidence {
+                cookie_name: self.cookie_name.into(),
+                cookie_bytes: cookie_bytes(parts, self.cookie_name),
+                fingerprint,
+                idle_timeout: describe_seconds(self.idle_timeout),
+                absolute_expiry: Moment::at(state.signed_in_at + self.absolute_timeout, now),
+            }),
         })
     }
 
@@ -222,8 +225,13 @@ impl AuthMode for SessionMode {
         Ok(rows.into_iter().map(device_of).collect())
     }
 
-    async fn kill(&self, user_id: i64, device_id: &str) -> Result<bool, AppError> {
-        Ok(self.db.delete_session_of_user(user_id, device_id).await?)
+    async fn kill(&self, user_id: i64, device_id: &str) -> Result<Option<Killed>, AppError> {
+        let deleted = self.db.delete_session_of_user(user_id, device_id).await?;
+        // The row is gone: the device's next request is anonymous, nothing survives.
+        Ok(deleted.then_some(Killed {
+            mode: Mode::Session,
+            access_valid_until: None,
+        }))
     }
 
     async fn kill_all_except(&self, user_id: i64, keep: Option<&str>) -> Result<u64, AppError> {

@@ -3,9 +3,11 @@
 //! Queries are checked against the schema at compile time (`sqlx::query!`), with the checked
 //! metadata committed in `.sqlx/` so that a build needs no database (`make sqlx-prepare` renews it).
 
+mod refresh;
 mod sessions;
 mod users;
 
+pub use refresh::{FamilyRow, NewFamily, REASON_REUSED, Rotation, RotationOutcome, TokenRow};
 pub use sessions::{SessionRow, SessionRowUpdate};
 pub use users::UserRecord;
 

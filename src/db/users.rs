@@ -64,6 +64,17 @@ impl Db {
         .await
     }
 
+    pub async fn user_by_id(&self, id: i64) -> Result<Option<UserRecord>, sqlx::Error> {
+        sqlx::query_as!(
+            UserRecord,
+            r#"select id as "id!", username, password_hash, role, created_at
+               from users where id = ?"#,
+            id,
+        )
+        .fetch_optional(self.pool())
+        .await
+    }
+
     pub async fn count_users(&self) -> Result<i64, sqlx::Error> {
         sqlx::query_scalar!(r#"select count(*) as "n!: i64" from users"#)
             .fetch_one(self.pool())

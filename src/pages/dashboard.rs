@@ -4,11 +4,17 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::{devices::When, layout::SignInRequired};
-use crate::{api::dashboard, model::RecognitionReport};
+use crate::{
+    api::{SwitchMode, dashboard},
+    model::{
+        ClaimView, DeviceView, Evidence, JwtEvidence, RecognitionReport, SessionEvidence, Viewer,
+    },
+};
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
-    let report = Resource::new(|| (), |_| dashboard());
+    let switch = expect_context::<ServerAction<SwitchMode>>();
+    let report = Resource::new(move || switch.version().get(), |_| dashboard());
     view! {
         <Title text="Dashboard" />
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
@@ -16,7 +22,7 @@ pub fn DashboardPage() -> impl IntoView {
                 report
                     .get()
                     .map(|report| match report {
-                        Ok(report) => view! { <SessionReport report /> }.into_any(),
+                        Ok(report) => view! { <Report report /> }.into_any(),
                         Err(error) => view! { <SignInRequired error /> }.into_any(),
                     })
             }}
@@ -25,31 +31,47 @@ pub fn DashboardPage() -> impl IntoView {
 }
 
 #[component]
-fn SessionReport(report: RecognitionReport) -> impl IntoView {
+fn Report(report: RecognitionReport) -> impl IntoView {
     let RecognitionReport {
         viewer,
-        cookie_name,
-        cookie_bytes,
-        fingerprint,
         device,
-        idle_timeout,
-        absolute_expiry,
+        evidence,
     } = report;
     view! {
         <section class="card">
             <h1>"Dashboard"</h1>
             <p class="lead">
                 "You are " <strong data-testid="dashboard-user">{viewer.username.clone()}</strong>
-                ", recognised by " <span class="mode-badge" data-mode=viewer.mode.key()>
+                ", recognised by "
+                <span class="mode-badge" data-mode=viewer.mode.key() data-testid="dashboard-mode">
                     {viewer.mode.label()}
                 </span> "."
             </p>
         </section>
+        {match evidence {
+            Evidence::Session(evidence) => {
+                view! { <SessionSteps evidence viewer device /> }.into_any()
+            }
+            Evidence::Jwt(evidence) => view! { <JwtSteps evidence viewer device /> }.into_any(),
+        }}
+    }
+}
+
+#[component]
+fn SessionSteps(evidence: SessionEvidence, viewer: Viewer, device: DeviceView) -> impl IntoView {
+    let SessionEvidence {
+        cookie_name,
+        cookie_bytes,
+        fingerprint,
+        idle_timeout,
+        absolute_expiry,
+    } = evidence;
+    view! {
         <section class="card">
             <h2>"How the server recognised this request"</h2>
             <ol class="steps">
                 <li>
-                    "Your browser sent the cookie " <code>{cookie_name.clone()}</code> " ("
+                    "Your browser sent the cookie " <code>{cookie_name}</code> " ("
                     <span data-testid="cookie-bytes">{cookie_bytes}</span>
                     " bytes). It holds a random 128-bit session ID and nothing else: no name, no "
                     "role, no expiry. JavaScript cannot read it (HttpOnly)."
@@ -95,5 +117,110 @@ fn SessionReport(report: RecognitionReport) -> impl IntoView {
                 <dd><When moment=absolute_expiry /></dd>
             </dl>
         </section>
+    }
+}
+
+#[component]
+fn JwtSteps(evidence: JwtEvidence, viewer: Viewer, device: DeviceView) -> impl IntoView {
+    let JwtEvidence {
+        carried_in,
+        token_bytes,
+        header,
+        claims,
+        signature_start,
+        expires,
+        access_ttl,
+        refresh_ttl,
+    } = evidence;
+    let kid = header
+        .iter()
+        .find(|field| field.name == "kid")
+        .map(|field| field.value.clone())
+        .unwrap_or_default();
+    view! {
+        <section class="card">
+            <h2>"How the server recognised this request"</h2>
+            <ol class="steps">
+                <li>
+                    "Your browser sent an access token in " {carried_in} " ("
+                    <span data-testid="token-bytes">{token_bytes}</span>
+                    " bytes). It is a JWT: a header, a payload and a signature, each base64url. "
+                    "Anyone holding it can read it; only the server can make one."
+                </li>
+                <li>
+                    "The server checked the signature with key " <code>{kid}</code>
+                    " (HS256), then the issuer, the audience and the expiry. "
+                    <strong>"No database read:"</strong>
+                    " your name and role are in the token itself."
+                </li>
+                <li>
+                    "The token expires " <When moment=expires /> " (it lives " {access_ttl}
+                    "). Then your browser sends its refresh token, an HttpOnly cookie that goes "
+                    "only to " <code>"/auth/refresh"</code>
+                    ", and gets a new pair; the old refresh token is spent."
+                </li>
+                <li>
+                    "Signing this device out from the " <a href="/devices">"devices page"</a>
+                    " revokes its refresh tokens at once, but this access token keeps working "
+                    "until it expires: the server has no row to delete."
+                </li>
+            </ol>
+        </section>
+        <section class="card">
+            <h2>"The access token, decoded"</h2>
+            <h3 class="part-title">"Header"</h3>
+            <ClaimTable fields=header />
+            <h3 class="part-title">"Payload"</h3>
+            <ClaimTable fields=claims />
+            <h3 class="part-title">"Signature"</h3>
+            <p>
+                <code>{signature_start} "…"</code>
+                " HMAC-SHA-256 of header and payload with the server's secret."
+            </p>
+        </section>
+        <section class="card">
+            <h2>"What the server keeps for this device"</h2>
+            <p class="lead">
+                "A refresh-token family: the hashes of " {viewer.username}
+                "'s refresh tokens for this device, each used once. Nothing about the access token."
+            </p>
+            <dl class="facts">
+                <dt>"Device"</dt>
+                <dd>{device.device}</dd>
+                <dt>"IP address"</dt>
+                <dd>{device.ip}</dd>
+                <dt>"Signed in"</dt>
+                <dd><When moment=device.created /></dd>
+                <dt>"Last refresh"</dt>
+                <dd><When moment=device.last_active /></dd>
+                <dt>"Refresh token expires"</dt>
+                <dd>
+                    <When moment=device.expires />
+                    <span class="hint">{format!(" (each refresh grants {refresh_ttl} more)")}</span>
+                </dd>
+            </dl>
+        </section>
+    }
+}
+
+#[component]
+fn ClaimTable(fields: Vec<ClaimView>) -> impl IntoView {
+    view! {
+        <table class="claims">
+            <tbody>
+                {fields
+                    .into_iter()
+                    .map(|field| {
+                        view! {
+                            <tr>
+                                <th scope="row"><code>{field.name}</code></th>
+                                <td><code class="value">{field.value}</code></td>
+                                <td class="meaning">{field.meaning}</td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
     }
 }

@@ -8,8 +8,8 @@ use super::{
     layout::SignInRequired,
 };
 use crate::{
-    api::{KillDevice, KillOtherDevices, devices},
-    model::{DeviceView, Moment},
+    api::{KillAllDevices, KillDevice, KillOtherDevices, SwitchMode, devices},
+    model::{DeviceView, Killed, Moment},
 };
 
 /// A moment as relative words, with the exact UTC time on hover.
@@ -26,34 +26,60 @@ pub fn When(moment: Moment) -> impl IntoView {
 pub fn DevicesPage() -> impl IntoView {
     let kill = ServerAction::<KillDevice>::new();
     let kill_others = ServerAction::<KillOtherDevices>::new();
+    let kill_all = ServerAction::<KillAllDevices>::new();
+    let switch = expect_context::<ServerAction<SwitchMode>>();
     let devices = Resource::new(
-        move || (kill.version().get(), kill_others.version().get()),
+        move || {
+            (
+                kill.version().get(),
+                kill_others.version().get(),
+                switch.version().get(),
+            )
+        },
         |_| devices(),
     );
     let kill_error = last_error(kill.value());
     let kill_others_error = last_error(kill_others.value());
+    let kill_all_error = last_error(kill_all.value());
     view! {
         <Title text="Devices" />
         <section class="card wide">
             <div class="card-head">
                 <h1>"Your devices"</h1>
-                <ActionForm action=kill_others attr:class="inline">
-                    <button
-                        type="submit"
-                        class="button danger"
-                        data-testid="kill-others"
-                        disabled=move || kill_others.pending().get()
-                    >
-                        "Sign out all other devices"
-                    </button>
-                </ActionForm>
+                <div class="actions">
+                    <ActionForm action=kill_others attr:class="inline">
+                        <button
+                            type="submit"
+                            class="button danger"
+                            data-testid="kill-others"
+                            disabled=move || kill_others.pending().get()
+                        >
+                            "Sign out all other devices"
+                        </button>
+                    </ActionForm>
+                    <ActionForm action=kill_all attr:class="inline">
+                        <button
+                            type="submit"
+                            class="button secondary"
+                            data-testid="kill-all"
+                            disabled=move || kill_all.pending().get()
+                        >
+                            "Sign out everywhere"
+                        </button>
+                    </ActionForm>
+                </div>
             </div>
             <p class="lead">
-                "Each row is a session the server keeps. Signing one out deletes its row: that "
-                "browser's next request finds nothing and lands on the login page."
+                "A cookie session ends the moment its row is deleted: that browser's next request "
+                "finds nothing. A JWT device can only lose its refresh tokens: the access token it "
+                "holds works until it expires, and the list says until when."
             </p>
             <FormError error=kill_error />
             <FormError error=kill_others_error />
+            <FormError error=kill_all_error />
+            {move || {
+                kill.value().get().and_then(Result::ok).map(|killed| view! { <KillNotice killed /> })
+            }}
             {move || {
                 kill_others
                     .value()
@@ -82,6 +108,24 @@ pub fn DevicesPage() -> impl IntoView {
     }
 }
 
+/// What a sign-out did, said plainly: a JWT device keeps its access token until it expires.
+#[component]
+fn KillNotice(killed: Killed) -> impl IntoView {
+    let text = match killed.access_valid_until {
+        Some(until) => format!(
+            "Signed out: that device's refresh tokens are revoked, so it cannot renew. The access \
+             token it already holds stays valid until {} ({}): a JWT cannot be called back.",
+            until.utc, until.relative
+        ),
+        None => "Signed out: its session row is deleted, so its next request is anonymous.".into(),
+    };
+    view! {
+        <p class="notice" role="status" data-testid="kill-notice">
+            {text}
+        </p>
+    }
+}
+
 #[component]
 fn DeviceTable(devices: Vec<DeviceView>, kill: ServerAction<KillDevice>) -> impl IntoView {
     view! {
@@ -103,8 +147,14 @@ fn DeviceTable(devices: Vec<DeviceView>, kill: ServerAction<KillDevice>) -> impl
                         .into_iter()
                         .map(|device| {
                             let is_current = device.is_current;
+                            let is_revoked = device.revoked.is_some();
                             view! {
-                                <tr data-testid="device-row" class:current=is_current>
+                                <tr
+                                    data-testid="device-row"
+                                    data-mode=device.mode.key()
+                                    class:current=is_current
+                                    class:revoked=is_revoked
+                                >
                                     <td>
                                         {device.device}
                                         {is_current
@@ -126,16 +176,32 @@ fn DeviceTable(devices: Vec<DeviceView>, kill: ServerAction<KillDevice>) -> impl
                                     <td><When moment=device.last_active /></td>
                                     <td><When moment=device.expires /></td>
                                     <td>
-                                        <ActionForm action=kill attr:class="inline">
-                                            <input type="hidden" name="id" value=device.id />
-                                            <button
-                                                type="submit"
-                                                class="button secondary small"
-                                                data-testid="kill-device"
-                                            >
-                                                {if is_current { "Sign out" } else { "Sign out device" }}
-                                            </button>
-                                        </ActionForm>
+                                        {match device.revoked {
+                                            Some(revoked) => {
+                                                view! {
+                                                    <span class="revoked" data-testid="revoked">
+                                                        {revoked.reason} "; access token valid until "
+                                                        <When moment=revoked.access_valid_until />
+                                                    </span>
+                                                }
+                                                    .into_any()
+                                            }
+                                            None => {
+                                                view! {
+                                                    <ActionForm action=kill attr:class="inline">
+                                                        <input type="hidden" name="id" value=device.id />
+                                                        <button
+                                                            type="submit"
+                                                            class="button secondary small"
+                                                            data-testid="kill-device"
+                                                        >
+                                                            {if is_current { "Sign out" } else { "Sign out device" }}
+                                                        </button>
+                                                    </ActionForm>
+                                                }
+                                                    .into_any()
+                                            }
+                                        }}
                                     </td>
                                 </tr>
                             }

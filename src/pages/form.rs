@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::error::AppError;
+use crate::{api::preferred_mode, error::AppError, model::Mode};
 
 /// The error of the last submission of a form, if it failed.
 pub fn last_error<T>(
@@ -79,5 +79,47 @@ pub fn FormError(error: Signal<Option<AppError>>) -> impl IntoView {
                 </div>
             }
         })
+    }
+}
+
+/// The choice between the two ways of being recognised; defaults to this browser's last choice.
+#[component]
+pub fn ModeChoice() -> impl IntoView {
+    let preferred = Resource::new(|| (), |_| preferred_mode());
+    view! {
+        <fieldset class="mode-choice">
+            <legend>"Recognise me by"</legend>
+            <Transition fallback=|| ()>
+                {move || {
+                    preferred
+                        .get()
+                        .map(|preferred| {
+                            let preferred = preferred.unwrap_or(Mode::Session);
+                            [
+                                (Mode::Session, "the server keeps a session row; the cookie only names it"),
+                                (Mode::Jwt, "a signed access token, renewed by a rotating refresh token"),
+                            ]
+                                .into_iter()
+                                .map(|(mode, how)| {
+                                    view! {
+                                        <label class="choice" data-mode=mode.key()>
+                                            <input
+                                                type="radio"
+                                                name="mode"
+                                                value=mode.key()
+                                                checked=mode == preferred
+                                            />
+                                            <span>
+                                                <strong>{mode.label()}</strong>
+                                                <span class="hint">{how}</span>
+                                            </span>
+                                        </label>
+                                    }
+                                })
+                                .collect_view()
+                        })
+                }}
+            </Transition>
+        </fieldset>
     }
 }

@@ -5,7 +5,7 @@ use leptos_meta::Title;
 use leptos_router::{components::Redirect, hooks::use_location};
 
 use crate::{
-    api::{LogOut, current_viewer},
+    api::{LogOut, SwitchMode, current_viewer},
     error::AppError,
     nav::login_url,
 };
@@ -14,8 +14,12 @@ use crate::{
 #[component]
 pub fn Header() -> impl IntoView {
     let location = use_location();
-    // Refetched on every navigation, so sign-in and sign-out show at once.
-    let viewer = Resource::new(move || location.pathname.get(), |_| current_viewer());
+    let switch = expect_context::<ServerAction<SwitchMode>>();
+    // Refetched on every navigation and mode switch, so sign-in and sign-out show at once.
+    let viewer = Resource::new(
+        move || (location.pathname.get(), switch.version().get()),
+        |_| current_viewer(),
+    );
     let log_out = ServerAction::<LogOut>::new();
     view! {
         <header class="site-header">
@@ -45,6 +49,21 @@ pub fn Header() -> impl IntoView {
                                             >
                                                 {viewer.mode.label()}
                                             </span>
+                                            <ActionForm action=switch attr:class="inline">
+                                                <input
+                                                    type="hidden"
+                                                    name="to"
+                                                    value=viewer.mode.other().key()
+                                                />
+                                                <button
+                                                    type="submit"
+                                                    class="button secondary small"
+                                                    data-testid="switch-mode"
+                                                    title="New credentials of the other kind, no password needed"
+                                                >
+                                                    {format!("Use {}", viewer.mode.other().label())}
+                                                </button>
+                                            </ActionForm>
                                             <ActionForm action=log_out attr:class="inline">
                                                 <button type="submit" class="button secondary">
                                                     "Sign out"

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use super::form::{Field, FormError, field_error, last_error};
+use super::form::{Field, FormError, ModeChoice, field_error, last_error};
 use crate::api::LogIn;
 
 #[component]
@@ -42,6 +42,7 @@ pub fn LogInPage() -> impl IntoView {
                     autocomplete="current-password"
                     error=field_error(error, "password")
                 />
+                <ModeChoice />
                 <button type="submit" class="button" disabled=move || action.pending().get()>
                     "Log in"
                 </button>

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::form::{Field, FormError, field_error, last_error};
+use super::form::{Field, FormError, ModeChoice, field_error, last_error};
 use crate::api::SignUp;
 
 #[component]
@@ -31,6 +31,7 @@ pub fn SignUpPage() -> impl IntoView {
                     hint="8–128 characters. Any characters, spaces and emoji included."
                     error=field_error(error, "password")
                 />
+                <ModeChoice />
                 <button type="submit" class="button" disabled=move || action.pending().get()>
                     "Sign up"
                 </button>

@@ -10,12 +10,21 @@
 //! | `SESSION_ABSOLUTE_TIMEOUT` | `30d` | a session ends this long after sign-in, used or not |
 //! | `HASH_CONCURRENCY` | half the CPUs, at least 1 | password hashes running at once |
 //! | `HASH_QUEUE` | `64` | sign-ins allowed to wait for a hasher before the server answers 503 |
+//! | `ACCESS_TOKEN_TTL` | `5m` | lifetime of a JWT access token |
+//! | `REFRESH_TOKEN_TTL` | `14d` | lifetime of a refresh token (each refresh issues a new one) |
+//! | `REFRESH_REUSE_GRACE` | `10s` | how long a used refresh token may be used again (two tabs at once) |
+//! | `JWT_SECRET` | generated, kept in `DATA_DIR` | HS256 signing secret, base64, at least 32 random bytes |
+//! | `JWT_PREVIOUS_SECRETS` | none | comma-separated older secrets that still verify (key rotation) |
 //!
 //! Durations are a number followed by `s`, `m`, `h` or `d`. A value that cannot be read stops
 //! the server with a message naming the variable.
 
-use std::{net::SocketAddr, path::PathBuf};
+use std::{fmt, net::SocketAddr, path::PathBuf};
 
+use base64::{
+    Engine as _,
+    engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD},
+};
 use leptos::config::LeptosOptions;
 
 #[derive(Clone, Debug)]
@@ -29,7 +38,37 @@ pub struct Config {
     pub session_absolute_timeout: i64,
     pub hash_concurrency: usize,
     pub hash_queue: usize,
+    pub access_token_ttl: i64,
+    pub refresh_token_ttl: i64,
+    pub refresh_reuse_grace: i64,
+    /// The current signing secret, when given in the environment.
+    pub jwt_secret: Option<Secret>,
+    /// Older secrets that still verify tokens.
+    pub jwt_previous_secrets: Vec<Secret>,
 }
+
+/// Bytes that must never be printed: `Debug` shows `[redacted]`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Secret(bytes)
+    }
+
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// An HS256 secret shorter than this is refused: the key would be weaker than the hash.
+pub const MIN_SECRET_BYTES: usize = 32;
 
 #[derive(Debug, thiserror::Error)]
 #[error("{variable}: {problem}")]
@@ -75,6 +114,21 @@ impl Config {
             .unwrap_or(1);
         let hash_concurrency = count_var(&lookup, "HASH_CONCURRENCY", default_hashers)?;
         let hash_queue = count_var(&lookup, "HASH_QUEUE", 64)?;
+        let access_token_ttl = duration_var(&lookup, "ACCESS_TOKEN_TTL", "5m")?;
+        let refresh_token_ttl = duration_var(&lookup, "REFRESH_TOKEN_TTL", "14d")?;
+        let refresh_reuse_grace = duration_var(&lookup, "REFRESH_REUSE_GRACE", "10s")?;
+        let jwt_secret = lookup("JWT_SECRET")
+            .map(|text| parse_secret("JWT_SECRET", &text))
+            .transpose()?;
+        let jwt_previous_secrets = lookup("JWT_PREVIOUS_SECRETS")
+            .map(|text| {
+                text.split(',')
+                    .filter(|part| !part.trim().is_empty())
+                    .map(|part| parse_secret("JWT_PREVIOUS_SECRETS", part))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?
+            .unwrap_or_default();
         Ok(Config {
             leptos_options,
             public_origin,
@@ -84,6 +138,11 @@ impl Config {
             session_absolute_timeout,
             hash_concurrency,
             hash_queue,
+            access_token_ttl,
+            refresh_token_ttl,
+            refresh_reuse_grace,
+            jwt_secret,
+            jwt_previous_secrets,
         })
     }
 
@@ -91,6 +150,33 @@ impl Config {
     pub fn secure_cookies(&self) -> bool {
         self.public_origin.starts_with("https://")
     }
+
+    /// Over https the credential cookies carry the prefixes browsers enforce: `__Host-` (Secure,
+    /// Path=/, no Domain: no subdomain can plant or shadow it) and, for the refresh cookie whose
+    /// Path is narrow, `__Secure-`. Plain-http development cannot use prefixes.
+    pub fn cookie_names(&self) -> CookieNames {
+        if self.secure_cookies() {
+            CookieNames {
+                session: "__Host-tb_session",
+                access: "__Host-tb_access",
+                refresh: "__Secure-tb_refresh",
+            }
+        } else {
+            CookieNames {
+                session: "tb_session",
+                access: "tb_access",
+                refresh: "tb_refresh",
+            }
+        }
+    }
+}
+
+/// The names of the credential cookies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CookieNames {
+    pub session: &'static str,
+    pub access: &'static str,
+    pub refresh: &'static str,
 }
 
 /// `https://example.com:8443/some/path` → `https://example.com:8443`.
@@ -104,6 +190,29 @@ pub fn parse_origin(url: &str) -> Option<String> {
         return None;
     }
     Some(format!("{scheme}://{}", authority.to_ascii_lowercase()))
+}
+
+/// A base64 secret (standard or URL-safe alphabet, padded or not) of at least 32 bytes.
+fn parse_secret(variable: &'static str, text: &str) -> Result<Secret, ConfigError> {
+    let text = text.trim();
+    let bytes = [URL_SAFE_NO_PAD, URL_SAFE, STANDARD, STANDARD_NO_PAD]
+        .iter()
+        .find_map(|engine| engine.decode(text).ok())
+        .ok_or_else(|| ConfigError {
+            variable,
+            problem: "not base64 (make one with `openssl rand -base64 32`)".into(),
+        })?;
+    if bytes.len() < MIN_SECRET_BYTES {
+        return Err(ConfigError {
+            variable,
+            problem: format!(
+                "{} bytes is too short for HS256: use at least {MIN_SECRET_BYTES} random bytes \
+                 (`openssl rand -base64 32`)",
+                bytes.len()
+            ),
+        });
+    }
+    Ok(Secret(bytes))
 }
 
 /// `90s`, `15m`, `12h`, `14d` → seconds.
@@ -178,6 +287,25 @@ mod tests {
         assert_eq!(parse_origin("ftp://example.com"), None);
         assert_eq!(parse_origin("https://user@example.com"), None);
         assert_eq!(parse_origin("example.com"), None);
+    }
+
+    #[test]
+    fn a_short_or_garbled_jwt_secret_stops_the_server() {
+        let options = LeptosOptions::builder().output_name("t").build();
+        let with = |value: &str| {
+            let value = value.to_string();
+            Config::from_lookup(options.clone(), move |name| {
+                (name == "JWT_SECRET").then(|| value.clone())
+            })
+        };
+        let short = with(&STANDARD.encode([1u8; 31])).unwrap_err().to_string();
+        assert!(short.contains("31 bytes is too short"), "{short}");
+        assert!(with("not base64 at all!").is_err());
+        let good = with(&STANDARD.encode([1u8; 32])).unwrap();
+        assert_eq!(good.jwt_secret.unwrap().expose(), &[1u8; 32]);
+        assert!(
+            !format!("{:?}", with(&URL_SAFE_NO_PAD.encode([9u8; 40])).unwrap()).contains("9, 9")
+        );
     }
 
     #[test]

@@ -104,27 +104,50 @@ fn comes_from_our_pages(headers: &HeaderMap, public_origin: &str) -> bool {
 pub async fn recognise(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let (mut parts, body) = request.into_parts();
     match state.auth.recognise(&parts).await {
-        Ok(user) => {
-            parts.extensions.insert(Recognition(user));
+        Ok(recognition) => {
+            parts.extensions.insert(recognition);
             next.run(Request::from_parts(parts, body)).await
         }
         Err(error) => error.into_response(),
     }
 }
 
-/// Sends anonymous visitors of a protected page to the login page, remembering where they
-/// were going. The pages check again on the client, for navigations that never reach here.
+/// Page loads only: a browser asking for HTML, not a server function, the API or an asset.
+fn is_page_load(request: &Request) -> bool {
+    let path = request.uri().path();
+    request.method() == Method::GET
+        && request
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|accept| accept.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"))
+        && ![SERVER_FN_PREFIX, "/api/", "/auth/", "/pkg/"]
+            .iter()
+            .any(|prefix| path.starts_with(prefix))
+}
+
+/// Before a page is rendered: an expired access token goes through the refresh page first, and
+/// anonymous visitors of a protected page go to the login page, remembering where they were
+/// going. The pages check again on the client, for navigations that never reach here.
 pub async fn guard_pages(request: Request, next: Next) -> Response {
-    let anonymous = request
+    let recognition = request
         .extensions()
         .get::<Recognition>()
-        .is_none_or(|recognition| recognition.0.is_none());
-    if request.method() == Method::GET && anonymous && is_protected(request.uri().path()) {
-        let wanted = request
-            .uri()
-            .path_and_query()
-            .map_or("/", |path| path.as_str());
-        return Redirect::to(&login_url(wanted)).into_response();
+        .cloned()
+        .unwrap_or_default();
+    let wanted = request
+        .uri()
+        .path_and_query()
+        .map_or("/", |path| path.as_str())
+        .to_owned();
+    if recognition.is_refreshable() && is_page_load(&request) {
+        return crate::api::http::refresh_page(&wanted);
+    }
+    if request.method() == Method::GET
+        && recognition.user.is_none()
+        && is_protected(request.uri().path())
+    {
+        return Redirect::to(&login_url(&wanted)).into_response();
     }
     next.run(request).await
 }
@@ -150,8 +173,41 @@ pub async fn server_fn_statuses(request: Request, next: Next) -> Response {
     };
     if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
         parts.status = error.status_code();
+        // The browser's server-function client refreshes and retries on this challenge.
+        if let Some(challenge) = error.www_authenticate() {
+            parts.headers.insert(header::WWW_AUTHENTICATE, challenge);
+        }
     }
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// Browsers ignore a `__Host-` or `__Secure-` cookie without `Secure`, removals included, and
+/// tower-sessions 0.15 builds its removal cookie without it: add it, so that signing out really
+/// deletes the session cookie over https.
+pub async fn secure_prefixed_removals(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let mended: Vec<HeaderValue> = headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|value| {
+            let text = value.to_str().unwrap_or_default();
+            let prefixed = text.starts_with("__Host-") || text.starts_with("__Secure-");
+            let secure = text
+                .split(';')
+                .any(|part| part.trim().eq_ignore_ascii_case("secure"));
+            if prefixed && !secure {
+                HeaderValue::from_str(&format!("{text}; Secure")).unwrap_or_else(|_| value.clone())
+            } else {
+                value.clone()
+            }
+        })
+        .collect();
+    headers.remove(header::SET_COOKIE);
+    for value in mended {
+        headers.append(header::SET_COOKIE, value);
+    }
+    response
 }
 
 /// Headers every response gets: no framing (the kill buttons must not be clickjacked), no

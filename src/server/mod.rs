@@ -33,6 +33,7 @@ pub fn router(state: AppState) -> Router {
     // Listed outermost first.
     let pipeline = ServiceBuilder::new()
         .layer(from_fn(middleware::security_headers))
+        .layer(from_fn(middleware::secure_prefixed_removals))
         .layer(from_fn(middleware::limit_body))
         .layer(from_fn_with_state(
             state.clone(),
@@ -43,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), middleware::recognise))
         .layer(from_fn(middleware::guard_pages));
     Router::new()
+        .merge(crate::api::http::routes())
         .leptos_routes_with_context(
             &state,
             routes,
@@ -57,9 +59,14 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Deletes every expired session; returns how many.
+/// Deletes every expired session and every refresh family that is wholly expired; returns how
+/// many.
 pub async fn sweep_expired(state: &AppState) -> Result<u64, sqlx::Error> {
-    state.db.delete_expired_sessions(state.clock.now()).await
+    let now = state.clock.now();
+    Ok(
+        state.db.delete_expired_sessions(now).await?
+            + state.db.delete_expired_families(now).await?,
+    )
 }
 
 /// A server accepting connections, until [`RunningServer::stop`].
@@ -73,8 +80,8 @@ pub struct RunningServer {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("database: {0}")]
-    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    State(#[from] state::BuildError),
     #[error("network: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -95,7 +102,7 @@ pub async fn start(
                 every.tick().await;
                 match sweep_expired(&state).await {
                     Ok(0) => {}
-                    Ok(swept) => tracing::info!(swept, "deleted expired sessions"),
+                    Ok(swept) => tracing::info!(swept, "deleted expired sessions and families"),
                     Err(error) => tracing::error!(%error, "sweeping expired sessions failed"),
                 }
             }

@@ -7,10 +7,24 @@ use leptos::{config::LeptosOptions, prelude::use_context};
 
 use super::{clock::Clock, config::Config};
 use crate::{
-    auth::{Auth, password::Passwords, session::SessionMode},
+    auth::{
+        Auth,
+        jwt::JwtMode,
+        keys::{KeyError, KeyRing},
+        password::Passwords,
+        session::SessionMode,
+    },
     db::Db,
     error::AppError,
 };
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("signing keys: {0}")]
+    Keys(#[from] KeyError),
+}
 
 #[derive(Clone, FromRef)]
 pub struct AppState {
@@ -22,16 +36,20 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Opens the database (applying migrations) and sets up the modes.
-    pub async fn build(config: Config, clock: Clock) -> Result<Self, sqlx::Error> {
+    /// Opens the database (applying migrations), loads the signing keys and sets up the modes.
+    pub async fn build(config: Config, clock: Clock) -> Result<Self, BuildError> {
         let db = Db::open(&config.database_url).await?;
+        let keys = KeyRing::load(&config, clock.now())?;
         let passwords = Passwords::new(config.hash_concurrency, config.hash_queue);
         let session_mode = SessionMode::new(db.clone(), clock.clone(), &config);
+        let jwt_mode = JwtMode::new(db.clone(), clock.clone(), &config, keys);
         let auth = Auth::new(
-            vec![Arc::new(session_mode)],
+            Arc::new(session_mode),
+            Arc::new(jwt_mode),
             db.clone(),
             passwords,
             clock.clone(),
+            config.secure_cookies(),
         );
         Ok(AppState {
             leptos_options: config.leptos_options.clone(),

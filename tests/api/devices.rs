@@ -1,7 +1,7 @@
 //! The devices page: listing sessions and killing them.
 
 use reqwest::StatusCode;
-use ticketbooth::model::Mode;
+use ticketbooth::model::{Evidence, Mode};
 
 use crate::helpers::*;
 
@@ -153,12 +153,15 @@ async fn the_dashboard_explains_the_session_that_recognised_the_request() {
     let report = browser.dashboard().await;
 
     assert_eq!(report.viewer.username, "flo");
-    assert_eq!(report.cookie_name, "tb_session");
+    let Evidence::Session(evidence) = report.evidence else {
+        panic!("a session report, got {:?}", report.evidence);
+    };
+    assert_eq!(evidence.cookie_name, "tb_session");
     // `tb_session=` and a 22-character ID.
-    assert_eq!(report.cookie_bytes, "tb_session=".len() + 22);
-    assert_eq!(report.fingerprint.len(), 8);
+    assert_eq!(evidence.cookie_bytes, "tb_session=".len() + 22);
+    assert_eq!(evidence.fingerprint.len(), 8);
     assert!(report.device.is_current);
     assert_eq!(report.device.id, browser.devices().await[0].id);
     let cookie = browser.session_cookie().unwrap();
-    assert!(!cookie.contains(&report.fingerprint));
+    assert!(!cookie.contains(&evidence.fingerprint));
 }

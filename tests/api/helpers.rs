@@ -249,12 +249,18 @@ pub fn assert_redirects_to(response: &Response, location: &str) {
 
 /// The `Set-Cookie` headers of a response that name the session cookie.
 pub fn session_set_cookies(response: &Response) -> Vec<String> {
+    set_cookies_named(response, "tb_session")
+}
+
+/// The `Set-Cookie` headers of a response for the cookie `name`.
+pub fn set_cookies_named(response: &Response, name: &str) -> Vec<String> {
+    let prefix = format!("{name}=");
     response
         .headers()
         .get_all(header::SET_COOKIE)
         .iter()
         .map(|value| value.to_str().unwrap().to_owned())
-        .filter(|value| value.starts_with("tb_session="))
+        .filter(|value| value.starts_with(&prefix))
         .collect()
 }
 

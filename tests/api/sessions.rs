@@ -73,21 +73,53 @@ async fn the_session_cookie_is_httponly_lax_host_only_and_not_secure_over_http()
 }
 
 #[tokio::test]
-async fn the_session_cookie_is_secure_when_the_public_url_is_https() {
+async fn over_https_the_session_cookie_is_a_secure_host_cookie_and_its_removal_too() {
     let app = spawn_app_with(&[("PUBLIC_URL", "https://tickets.example")]).await;
     let browser = app.browser();
-    let response = browser
+    let post = |path: &'static str, form: &'static [(&'static str, &'static str)]| {
+        browser
+            .client
+            .post(browser.url(path))
+            .header("origin", "https://tickets.example")
+            .form(form)
+            .send()
+    };
+
+    let signed_up = post("/fn/signup", &[("username", "gus"), ("password", PASSWORD)])
+        .await
+        .unwrap();
+    let cookies = set_cookies_named(&signed_up, "__Host-tb_session");
+    assert_eq!(cookies.len(), 1, "{cookies:?}");
+    let attributes: Vec<&str> = cookies[0].split("; ").collect();
+    assert!(attributes.contains(&"Secure"), "{cookies:?}");
+    assert!(attributes.contains(&"Path=/"), "{cookies:?}");
+    assert!(
+        !attributes.iter().any(|a| a.starts_with("Domain")),
+        "{cookies:?}"
+    );
+
+    // The jar of an http test client does not send Secure cookies: hand it over.
+    let id = cookies[0]
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("__Host-tb_session=")
+        .to_owned();
+    let signed_out = browser
         .client
-        .post(browser.url("/fn/signup"))
+        .post(browser.url("/fn/logout"))
         .header("origin", "https://tickets.example")
-        .form(&[("username", "gus"), ("password", PASSWORD)])
+        .header("cookie", format!("__Host-tb_session={id}"))
         .send()
         .await
         .unwrap();
-
-    let cookies = session_set_cookies(&response);
-    assert_eq!(cookies.len(), 1, "{cookies:?}");
-    assert!(cookies[0].split("; ").any(|a| a == "Secure"), "{cookies:?}");
+    let removal = set_cookies_named(&signed_out, "__Host-tb_session");
+    assert_eq!(removal.len(), 1, "{removal:?}");
+    assert!(removal[0].contains("Max-Age=0"), "{removal:?}");
+    assert!(
+        removal[0].split("; ").any(|a| a == "Secure"),
+        "browsers ignore it without: {removal:?}"
+    );
 }
 
 #[tokio::test]

@@ -1,0 +1,317 @@
+//! Plain HTTP endpoints, thin like the server functions: the browser's token refresh, and the
+//! JSON API for scripts and curl.
+//!
+//! ```text
+//! POST   /auth/refresh          browser: rotate the refresh cookie, then go to `next`
+//! POST   /api/users             {username, password}            → 201 {id, username}
+//! POST   /api/token             {username, password}            → {access_token, refresh_token, token_type, expires_in}
+//! POST   /api/token/refresh     {refresh_token}                 → the same, rotated
+//! GET    /api/me                Authorization: Bearer <token>   → who the token says you are
+//! GET    /api/devices                                           → your devices, both modes
+//! DELETE /api/devices/{id}                                      → sign one out
+//! POST   /api/logout                                            → end this token's device
+//! ```
+//! Every failure is a JSON body `{"error": kind, "message": words, ...}`; a 401 carries
+//! `WWW-Authenticate: Bearer` (RFC 6750), with `error="invalid_token"` when a token was refused.
+
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::{FromRequest, Path, Request, State, rejection::JsonRejection},
+    http::{HeaderMap, StatusCode, header, request::Parts},
+    response::{Html, IntoResponse, Redirect, Response},
+    routing::{any, delete, get, post},
+};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use tower_cookies::Cookies;
+
+use crate::{
+    auth::{CurrentUser, jwt::TokenPair},
+    error::{AppError, FieldError},
+    model::{DeviceView, Killed, Mode},
+    nav::{login_url, safe_next},
+    server::{client::ClientInfo, state::AppState},
+};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(crate::auth::jwt::REFRESH_PATH, post(browser_refresh))
+        .route("/api/users", post(create_user))
+        .route("/api/token", post(issue_token))
+        .route("/api/token/refresh", post(refresh_token))
+        .route("/api/me", get(me))
+        .route("/api/devices", get(list_devices))
+        .route("/api/devices/{id}", delete(delete_device))
+        .route("/api/logout", post(logout))
+        .route("/api/{*rest}", any(no_such_endpoint))
+}
+
+/// The page a browser gets when it asks for a page with an expired access token: it posts the
+/// refresh form at once (with JavaScript) or on a click (without), then lands on `next`.
+pub fn refresh_page(next: &str) -> Response {
+    let next = escape_html(next);
+    let page = format!(
+        r#"<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Renewing your sign-in · ticketbooth</title>
+<link rel="stylesheet" href="/pkg/ticketbooth.css">
+</head>
+<body>
+<main>
+<section class="card narrow">
+<h1>Renewing your sign-in…</h1>
+<p>Your access token has expired. Your browser is exchanging its refresh token for a new pair,
+and then goes on to <code>{next}</code>.</p>
+<form method="post" action="/auth/refresh" id="refresh">
+<input type="hidden" name="next" value="{next}">
+<noscript><button type="submit" class="button">Continue</button></noscript>
+</form>
+</section>
+</main>
+<script>document.getElementById("refresh").submit();</script>
+</body>
+</html>"#
+    );
+    Html(page).into_response()
+}
+
+fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+#[derive(Deserialize, Default)]
+struct RefreshForm {
+    next: Option<String>,
+}
+
+fn wants_a_page(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|accept| accept.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"))
+}
+
+/// `POST /auth/refresh`: the only request that carries the refresh cookie. A form post (the
+/// refresh page) is redirected to `next`, or to the login page if the refresh fails; a script
+/// (the server-function client) gets 204 or 401.
+async fn browser_refresh(State(state): State<AppState>, parts: Parts, body: Bytes) -> Response {
+    let jwt = state.auth.jwt();
+    let Some(cookies) = parts.extensions.get::<Cookies>() else {
+        return AppError::Internal.into_response();
+    };
+    let form: RefreshForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let next = safe_next(form.next.as_deref());
+    let presented = jwt.refresh_cookie(cookies).unwrap_or_default();
+    let page = wants_a_page(&parts.headers);
+    match jwt
+        .refresh(&presented, &ClientInfo::from_parts(&parts))
+        .await
+    {
+        Ok(Ok(pair)) => {
+            jwt.set_cookies(cookies, &pair);
+            if page {
+                Redirect::to(&next).into_response()
+            } else {
+                StatusCode::NO_CONTENT.into_response()
+            }
+        }
+        Ok(Err(refusal)) => {
+            jwt.clear_cookies(cookies);
+            if page {
+                Redirect::to(&login_url(&next)).into_response()
+            } else {
+                AppError::RefreshRefused {
+                    reason: refusal.describe().into(),
+                }
+                .into_response()
+            }
+        }
+        Err(error) => error.into_response(),
+    }
+}
+
+/// `axum::Json`, with its rejections told as [`AppError`]s: malformed JSON is 400, JSON of the
+/// wrong shape (missing fields, wrong types) is 422, a body that is not JSON at all is 400.
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(ApiJson(value)),
+            Err(JsonRejection::JsonDataError(error)) => Err(AppError::Invalid {
+                fields: vec![FieldError {
+                    field: "body".into(),
+                    message: error.body_text(),
+                }],
+            }),
+            Err(JsonRejection::JsonSyntaxError(error)) => Err(AppError::BadRequest {
+                reason: error.body_text(),
+            }),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(AppError::BadRequest {
+                reason: "send JSON with Content-Type: application/json".into(),
+            }),
+            Err(other) => Err(AppError::BadRequest {
+                reason: other.body_text(),
+            }),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Credentials {
+    username: String,
+    password: String,
+}
+
+#[derive(Deserialize)]
+struct RefreshRequest {
+    refresh_token: String,
+}
+
+#[derive(Serialize)]
+struct Account {
+    id: i64,
+    username: String,
+}
+
+#[derive(Serialize)]
+struct TokenResponse {
+    access_token: String,
+    refresh_token: String,
+    token_type: &'static str,
+    /// Seconds until the access token expires.
+    expires_in: i64,
+    /// Seconds until the refresh token expires.
+    refresh_expires_in: i64,
+}
+
+impl TokenResponse {
+    fn of(pair: TokenPair, now: i64) -> Json<Self> {
+        Json(TokenResponse {
+            access_token: pair.access_token,
+            refresh_token: pair.refresh_token,
+            token_type: "Bearer",
+            expires_in: pair.access_expires_at - now,
+            refresh_expires_in: pair.refresh_expires_at - now,
+        })
+    }
+}
+
+#[derive(Serialize)]
+struct Me {
+    id: i64,
+    username: String,
+    role: String,
+    mode: Mode,
+    device_id: String,
+}
+
+async fn create_user(
+    State(state): State<AppState>,
+    ApiJson(credentials): ApiJson<Credentials>,
+) -> Result<(StatusCode, Json<Account>), AppError> {
+    let user = state
+        .auth
+        .create_account(&credentials.username, credentials.password)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Account {
+            id: user.id,
+            username: user.username,
+        }),
+    ))
+}
+
+async fn issue_token(
+    State(state): State<AppState>,
+    parts: Parts,
+    ApiJson(credentials): ApiJson<Credentials>,
+) -> Result<Json<TokenResponse>, AppError> {
+    let user = state
+        .auth
+        .check_credentials(&credentials.username, credentials.password)
+        .await?;
+    let pair = state
+        .auth
+        .jwt()
+        .start(&user, &ClientInfo::from_parts(&parts))
+        .await?;
+    Ok(TokenResponse::of(pair, state.clock.now()))
+}
+
+async fn refresh_token(
+    State(state): State<AppState>,
+    parts: Parts,
+    ApiJson(request): ApiJson<RefreshRequest>,
+) -> Result<Json<TokenResponse>, AppError> {
+    let pair = state
+        .auth
+        .jwt()
+        .refresh(&request.refresh_token, &ClientInfo::from_parts(&parts))
+        .await?
+        .map_err(|refusal| AppError::RefreshRefused {
+            reason: refusal.describe().into(),
+        })?;
+    Ok(TokenResponse::of(pair, state.clock.now()))
+}
+
+async fn me(current: CurrentUser) -> Json<Me> {
+    Json(Me {
+        id: current.user_id,
+        username: current.username,
+        role: current.role,
+        mode: current.mode,
+        device_id: current.device_id,
+    })
+}
+
+async fn list_devices(
+    State(state): State<AppState>,
+    current: CurrentUser,
+) -> Result<Json<Vec<DeviceView>>, AppError> {
+    Ok(Json(state.auth.devices(&current).await?))
+}
+
+/// Signs a device out; for the caller's own device, that is a logout.
+async fn delete_device(
+    State(state): State<AppState>,
+    parts: Parts,
+    current: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<Killed>, AppError> {
+    if id == current.device_id {
+        state.auth.sign_out(&parts, &current).await?;
+        return Ok(Json(Killed {
+            mode: current.mode,
+            access_valid_until: None,
+        }));
+    }
+    Ok(Json(state.auth.kill(&current, &id).await?))
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    parts: Parts,
+    current: CurrentUser,
+) -> Result<StatusCode, AppError> {
+    state.auth.sign_out(&parts, &current).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn no_such_endpoint() -> AppError {
+    AppError::NotFound
+}

@@ -1,0 +1,327 @@
+//! The signing keys of access tokens: a key ring of HS256 secrets, each named by a `kid`.
+//!
+//! One key signs (the current one); every key of the ring verifies, so a token signed just before
+//! a rotation stays valid until it expires. Keys come from the environment (`JWT_SECRET`, and
+//! `JWT_PREVIOUS_SECRETS` for the ones being retired) or, by default, from `jwt-keys.json` in the
+//! data folder: 256 random bits generated at first start, written with mode 0600, so that a
+//! restart keeps every user signed in. `ticketbooth rotate-jwt-key` adds a new current key to that
+//! file and gives the old ones a retirement date.
+
+use std::{
+    fmt,
+    io::Write as _,
+    path::{Path, PathBuf},
+};
+
+use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+use jsonwebtoken::{DecodingKey, EncodingKey};
+use rand::RngCore as _;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::server::config::{Config, MIN_SECRET_BYTES, Secret};
+
+pub const KEY_FILE: &str = "jwt-keys.json";
+
+/// One signing key.
+pub struct SigningKey {
+    pub kid: String,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    /// After this time (unix seconds) the key no longer verifies; `None` for keys in service.
+    pub retires_at: Option<i64>,
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .field("retires_at", &self.retires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SigningKey {
+    fn new(secret: &[u8], kid: String, retires_at: Option<i64>) -> Self {
+        SigningKey {
+            kid,
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            retires_at,
+        }
+    }
+}
+
+/// The current key first, then the keys that still verify.
+#[derive(Debug)]
+pub struct KeyRing {
+    keys: Vec<SigningKey>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: not a key file ({detail})")]
+    Format { path: PathBuf, detail: String },
+    #[error(
+        "the signing keys come from JWT_SECRET: rotate by moving it to JWT_PREVIOUS_SECRETS and setting a new one"
+    )]
+    FromEnvironment,
+}
+
+/// The key file: the current key first.
+#[derive(Serialize, Deserialize)]
+struct KeyFile {
+    keys: Vec<StoredKey>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredKey {
+    kid: String,
+    /// URL-safe base64 of the secret.
+    secret: String,
+    created_at: i64,
+    retires_at: Option<i64>,
+}
+
+/// A key's name: derived from the secret, so servers sharing a secret agree on it without being
+/// told. 48 bits of a hash reveal nothing usable about a 256-bit secret.
+fn kid_of(secret: &[u8]) -> String {
+    let digest = Sha256::digest(secret);
+    URL_SAFE_NO_PAD.encode(&digest[..6])
+}
+
+fn new_secret() -> Vec<u8> {
+    let mut secret = vec![0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut secret);
+    secret
+}
+
+impl KeyRing {
+    /// The ring the server signs and verifies with, as configured.
+    pub fn load(config: &Config, now: i64) -> Result<Self, KeyError> {
+        match &config.jwt_secret {
+            Some(current) => Ok(Self::from_secrets(current, &config.jwt_previous_secrets)),
+            None => Self::from_file(&config.data_dir.join(KEY_FILE), now),
+        }
+    }
+
+    fn from_secrets(current: &Secret, previous: &[Secret]) -> Self {
+        let keys = std::iter::once(current)
+            .chain(previous)
+            .map(|secret| SigningKey::new(secret.expose(), kid_of(secret.expose()), None))
+            .collect();
+        KeyRing { keys }
+    }
+
+    /// Reads the key file, creating it with a fresh key if there is none. Retired keys are left
+    /// out.
+    fn from_file(path: &Path, now: i64) -> Result<Self, KeyError> {
+        let file = match read_key_file(path)? {
+            Some(file) => file,
+            None => {
+                let file = KeyFile {
+                    keys: vec![stored(new_secret(), now)],
+                };
+                write_key_file(path, &file, true)?;
+                file
+            }
+        };
+        let mut keys = Vec::new();
+        for stored in &file.keys {
+            if stored.retires_at.is_some_and(|at| at <= now) {
+                continue;
+            }
+            let secret = URL_SAFE_NO_PAD
+                .decode(&stored.secret)
+                .ok()
+                .filter(|secret| secret.len() >= MIN_SECRET_BYTES)
+                .ok_or_else(|| KeyError::Format {
+                    path: path.to_owned(),
+                    detail: format!(
+                        "key {} is not a base64 secret of 32 bytes or more",
+                        stored.kid
+                    ),
+                })?;
+            keys.push(SigningKey::new(
+                &secret,
+                stored.kid.clone(),
+                stored.retires_at,
+            ));
+        }
+        if keys.is_empty() || file.keys[0].retires_at.is_some() {
+            return Err(KeyError::Format {
+                path: path.to_owned(),
+                detail: "no current key".into(),
+            });
+        }
+        Ok(KeyRing { keys })
+    }
+
+    /// Adds a new current key to the key file in `data_dir`; the previous keys keep verifying
+    /// for `keep_old_for` seconds (at least the access-token lifetime). Returns the new `kid`.
+    /// A running server picks the new key up when it restarts.
+    pub fn rotate_file(config: &Config, now: i64, keep_old_for: i64) -> Result<String, KeyError> {
+        if config.jwt_secret.is_some() {
+            return Err(KeyError::FromEnvironment);
+        }
+        let path = config.data_dir.join(KEY_FILE);
+        let mut file = read_key_file(&path)?.unwrap_or(KeyFile { keys: Vec::new() });
+        for key in &mut file.keys {
+            key.retires_at.get_or_insert(now + keep_old_for);
+        }
+        file.keys
+            .retain(|key| key.retires_at.is_none_or(|at| at > now));
+        let fresh = stored(new_secret(), now);
+        let kid = fresh.kid.clone();
+        file.keys.insert(0, fresh);
+        write_key_file(&path, &file, false)?;
+        Ok(kid)
+    }
+
+    /// The key that signs new tokens.
+    pub fn current(&self) -> (&str, &EncodingKey) {
+        let key = &self.keys[0];
+        (&key.kid, &key.encoding)
+    }
+
+    /// The key named `kid`, if it is in the ring and not retired at `now`.
+    pub fn verifying(&self, kid: &str, now: i64) -> Option<&DecodingKey> {
+        self.keys
+            .iter()
+            .find(|key| key.kid == kid && key.retires_at.is_none_or(|at| at > now))
+            .map(|key| &key.decoding)
+    }
+
+    pub fn kids(&self) -> Vec<&str> {
+        self.keys.iter().map(|key| key.kid.as_str()).collect()
+    }
+}
+
+fn stored(secret: Vec<u8>, now: i64) -> StoredKey {
+    StoredKey {
+        kid: kid_of(&secret),
+        secret: URL_SAFE_NO_PAD.encode(&secret),
+        created_at: now,
+        retires_at: None,
+    }
+}
+
+fn read_key_file(path: &Path) -> Result<Option<KeyFile>, KeyError> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|error| KeyError::Format {
+                path: path.to_owned(),
+                detail: error.to_string(),
+            }),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(KeyError::Io {
+            path: path.to_owned(),
+            source,
+        }),
+    }
+}
+
+/// Writes the key file readable by its owner only. The new content goes to a temporary file
+/// that replaces the old one, so a crash never leaves half a key file. `first` refuses to
+/// overwrite an existing file: two servers starting at once on one data folder agree on one key.
+fn write_key_file(path: &Path, file: &KeyFile, first: bool) -> Result<(), KeyError> {
+    let io = |source| KeyError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let json = serde_json::to_vec_pretty(file).expect("a key file serialises");
+    let temporary = path.with_extension(format!("tmp{}", std::process::id()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut out = options.open(&temporary).map_err(io)?;
+    out.write_all(&json)
+        .and_then(|()| out.sync_all())
+        .map_err(io)?;
+    drop(out);
+    if first {
+        // hard_link fails if the key file appeared meanwhile; the other server's key wins.
+        let linked = std::fs::hard_link(&temporary, path);
+        let _ = std::fs::remove_file(&temporary);
+        return match linked {
+            Ok(()) => Ok(()),
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            Err(error) => Err(io(error)),
+        };
+    }
+    std::fs::rename(&temporary, path).map_err(io)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use leptos::config::LeptosOptions;
+
+    fn config_in(dir: &Path) -> Config {
+        let options = LeptosOptions::builder().output_name("t").build();
+        let data = dir.display().to_string();
+        Config::from_lookup(options, |name| (name == "DATA_DIR").then(|| data.clone())).unwrap()
+    }
+
+    #[test]
+    fn the_first_start_writes_a_private_key_that_the_next_start_reuses() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config_in(dir.path());
+        let first = KeyRing::load(&config, 1_000).unwrap();
+        let second = KeyRing::load(&config, 2_000).unwrap();
+        assert_eq!(first.kids(), second.kids());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(dir.path().join(KEY_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn a_rotation_keeps_the_old_key_verifying_until_it_retires() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config_in(dir.path());
+        let before = KeyRing::load(&config, 1_000).unwrap();
+        let old_kid = before.current().0.to_string();
+
+        let new_kid = KeyRing::rotate_file(&config, 1_000, 300).unwrap();
+
+        let after = KeyRing::load(&config, 1_000).unwrap();
+        assert_eq!(after.current().0, new_kid);
+        assert!(after.verifying(&old_kid, 1_299).is_some());
+        assert!(after.verifying(&old_kid, 1_300).is_none());
+        assert_eq!(
+            KeyRing::load(&config, 1_300).unwrap().kids(),
+            vec![new_kid.as_str()]
+        );
+    }
+
+    #[test]
+    fn keys_from_the_environment_are_not_rotated_in_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = config_in(dir.path());
+        config.jwt_secret = Some(Secret::new(vec![3; 32]));
+        config.jwt_previous_secrets = vec![Secret::new(vec![4; 32])];
+        let ring = KeyRing::load(&config, 0).unwrap();
+        assert_eq!(ring.kids(), vec![kid_of(&[3; 32]), kid_of(&[4; 32])]);
+        assert!(matches!(
+            KeyRing::rotate_file(&config, 0, 60),
+            Err(KeyError::FromEnvironment)
+        ));
+        assert!(!dir.path().join(KEY_FILE).exists());
+    }
+}

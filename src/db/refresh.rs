@@ -1,0 +1,338 @@
+//! JWT mode's refresh-token families and tokens, keyed by SHA-256 hashes of the tokens.
+
+use super::Db;
+
+/// A refresh-token family: one device signed in with JWTs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FamilyRow {
+    pub id: i64,
+    pub public_id: String,
+    pub user_id: i64,
+    pub device: String,
+    pub ip: String,
+    pub created_at: i64,
+    pub last_used_at: i64,
+    pub expires_at: i64,
+    pub access_expires_at: i64,
+    pub revoked_at: Option<i64>,
+    pub revoked_reason: Option<String>,
+}
+
+/// One token of a family, for its rotation history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenRow {
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+    pub ip: String,
+    pub is_first: bool,
+}
+
+/// A family to start at sign-in, with its first token.
+pub struct NewFamily<'a> {
+    pub public_id: &'a str,
+    pub user_id: i64,
+    pub device: &'a str,
+    pub ip: &'a str,
+    pub now: i64,
+    pub token_hash: &'a [u8],
+    pub token_expires_at: i64,
+    pub access_expires_at: i64,
+}
+
+/// An exchange of a presented refresh token for a new one.
+pub struct Rotation<'a> {
+    pub presented_hash: &'a [u8],
+    pub new_hash: &'a [u8],
+    pub ip: &'a str,
+    pub now: i64,
+    /// A token used this many seconds ago or less may be exchanged again (two tabs at once).
+    pub grace: i64,
+    pub refresh_ttl: i64,
+    /// No token of a family outlives its creation by more than this.
+    pub absolute_ttl: i64,
+    pub access_ttl: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RotationOutcome {
+    /// The new token is stored; the family as it now stands.
+    Rotated {
+        family: FamilyRow,
+        token_expires_at: i64,
+        within_grace: bool,
+    },
+    Unknown,
+    Expired,
+    /// The family was revoked earlier (sign-out, kill, reuse).
+    Revoked,
+    /// An already-used token came back after the grace window: the family is revoked now.
+    Reused,
+}
+
+pub const REASON_REUSED: &str = "refresh token reused";
+
+impl Db {
+    /// Starts a family with its first token.
+    pub async fn insert_family(&self, new: &NewFamily<'_>) -> Result<FamilyRow, sqlx::Error> {
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
+        let family = sqlx::query_as!(
+            FamilyRow,
+            r#"insert into refresh_families
+                   (public_id, user_id, device, ip, created_at, last_used_at, expires_at,
+                    access_expires_at)
+               values (?, ?, ?, ?, ?, ?, ?, ?)
+               returning id as "id!", public_id, user_id, device, ip, created_at, last_used_at,
+                   expires_at, access_expires_at, revoked_at, revoked_reason"#,
+            new.public_id,
+            new.user_id,
+            new.device,
+            new.ip,
+            new.now,
+            new.now,
+            new.token_expires_at,
+            new.access_expires_at,
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query!(
+            "insert into refresh_tokens (hash, family_id, parent_hash, created_at, expires_at, ip)
+             values (?, ?, null, ?, ?, ?)",
+            new.token_hash,
+            family.id,
+            new.now,
+            new.token_expires_at,
+            new.ip,
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(family)
+    }
+
+    /// Exchanges a refresh token for its successor, atomically: the write lock is taken first
+    /// (`BEGIN IMMEDIATE`), so two exchanges of the same token are decided one after the other.
+    pub async fn rotate_refresh_token(
+        &self,
+        rotation: &Rotation<'_>,
+    ) -> Result<RotationOutcome, sqlx::Error> {
+        let now = rotation.now;
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
+        let Some(found) = sqlx::query!(
+            r#"select t.family_id, t.used_at, t.expires_at,
+                   f.revoked_at as family_revoked_at, f.created_at as family_created_at
+               from refresh_tokens t join refresh_families f on f.id = t.family_id
+               where t.hash = ?"#,
+            rotation.presented_hash,
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            return Ok(RotationOutcome::Unknown);
+        };
+        if found.family_revoked_at.is_some() {
+            return Ok(RotationOutcome::Revoked);
+        }
+        let token_expires_at =
+            (now + rotation.refresh_ttl).min(found.family_created_at + rotation.absolute_ttl);
+        if found.expires_at <= now || token_expires_at <= now {
+            return Ok(RotationOutcome::Expired);
+        }
+        let within_grace = match found.used_at {
+            None => {
+                let marked = sqlx::query!(
+                    "update refresh_tokens set used_at = ? where hash = ? and used_at is null",
+                    now,
+                    rotation.presented_hash,
+                )
+                .execute(&mut *tx)
+                .await?;
+                // Under the write lock nobody can have marked it meanwhile; checked all the same.
+                if marked.rows_affected() != 1 {
+                    return Ok(RotationOutcome::Reused);
+                }
+                false
+            }
+            Some(used_at) if now - used_at <= rotation.grace => true,
+            Some(_) => {
+                revoke_family_in(&mut tx, found.family_id, REASON_REUSED, now).await?;
+                tx.commit().await?;
+                return Ok(RotationOutcome::Reused);
+            }
+        };
+        sqlx::query!(
+            "insert into refresh_tokens (hash, family_id, parent_hash, created_at, expires_at, ip)
+             values (?, ?, ?, ?, ?, ?)",
+            rotation.new_hash,
+            found.family_id,
+            rotation.presented_hash,
+            now,
+            token_expires_at,
+            rotation.ip,
+        )
+        .execute(&mut *tx)
+        .await?;
+        let access_expires_at = now + rotation.access_ttl;
+        let family = sqlx::query_as!(
+            FamilyRow,
+            r#"update refresh_families
+               set last_used_at = ?, ip = ?, expires_at = max(expires_at, ?),
+                   access_expires_at = max(access_expires_at, ?)
+               where id = ?
+               returning id as "id!", public_id, user_id, device, ip, created_at, last_used_at,
+                   expires_at, access_expires_at, revoked_at, revoked_reason"#,
+            now,
+            rotation.ip,
+            token_expires_at,
+            access_expires_at,
+            found.family_id,
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(RotationOutcome::Rotated {
+            family,
+            token_expires_at,
+            within_grace,
+        })
+    }
+
+    /// The user's families worth showing: live ones, and revoked ones whose last access token
+    /// has not yet expired (the device still gets in until then).
+    pub async fn visible_families_of_user(
+        &self,
+        user_id: i64,
+        now: i64,
+    ) -> Result<Vec<FamilyRow>, sqlx::Error> {
+        sqlx::query_as!(
+            FamilyRow,
+            r#"select id as "id!", public_id, user_id, device, ip, created_at, last_used_at,
+                   expires_at, access_expires_at, revoked_at, revoked_reason
+               from refresh_families
+               where user_id = ?
+                 and ((revoked_at is null and expires_at > ?) or access_expires_at > ?)
+               order by last_used_at desc, created_at desc"#,
+            user_id,
+            now,
+            now,
+        )
+        .fetch_all(self.pool())
+        .await
+    }
+
+    pub async fn family(&self, public_id: &str) -> Result<Option<FamilyRow>, sqlx::Error> {
+        sqlx::query_as!(
+            FamilyRow,
+            r#"select id as "id!", public_id, user_id, device, ip, created_at, last_used_at,
+                   expires_at, access_expires_at, revoked_at, revoked_reason
+               from refresh_families where public_id = ?"#,
+            public_id,
+        )
+        .fetch_optional(self.pool())
+        .await
+    }
+
+    /// The tokens of a family, oldest first: its rotation history.
+    pub async fn tokens_of_family(&self, family_id: i64) -> Result<Vec<TokenRow>, sqlx::Error> {
+        sqlx::query_as!(
+            TokenRow,
+            r#"select created_at, expires_at, used_at, revoked_at, ip,
+                   parent_hash is null as "is_first!: bool"
+               from refresh_tokens where family_id = ? order by id"#,
+            family_id,
+        )
+        .fetch_all(self.pool())
+        .await
+    }
+
+    /// Revokes one live family of `user_id`; `Ok(None)` if they have no such live family.
+    pub async fn revoke_family_of_user(
+        &self,
+        user_id: i64,
+        public_id: &str,
+        reason: &str,
+        now: i64,
+    ) -> Result<Option<FamilyRow>, sqlx::Error> {
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
+        let Some(id) = sqlx::query_scalar!(
+            r#"select id as "id!" from refresh_families
+               where user_id = ? and public_id = ? and revoked_at is null and expires_at > ?"#,
+            user_id,
+            public_id,
+            now,
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let family = revoke_family_in(&mut tx, id, reason, now).await?;
+        tx.commit().await?;
+        Ok(Some(family))
+    }
+
+    /// Revokes every live family of `user_id` but `keep`; returns how many.
+    pub async fn revoke_families_of_user_except(
+        &self,
+        user_id: i64,
+        keep: Option<&str>,
+        reason: &str,
+        now: i64,
+    ) -> Result<u64, sqlx::Error> {
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
+        let ids = sqlx::query_scalar!(
+            r#"select id as "id!" from refresh_families
+               where user_id = ? and public_id is not ? and revoked_at is null and expires_at > ?"#,
+            user_id,
+            keep,
+            now,
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        for id in &ids {
+            revoke_family_in(&mut tx, *id, reason, now).await?;
+        }
+        tx.commit().await?;
+        Ok(ids.len() as u64)
+    }
+
+    /// The sweeper's query: families whose tokens and access tokens have all expired.
+    pub async fn delete_expired_families(&self, now: i64) -> Result<u64, sqlx::Error> {
+        let result = sqlx::query!(
+            "delete from refresh_families where expires_at <= ? and access_expires_at <= ?",
+            now,
+            now,
+        )
+        .execute(self.pool())
+        .await?;
+        Ok(result.rows_affected())
+    }
+}
+
+/// Marks a family and its unrevoked tokens revoked, inside the caller's transaction.
+async fn revoke_family_in(
+    tx: &mut sqlx::SqliteConnection,
+    family_id: i64,
+    reason: &str,
+    now: i64,
+) -> Result<FamilyRow, sqlx::Error> {
+    sqlx::query!(
+        "update refresh_tokens set revoked_at = ? where family_id = ? and revoked_at is null",
+        now,
+        family_id,
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query_as!(
+        FamilyRow,
+        r#"update refresh_families set revoked_at = ?, revoked_reason = ? where id = ?
+           returning id as "id!", public_id, user_id, device, ip, created_at, last_used_at,
+               expires_at, access_expires_at, revoked_at, revoked_reason"#,
+        now,
+        reason,
+        family_id,
+    )
+    .fetch_one(&mut *tx)
+    .await
+}
