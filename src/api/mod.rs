@@ -50,7 +50,7 @@ mod ssr {
     }
 
     pub fn user(parts: &Parts) -> Result<CurrentUser, AppError> {
-        maybe_user(parts).ok_or(AppError::Unauthenticated)
+        Recognition::require(parts)
     }
 }
 

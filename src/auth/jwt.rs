@@ -255,6 +255,12 @@ impl JwtMode {
                 ErrorKind::InvalidClaimFormat(claim) => {
                     Refusal::Malformed(format!("the {claim} claim has the wrong type"))
                 }
+                ErrorKind::Json(error) => Refusal::Malformed(format!(
+                    "the claims are not those of an access token ({error})"
+                )),
+                ErrorKind::Base64(_) | ErrorKind::Utf8(_) => {
+                    Refusal::Malformed("a part is not base64url text".into())
+                }
                 other => Refusal::Malformed(format!("{other:?}")),
             })?
             .claims;

@@ -207,6 +207,19 @@ impl Recognition {
             .unwrap_or_default()
     }
 
+    /// The recognised user, or the 401 that says why not: [`AppError::InvalidToken`] when
+    /// credentials were refused, [`AppError::Unauthenticated`] when there were none.
+    pub fn require(parts: &Parts) -> Result<CurrentUser, AppError> {
+        let recognition = Self::of(parts);
+        match (recognition.user, recognition.refused) {
+            (Some(user), _) => Ok(user),
+            (None, Some(refusal)) => Err(AppError::InvalidToken {
+                reason: refusal.to_string(),
+            }),
+            (None, None) => Err(AppError::Unauthenticated),
+        }
+    }
+
     /// An expired access token: a refresh may sign the browser in again without a password.
     pub fn is_refreshable(&self) -> bool {
         self.user.is_none() && self.refused == Some(Refusal::Expired)
@@ -393,24 +406,6 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let recognition = Recognition::of(parts);
-        match (recognition.user, recognition.refused) {
-            (Some(user), _) => Ok(user),
-            (None, Some(refusal)) => Err(AppError::InvalidToken {
-                reason: refusal.to_string(),
-            }),
-            (None, None) => Err(AppError::Unauthenticated),
-        }
-    }
-}
-
-/// Extractor: the recognised user, if any.
-pub struct MaybeCurrentUser(pub Option<CurrentUser>);
-
-impl<S: Send + Sync> FromRequestParts<S> for MaybeCurrentUser {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(MaybeCurrentUser(Recognition::user_of(parts)))
+        Recognition::require(parts)
     }
 }

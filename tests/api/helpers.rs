@@ -48,11 +48,22 @@ pub async fn spawn_app_with(settings: &[(&str, &str)]) -> TestApp {
         .map(|(key, value)| (key.to_string(), value.to_string()))
         .collect();
     // Time stands still unless a test moves it, so no test depends on how fast it runs.
-    start(data, env, Clock::frozen_at(clock::system_now())).await
+    start(
+        data,
+        env,
+        Clock::frozen_at(clock::system_now()),
+        "127.0.0.1:0",
+    )
+    .await
 }
 
-async fn start(data: Arc<TempDir>, mut env: HashMap<String, String>, clock: Clock) -> TestApp {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+async fn start(
+    data: Arc<TempDir>,
+    mut env: HashMap<String, String>,
+    clock: Clock,
+    address: &str,
+) -> TestApp {
+    let listener = tokio::net::TcpListener::bind(address).await.unwrap();
     let addr = listener.local_addr().unwrap();
     let base = format!("http://{addr}");
     env.entry("DATA_DIR".into())
@@ -105,7 +116,7 @@ impl TestApp {
         browser
     }
 
-    /// Stops this server and starts a new one on the same data folder and settings.
+    /// Stops this server and starts a new one on the same address, data folder and settings.
     pub async fn restart(self) -> TestApp {
         let TestApp {
             server,
@@ -114,11 +125,9 @@ impl TestApp {
             clock,
             ..
         } = self;
+        let address = server.addr.to_string();
         server.stop().await;
-        let mut env = env;
-        // The new server listens on a new port, so its public URL follows.
-        env.remove("PUBLIC_URL");
-        start(data, env, clock).await
+        start(data, env, clock, &address).await
     }
 
     pub fn database_files(&self) -> Vec<PathBuf> {

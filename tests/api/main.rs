@@ -4,5 +4,7 @@
 mod accounts;
 mod devices;
 mod helpers;
+mod jwt;
+mod jwt_browser;
 mod security;
 mod sessions;

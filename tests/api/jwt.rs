@@ -1,0 +1,772 @@
+//! JWT mode through the JSON API: every forged token refused for its own reason, refresh
+//! rotation and reuse detection, kills that wait for `exp`, key rotation.
+
+use base64::{
+    Engine as _,
+    engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD},
+};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{Value, json};
+use ticketbooth::{
+    auth::keys::KeyRing,
+    model::{DeviceView, Mode},
+};
+
+use crate::helpers::*;
+
+/// The signing secret the test server is given, so that tests can forge well-signed tokens.
+const SECRET: [u8; 32] = [42; 32];
+
+pub async fn jwt_app(extra: &[(&str, &str)]) -> TestApp {
+    let secret = STANDARD.encode(SECRET);
+    let mut settings = vec![("JWT_SECRET", secret.as_str())];
+    settings.extend_from_slice(extra);
+    spawn_app_with(&settings).await
+}
+
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct Tokens {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub token_type: String,
+    pub expires_in: i64,
+}
+
+pub fn api() -> Client {
+    Client::builder().build().unwrap()
+}
+
+/// Creates an account and gets a first token pair for it.
+pub async fn api_user(app: &TestApp, username: &str) -> Tokens {
+    let created = api()
+        .post(format!("{}/api/users", app.base))
+        .json(&json!({"username": username, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    api_token(app, username).await
+}
+
+pub async fn api_token(app: &TestApp, username: &str) -> Tokens {
+    let response = api()
+        .post(format!("{}/api/token", app.base))
+        .json(&json!({"username": username, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
+pub async fn with_bearer(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+) -> Response {
+    api()
+        .request(method, format!("{}{path}", app.base))
+        .header("authorization", format!("Bearer {token}"))
+        .send()
+        .await
+        .unwrap()
+}
+
+pub async fn me(app: &TestApp, token: &str) -> Response {
+    with_bearer(app, reqwest::Method::GET, "/api/me", token).await
+}
+
+pub async fn refresh(app: &TestApp, refresh_token: &str) -> Response {
+    api()
+        .post(format!("{}/api/token/refresh", app.base))
+        .json(&json!({"refresh_token": refresh_token}))
+        .send()
+        .await
+        .unwrap()
+}
+
+pub async fn devices(app: &TestApp, token: &str) -> Vec<DeviceView> {
+    let response = with_bearer(app, reqwest::Method::GET, "/api/devices", token).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
+fn part(token: &str, index: usize) -> Value {
+    let part = token.split('.').nth(index).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+}
+
+fn encode_part(value: &Value) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).unwrap())
+}
+
+/// A token signed with `SECRET` under `alg`, with the given header fields and claims.
+fn forge(alg: Algorithm, header_of: &Value, claims: &Value) -> String {
+    let mut header = Header::new(alg);
+    header.typ = header_of["typ"].as_str().map(String::from);
+    header.kid = header_of["kid"].as_str().map(String::from);
+    jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(&SECRET)).unwrap()
+}
+
+/// Asserts a 401 whose challenge is `invalid_token` and whose description says `why`.
+async fn assert_refused(response: Response, why: &str) {
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{why}");
+    let challenge = response.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        challenge.starts_with("Bearer realm=\"ticketbooth\""),
+        "{challenge}"
+    );
+    assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_token");
+    let reason = body["reason"].as_str().unwrap();
+    assert!(reason.contains(why), "expected {why:?} in {reason:?}");
+}
+
+#[tokio::test]
+async fn a_token_the_server_signs_it_accepts() {
+    let app = jwt_app(&[]).await;
+    let tokens = api_user(&app, "tina").await;
+    assert_eq!(tokens.token_type, "Bearer");
+    assert_eq!(tokens.expires_in, 300);
+    assert!(tokens.refresh_token.starts_with("tbr_"));
+
+    let response = me(&app, &tokens.access_token).await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    let me: Value = response.json().await.unwrap();
+    assert_eq!(me["username"], "tina");
+    assert_eq!(me["mode"], "jwt");
+    let header = part(&tokens.access_token, 0);
+    assert_eq!(header["alg"], "HS256");
+    assert_eq!(header["typ"], "at+jwt");
+    assert!(header["kid"].is_string());
+    let claims = part(&tokens.access_token, 1);
+    for claim in [
+        "iss", "aud", "sub", "iat", "exp", "jti", "sid", "name", "role",
+    ] {
+        assert!(!claims[claim].is_null(), "claim {claim} missing");
+    }
+    assert_eq!(claims["sid"], me["device_id"]);
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        300
+    );
+}
+
+#[tokio::test]
+async fn every_forged_or_broken_token_is_refused_for_its_own_reason() {
+    let app = jwt_app(&[]).await;
+    let real = api_user(&app, "uma").await.access_token;
+    let header = part(&real, 0);
+    let claims = part(&real, 1);
+    let now = app.clock.now();
+    let with = |changes: &[(&str, Value)]| {
+        let mut claims = claims.clone();
+        for (name, value) in changes {
+            if value.is_null() {
+                claims.as_object_mut().unwrap().remove(*name);
+            } else {
+                claims[*name] = value.clone();
+            }
+        }
+        claims
+    };
+    let signature_of = |token: &str| token.rsplit('.').next().unwrap().to_owned();
+    let admin = encode_part(&with(&[("role", json!("admin"))]));
+    let tampered_payload = format!("{}.{admin}.{}", encode_part(&header), signature_of(&real));
+    let mut flipped = real.clone().into_bytes();
+    let last = flipped.len() - 2;
+    flipped[last] = if flipped[last] == b'A' { b'B' } else { b'A' };
+    let flipped_signature = String::from_utf8(flipped).unwrap();
+    let none_header = json!({"alg": "none", "typ": "at+jwt", "kid": header["kid"]});
+    let alg_none = format!("{}.{}.", encode_part(&none_header), encode_part(&claims));
+    let rs256_header = json!({"alg": "RS256", "typ": "at+jwt", "kid": header["kid"]});
+    let rs256 = format!(
+        "{}.{}.{}",
+        encode_part(&rs256_header),
+        encode_part(&claims),
+        signature_of(&real)
+    );
+    let unknown_kid = json!({"typ": "at+jwt", "kid": "not-a-key"});
+    let no_kid = json!({"typ": "at+jwt"});
+    let id_token = json!({"typ": "JWT", "kid": header["kid"]});
+
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "tampered payload, old signature",
+            tampered_payload,
+            "signature does not match",
+        ),
+        (
+            "one character of the signature",
+            flipped_signature,
+            "signature does not match",
+        ),
+        ("alg none", alg_none, "algorithm none is not allowed"),
+        (
+            "HS384, correctly signed",
+            forge(Algorithm::HS384, &header, &claims),
+            "algorithm HS384 is not allowed",
+        ),
+        ("RS256 header", rs256, "algorithm RS256 is not allowed"),
+        (
+            "unknown kid",
+            forge(Algorithm::HS256, &unknown_kid, &claims),
+            "no key named",
+        ),
+        (
+            "no kid",
+            forge(Algorithm::HS256, &no_kid, &claims),
+            "names no key",
+        ),
+        (
+            "another token type",
+            forge(Algorithm::HS256, &id_token, &claims),
+            "not an access token",
+        ),
+        (
+            "expired",
+            forge(Algorithm::HS256, &header, &with(&[("exp", json!(now - 3))])),
+            "expired",
+        ),
+        (
+            "exp 50 years out, unsigned change",
+            format!(
+                "{}.{}.{}",
+                encode_part(&header),
+                encode_part(&with(&[("exp", json!(now + 50 * 365 * 86_400))])),
+                signature_of(&real)
+            ),
+            "signature does not match",
+        ),
+        (
+            "wrong iss",
+            forge(
+                Algorithm::HS256,
+                &header,
+                &with(&[("iss", json!("https://evil.example"))]),
+            ),
+            "issued by someone else",
+        ),
+        (
+            "wrong aud",
+            forge(
+                Algorithm::HS256,
+                &header,
+                &with(&[("aud", json!("another-app"))]),
+            ),
+            "meant for someone else",
+        ),
+        (
+            "aud as a number",
+            forge(Algorithm::HS256, &header, &with(&[("aud", json!(7))])),
+            "not those of an access token",
+        ),
+        (
+            "exp as a string",
+            forge(
+                Algorithm::HS256,
+                &header,
+                &with(&[("exp", json!((now + 60).to_string()))]),
+            ),
+            "not those of an access token",
+        ),
+        (
+            "no exp",
+            forge(Algorithm::HS256, &header, &with(&[("exp", Value::Null)])),
+            "exp claim is missing",
+        ),
+        (
+            "no sub",
+            forge(Algorithm::HS256, &header, &with(&[("sub", Value::Null)])),
+            "sub claim is missing",
+        ),
+        (
+            "no sid",
+            forge(Algorithm::HS256, &header, &with(&[("sid", Value::Null)])),
+            "sid claim is missing",
+        ),
+        (
+            "no iss",
+            forge(Algorithm::HS256, &header, &with(&[("iss", Value::Null)])),
+            "iss claim is missing",
+        ),
+        (
+            "issued in the future",
+            forge(
+                Algorithm::HS256,
+                &header,
+                &with(&[("iat", json!(now + 600)), ("exp", json!(now + 900))]),
+            ),
+            "issued in the future",
+        ),
+        ("garbage", "not.a.token".into(), "malformed"),
+        ("two parts", "abc.def".into(), "three dot-separated parts"),
+        ("empty", String::new(), "empty"),
+    ];
+    for (case, token, why) in cases {
+        let response = me(&app, &token).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{case}");
+        assert_refused(response, why).await;
+    }
+    // The untouched token still works: the refusals were about the forgeries.
+    assert_eq!(me(&app, &real).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_stated_leeway_is_two_seconds_and_no_more() {
+    let app = jwt_app(&[]).await;
+    let real = api_user(&app, "val").await.access_token;
+    let exp = part(&real, 1)["exp"].as_i64().unwrap();
+    app.clock.advance(exp - app.clock.now() + 2);
+    assert_eq!(me(&app, &real).await.status(), StatusCode::OK);
+    app.clock.advance(1);
+    assert_refused(me(&app, &real).await, "expired").await;
+}
+
+#[tokio::test]
+async fn a_missing_or_foreign_authorization_is_a_plain_401() {
+    let app = jwt_app(&[]).await;
+    let response = api()
+        .get(format!("{}/api/me", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    // No credentials, no error code (RFC 6750, section 3.1).
+    assert_eq!(
+        response.headers()["www-authenticate"],
+        "Bearer realm=\"ticketbooth\""
+    );
+    assert_eq!(error_body(response).await["error"], "unauthenticated");
+
+    let basic = api()
+        .get(format!("{}/api/me", app.base))
+        .header("authorization", "Basic dXNlcjpwYXNz")
+        .send()
+        .await
+        .unwrap();
+    assert_refused(basic, "only Bearer").await;
+    let empty_bearer = api()
+        .get(format!("{}/api/me", app.base))
+        .header("authorization", "Bearer ")
+        .send()
+        .await
+        .unwrap();
+    assert_refused(empty_bearer, "empty").await;
+}
+
+#[tokio::test]
+async fn every_refresh_rotates_and_the_old_token_is_spent() {
+    let app = jwt_app(&[]).await;
+    let first = api_user(&app, "walt").await;
+
+    let response = refresh(&app, &first.refresh_token).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let second: Tokens = response.json().await.unwrap();
+
+    assert_ne!(second.refresh_token, first.refresh_token);
+    assert_ne!(second.access_token, first.access_token);
+    assert_eq!(
+        part(&second.access_token, 1)["sid"],
+        part(&first.access_token, 1)["sid"]
+    );
+    assert_eq!(
+        me(&app, &second.access_token).await.status(),
+        StatusCode::OK
+    );
+    let third: Tokens = refresh(&app, &second.refresh_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me(&app, &third.access_token).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_replay_within_the_grace_window_is_allowed() {
+    let app = jwt_app(&[]).await;
+    let first = api_user(&app, "xena").await;
+    let second: Tokens = refresh(&app, &first.refresh_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    app.clock.advance(10);
+    let again = refresh(&app, &first.refresh_token).await;
+
+    assert_eq!(
+        again.status(),
+        StatusCode::OK,
+        "two tabs refreshing at once"
+    );
+    let sibling: Tokens = again.json().await.unwrap();
+    for tokens in [&second, &sibling] {
+        let next = refresh(&app, &tokens.refresh_token).await;
+        assert_eq!(next.status(), StatusCode::OK);
+    }
+}
+
+#[tokio::test]
+async fn a_replay_after_the_grace_window_revokes_the_whole_family() {
+    let app = jwt_app(&[]).await;
+    let stolen = api_user(&app, "yuri").await;
+    let legitimate: Tokens = refresh(&app, &stolen.refresh_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    app.clock.advance(11);
+    let replay = refresh(&app, &stolen.refresh_token).await;
+
+    assert_eq!(replay.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        error_body(replay).await["reason"]
+            .as_str()
+            .unwrap()
+            .contains("already used")
+    );
+    // The live successor dies with its family: whoever holds it must sign in again.
+    let successor = refresh(&app, &legitimate.refresh_token).await;
+    assert_eq!(successor.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        error_body(successor).await["reason"]
+            .as_str()
+            .unwrap()
+            .contains("signed out")
+    );
+    let family = app
+        .server
+        .state
+        .db
+        .family(part(&stolen.access_token, 1)["sid"].as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        family.revoked_reason.as_deref(),
+        Some("refresh token reused")
+    );
+}
+
+#[tokio::test]
+async fn two_concurrent_refreshes_of_one_token_both_succeed() {
+    let app = jwt_app(&[]).await;
+    let tokens = api_user(&app, "zed").await;
+
+    let (a, b) = tokio::join!(
+        refresh(&app, &tokens.refresh_token),
+        refresh(&app, &tokens.refresh_token)
+    );
+
+    assert_eq!((a.status(), b.status()), (StatusCode::OK, StatusCode::OK));
+    let (a, b): (Tokens, Tokens) = (a.json().await.unwrap(), b.json().await.unwrap());
+    assert_ne!(a.refresh_token, b.refresh_token);
+    let family = part(&tokens.access_token, 1)["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let family = app.server.state.db.family(&family).await.unwrap().unwrap();
+    assert_eq!(family.revoked_at, None);
+    let history = app
+        .server
+        .state
+        .db
+        .tokens_of_family(family.id)
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 3, "the first token and its two successors");
+    assert!(history[0].used_at.is_some());
+}
+
+#[tokio::test]
+async fn unknown_expired_and_garbage_refresh_tokens_are_refused() {
+    let app = jwt_app(&[("REFRESH_TOKEN_TTL", "1h")]).await;
+    let tokens = api_user(&app, "abe").await;
+    assert_eq!(
+        refresh(&app, "tbr_unknown").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(refresh(&app, "").await.status(), StatusCode::UNAUTHORIZED);
+    app.clock.advance(3600);
+    let expired = refresh(&app, &tokens.refresh_token).await;
+    assert_eq!(expired.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        error_body(expired).await["reason"]
+            .as_str()
+            .unwrap()
+            .contains("expired")
+    );
+}
+
+#[tokio::test]
+async fn a_killed_device_keeps_its_access_token_until_exp_and_cannot_refresh() {
+    let app = jwt_app(&[]).await;
+    let victim = api_user(&app, "boe").await;
+    let killer = api_token(&app, "boe").await;
+    let victim_id = part(&victim.access_token, 1)["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let killed = with_bearer(
+        &app,
+        reqwest::Method::DELETE,
+        &format!("/api/devices/{victim_id}"),
+        &killer.access_token,
+    )
+    .await;
+
+    assert_eq!(killed.status(), StatusCode::OK);
+    let killed: Value = killed.json().await.unwrap();
+    let exp = part(&victim.access_token, 1)["exp"].as_i64().unwrap();
+    assert_eq!(killed["access_valid_until"]["unix"], exp);
+    // Signature-only checks: the revoked device still gets in...
+    assert_eq!(
+        me(&app, &victim.access_token).await.status(),
+        StatusCode::OK
+    );
+    // ...cannot renew...
+    assert_eq!(
+        refresh(&app, &victim.refresh_token).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    // ...is listed as revoked, with the time its access ends...
+    let listed = devices(&app, &killer.access_token).await;
+    let row = listed.iter().find(|device| device.id == victim_id).unwrap();
+    assert_eq!(row.revoked.as_ref().unwrap().access_valid_until.unix, exp);
+    // ...and is out once the token expires.
+    app.clock.advance(exp - app.clock.now() + 3);
+    assert_refused(me(&app, &victim.access_token).await, "expired").await;
+    let listed = devices(&app, &api_token(&app, "boe").await.access_token).await;
+    assert!(listed.iter().all(|device| device.id != victim_id));
+}
+
+#[tokio::test]
+async fn another_users_jwt_device_is_not_found_and_stays_alive() {
+    let app = jwt_app(&[]).await;
+    let mallory = api_user(&app, "mallory").await;
+    let victim = api_user(&app, "victim").await;
+    let victim_id = part(&victim.access_token, 1)["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let response = with_bearer(
+        &app,
+        reqwest::Method::DELETE,
+        &format!("/api/devices/{victim_id}"),
+        &mallory.access_token,
+    )
+    .await;
+
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        refresh(&app, &victim.refresh_token).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn api_logout_revokes_this_device_only() {
+    let app = jwt_app(&[]).await;
+    let leaving = api_user(&app, "cat").await;
+    let staying = api_token(&app, "cat").await;
+
+    let response = with_bearer(
+        &app,
+        reqwest::Method::POST,
+        "/api/logout",
+        &leaving.access_token,
+    )
+    .await;
+
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        refresh(&app, &leaving.refresh_token).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        refresh(&app, &staying.refresh_token).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn device_ids_are_opaque() {
+    let app = jwt_app(&[]).await;
+    let tokens = api_user(&app, "dan").await;
+    let listed = devices(&app, &tokens.access_token).await;
+    assert_eq!(listed.len(), 1);
+    let id = &listed[0].id;
+    assert_eq!(listed[0].mode, Mode::Jwt);
+    assert!(listed[0].is_current);
+    let hash = ticketbooth::auth::jwt::hash_refresh_token(&tokens.refresh_token);
+    assert!(!tokens.refresh_token.contains(id.as_str()));
+    assert_ne!(*id, URL_SAFE_NO_PAD.encode(&hash));
+    assert!(
+        !hash
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+            .contains(id.as_str())
+    );
+    // The device id is the `sid` of the access token: it names the device, it opens nothing.
+    assert_eq!(part(&tokens.access_token, 1)["sid"], json!(id));
+    assert_eq!(id.len(), 22);
+}
+
+#[tokio::test]
+async fn the_database_holds_only_hashes_of_refresh_tokens() {
+    let app = jwt_app(&[]).await;
+    let tokens = api_user(&app, "eli").await;
+    let rotated: Tokens = refresh(&app, &tokens.refresh_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mut stored = Vec::new();
+    for file in app.database_files() {
+        stored.extend(std::fs::read(file).unwrap());
+    }
+    let contains = |needle: &[u8]| stored.windows(needle.len()).any(|window| window == needle);
+    for token in [&tokens.refresh_token, &rotated.refresh_token] {
+        assert!(!contains(token.as_bytes()));
+        assert!(contains(&ticketbooth::auth::jwt::hash_refresh_token(token)));
+    }
+    assert!(!contains(tokens.access_token.as_bytes()));
+}
+
+#[tokio::test]
+async fn a_rotated_key_keeps_old_tokens_valid_until_it_retires() {
+    // Keys in the data folder this time (no JWT_SECRET), as a default install has them.
+    let app = spawn_app().await;
+    let old = api_user(&app, "fox").await;
+    let old_kid = part(&old.access_token, 0)["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let config = app.server.state.config.clone();
+    let new_kid = KeyRing::rotate_file(&config, app.clock.now(), 600).unwrap();
+
+    let app = app.restart().await;
+
+    let fresh = api_token(&app, "fox").await;
+    assert_eq!(part(&fresh.access_token, 0)["kid"], json!(new_kid));
+    assert_ne!(new_kid, old_kid);
+    let old_still = me(&app, &old.access_token).await;
+    assert_eq!(
+        old_still.status(),
+        StatusCode::OK,
+        "the old key still verifies"
+    );
+    // The refresh tokens were never signed: they survive any key change.
+    let renewed: Tokens = refresh(&app, &old.refresh_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(part(&renewed.access_token, 0)["kid"], json!(new_kid));
+
+    app.clock.advance(600);
+    let app = app.restart().await;
+    assert_refused(me(&app, &old.access_token).await, "no key named").await;
+    let latest = api_token(&app, "fox").await;
+    assert_eq!(
+        me(&app, &latest.access_token).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn the_json_api_refuses_bad_bodies_and_writes_nothing() {
+    let app = jwt_app(&[]).await;
+    let post = |body: &'static str, content_type: &'static str| {
+        api()
+            .post(format!("{}/api/users", app.base))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    let cases = [
+        (
+            "{not json",
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        (
+            r#"{"username": "gil"}"#,
+            "application/json",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+        ),
+        (
+            r#"{"username": 7, "password": "x"}"#,
+            "application/json",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+        ),
+        (
+            r#"{"username": "gil", "password": ["a"]}"#,
+            "application/json",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+        ),
+        (
+            r#"username=gil&password=x"#,
+            "application/x-www-form-urlencoded",
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        (
+            r#"{"username": "g", "password": "short"}"#,
+            "application/json",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+        ),
+    ];
+    for (body, content_type, status, kind) in cases {
+        let response = post(body, content_type).await.unwrap();
+        assert_eq!(response.status(), status, "{body}");
+        assert_eq!(error_body(response).await["error"], kind, "{body}");
+    }
+    let huge = format!(
+        r#"{{"username": "gil", "password": "{}"}}"#,
+        "x".repeat(64 * 1024)
+    );
+    let response = api()
+        .post(format!("{}/api/token", app.base))
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(error_body(response).await["error"], "payload_too_large");
+    assert_eq!(app.user_count().await, 0);
+
+    let unknown = api()
+        .get(format!("{}/api/nothing", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    assert_eq!(error_body(unknown).await["error"], "not_found");
+    let wrong_password = api()
+        .post(format!("{}/api/token", app.base))
+        .json(&json!({"username": "nobody", "password": "whatever1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_password.status(), StatusCode::UNAUTHORIZED);
+    assert!(wrong_password.headers().get("www-authenticate").is_none());
+}
