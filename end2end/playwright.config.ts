@@ -14,7 +14,8 @@ export default defineConfig({
   workers: 2,
   forbidOnly: true,
   retries: 0,
-  reporter: [["list"]],
+  // The JSON report is what ../.ci/end2end checks: tests ran, none failed.
+  reporter: [["list"], ["json", { outputFile: "playwright-report/results.json" }]],
   use: {
     baseURL,
     browserName: "chromium",

@@ -76,6 +76,16 @@ impl AppError {
         }
     }
 
+    /// Errors that only signing in again can cure: the page sends the user to the login page.
+    pub fn needs_sign_in(&self) -> bool {
+        matches!(
+            self,
+            AppError::Unauthenticated
+                | AppError::InvalidToken { .. }
+                | AppError::RefreshRefused { .. }
+        )
+    }
+
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
         AppError::Invalid {
             fields: vec![FieldError {

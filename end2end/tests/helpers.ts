@@ -35,3 +35,42 @@ export async function logIn(page: Page, username: string, javaScript = true) {
 export function headerLink(page: Page, name: string) {
   return page.getByRole("navigation", { name: "Account" }).getByRole("link", { name, exact: true });
 }
+
+export type Mode = "session" | "jwt";
+
+/** Signs up with the mode chosen on the form. */
+export async function signUpWith(page: Page, username: string, mode: Mode, javaScript = true) {
+  await page.goto("/signup");
+  await hydrated(page, javaScript);
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.locator(`input[name=mode][value=${mode}]`).check();
+  await page.getByRole("button", { name: "Sign up" }).click();
+  await expect(page).toHaveURL(/\/dashboard$/);
+}
+
+export async function logInWith(page: Page, username: string, mode: Mode) {
+  await page.goto("/login");
+  await hydrated(page);
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.locator(`input[name=mode][value=${mode}]`).check();
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page).toHaveURL(/\/dashboard$/);
+}
+
+/** The expiry of the access token the dashboard shows. */
+export async function accessExpiry(page: Page): Promise<number> {
+  return Number(await page.getByTestId("claim-exp").textContent());
+}
+
+/**
+ * Waits for the first second in which the server refuses a token that expires at `exp`: it
+ * counts whole seconds and allows 2 of leeway, so that is exp + 3. The end-to-end server issues
+ * 4-second access tokens, so this is a few seconds at most.
+ */
+export async function pastExpiry(exp: number) {
+  await expect
+    .poll(() => Math.floor(Date.now() / 1000), { timeout: 20_000, intervals: [200] })
+    .toBeGreaterThanOrEqual(exp + 3);
+}

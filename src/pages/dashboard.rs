@@ -211,10 +211,15 @@ fn ClaimTable(fields: Vec<ClaimView>) -> impl IntoView {
                 {fields
                     .into_iter()
                     .map(|field| {
+                        let test_id = format!("claim-{}", field.name);
                         view! {
                             <tr>
                                 <th scope="row"><code>{field.name}</code></th>
-                                <td><code class="value">{field.value}</code></td>
+                                <td>
+                                    <code class="value" data-testid=test_id>
+                                        {field.value}
+                                    </code>
+                                </td>
                                 <td class="meaning">{field.meaning}</td>
                             </tr>
                         }

@@ -96,7 +96,7 @@ pub fn Header() -> impl IntoView {
 #[component]
 pub fn SignInRequired(error: AppError) -> impl IntoView {
     let location = use_location();
-    if error == AppError::Unauthenticated {
+    if error.needs_sign_in() {
         let wanted = format!("{}{}", location.pathname.get_untracked(), {
             let search = location.search.get_untracked();
             if search.is_empty() {
