@@ -32,6 +32,16 @@ async fn main() -> std::process::ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    match std::env::args().nth(1).as_deref() {
+        None | Some("serve") => {}
+        Some("rotate-jwt-key") => return rotate_jwt_key(&config),
+        Some(other) => {
+            eprintln!(
+                "ticketbooth: unknown command {other:?}; commands: serve (default), rotate-jwt-key"
+            );
+            return ExitCode::from(2);
+        }
+    }
     let addr = config.leptos_options.site_addr;
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(listener) => listener,
@@ -50,6 +60,30 @@ async fn main() -> std::process::ExitCode {
         Err(error) => {
             eprintln!("ticketbooth: cannot start: {error}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Adds a new current signing key to the key file; the old ones keep verifying long enough for
+/// every token they signed to expire. Running servers use the new key after a restart.
+#[cfg(feature = "ssr")]
+fn rotate_jwt_key(config: &ticketbooth::server::config::Config) -> std::process::ExitCode {
+    use ticketbooth::{
+        auth::{jwt::LEEWAY, keys::KeyRing},
+        server::clock::Clock,
+    };
+    let keep_old_for = config.access_token_ttl + LEEWAY + 60;
+    match KeyRing::rotate_file(config, Clock::default().now(), keep_old_for) {
+        Ok(kid) => {
+            println!(
+                "new signing key {kid}; the previous keys verify for {keep_old_for} more seconds. \
+                 Restart the server to sign with it."
+            );
+            std::process::ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("ticketbooth: {error}");
+            std::process::ExitCode::FAILURE
         }
     }
 }

@@ -28,7 +28,9 @@ pub fn HomePage() -> impl IntoView {
                     "keeps the other half, a random session ID in an HttpOnly cookie. Every request "
                     "is checked against the table, so the server can end any session at once."
                 </p>
-                <p class="available">"Available now: every account signs in this way."</p>
+                <p class="available">
+                    "Choose it on the login page; switch any time from the header."
+                </p>
             </article>
             <article class="card mode-card" data-mode="jwt">
                 <h2>"JSON Web Tokens"</h2>
@@ -38,7 +40,10 @@ pub fn HomePage() -> impl IntoView {
                     "stores and rotates. No lookup per request, but a stolen access token lives "
                     "until it expires, and a kill only stops the next refresh."
                 </p>
-                <p class="available">"Coming next: the mode switch is being built."</p>
+                <p class="available">
+                    "Choose it on the login page; scripts get tokens from " <code>"POST /api/token"</code>
+                    "."
+                </p>
             </article>
         </section>
         <section class="card">
@@ -48,6 +53,8 @@ pub fn HomePage() -> impl IntoView {
                     ": it explains how the server recognised that very request."</li>
                 <li>"Log in from a second browser, then open " <a href="/devices">"devices"</a>
                     " and sign the other one out. Its next request finds no session."</li>
+                <li>"Do the same with the second browser in JWT mode: it stays in until its access "
+                    "token expires, and the devices page tells you when that is."</li>
             </ol>
         </section>
     }
