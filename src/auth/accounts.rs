@@ -106,9 +106,7 @@ impl Auth {
         mode: Mode,
     ) -> Result<(), AppError> {
         let user = self.create_account(username, password).await?;
-        self.mode(mode).sign_in(parts, &user).await?;
-        self.remember_mode(parts, mode);
-        Ok(())
+        self.sign_in_with(parts, &user, mode).await
     }
 
     /// Checks a username and password and signs this browser in with `mode`.
@@ -120,7 +118,17 @@ impl Auth {
         mode: Mode,
     ) -> Result<(), AppError> {
         let user = self.check_credentials(username, password).await?;
-        self.mode(mode).sign_in(parts, &user).await?;
+        self.sign_in_with(parts, &user, mode).await
+    }
+
+    /// Credentials of `mode` for this browser, and `mode` remembered as its choice.
+    async fn sign_in_with(
+        &self,
+        parts: &Parts,
+        user: &UserRecord,
+        mode: Mode,
+    ) -> Result<(), AppError> {
+        self.mode(mode).sign_in(parts, user).await?;
         self.remember_mode(parts, mode);
         Ok(())
     }

@@ -96,13 +96,7 @@ fn SessionSteps(evidence: SessionEvidence, viewer: Viewer, device: DeviceView) -
         </section>
         <section class="card">
             <h2>"What the server keeps for this session"</h2>
-            <dl class="facts">
-                <dt>"Device"</dt>
-                <dd>{device.device}</dd>
-                <dt>"IP address"</dt>
-                <dd>{device.ip}</dd>
-                <dt>"Signed in"</dt>
-                <dd><When moment=device.created /></dd>
+            <DeviceFacts device=device.clone()>
                 <dt>"Last seen"</dt>
                 <dd>
                     <When moment=device.last_active />
@@ -115,7 +109,7 @@ fn SessionSteps(evidence: SessionEvidence, viewer: Viewer, device: DeviceView) -
                 </dd>
                 <dt>"Ends at the latest"</dt>
                 <dd><When moment=absolute_expiry /></dd>
-            </dl>
+            </DeviceFacts>
         </section>
     }
 }
@@ -184,13 +178,7 @@ fn JwtSteps(evidence: JwtEvidence, viewer: Viewer, device: DeviceView) -> impl I
                 "A refresh-token family: the hashes of " {viewer.username}
                 "'s refresh tokens for this device, each used once. Nothing about the access token."
             </p>
-            <dl class="facts">
-                <dt>"Device"</dt>
-                <dd>{device.device}</dd>
-                <dt>"IP address"</dt>
-                <dd>{device.ip}</dd>
-                <dt>"Signed in"</dt>
-                <dd><When moment=device.created /></dd>
+            <DeviceFacts device=device.clone()>
                 <dt>"Last refresh"</dt>
                 <dd><When moment=device.last_active /></dd>
                 <dt>"Refresh token expires"</dt>
@@ -198,8 +186,24 @@ fn JwtSteps(evidence: JwtEvidence, viewer: Viewer, device: DeviceView) -> impl I
                     <When moment=device.expires />
                     <span class="hint">{format!(" (each refresh grants {refresh_ttl} more)")}</span>
                 </dd>
-            </dl>
+            </DeviceFacts>
         </section>
+    }
+}
+
+/// What the server knows of a device in either mode, then what `children` add.
+#[component]
+fn DeviceFacts(device: DeviceView, children: Children) -> impl IntoView {
+    view! {
+        <dl class="facts">
+            <dt>"Device"</dt>
+            <dd>{device.device}</dd>
+            <dt>"IP address"</dt>
+            <dd>{device.ip}</dd>
+            <dt>"Signed in"</dt>
+            <dd><When moment=device.created /></dd>
+            {children()}
+        </dl>
     }
 }
 
