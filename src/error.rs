@@ -193,6 +193,12 @@ mod ssr {
         }
     }
 
+    impl From<tower_sessions::session_store::Error> for AppError {
+        fn from(error: tower_sessions::session_store::Error) -> Self {
+            AppError::internal("session store", &error)
+        }
+    }
+
     impl From<tokio::task::JoinError> for AppError {
         fn from(error: tokio::task::JoinError) -> Self {
             AppError::internal("blocking task", &error)

@@ -45,6 +45,27 @@ impl Mode {
     }
 }
 
+/// Where the server keeps cookie sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionStoreKind {
+    /// The drawer: a table in SQLite; sessions survive a restart.
+    Sqlite,
+    /// The desk: this process's memory; a restart signs every cookie-session user out.
+    Memory,
+}
+
+impl SessionStoreKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            SessionStoreKind::Sqlite => "SQLite (the drawer: sessions survive a restart)",
+            SessionStoreKind::Memory => {
+                "memory (the desk: a restart signs every cookie-session user out)"
+            }
+        }
+    }
+}
+
 /// The signed-in user as the pages see them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Viewer {

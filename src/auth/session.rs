@@ -11,6 +11,8 @@
 //!   once per [`LAST_SEEN_GRANULARITY`], so a busy session costs one write a minute, not one per
 //!   request.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use http::{header::COOKIE, request::Parts};
 use time::OffsetDateTime;
@@ -18,10 +20,10 @@ use tower_sessions::{Expiry, Session, SessionManagerLayer, cookie::SameSite};
 
 use super::{
     AuthMode, CurrentUser, Device, Recognised, Refusal,
-    session_store::{STATE_KEY, SessionState, SqlSessionStore, hash_session_id},
+    session_store::{STATE_KEY, SessionBackend, SessionState, SharedSessionStore, hash_session_id},
 };
 use crate::{
-    db::{Db, SessionRow, UserRecord},
+    db::{SessionRow, UserRecord},
     error::AppError,
     model::{Evidence, Killed, Mode, Moment, RecognitionReport, SessionEvidence, describe_seconds},
     server::{
@@ -32,7 +34,7 @@ use crate::{
 };
 
 pub struct SessionMode {
-    db: Db,
+    store: Arc<dyn SessionBackend>,
     clock: Clock,
     idle_timeout: i64,
     absolute_timeout: i64,
@@ -40,9 +42,9 @@ pub struct SessionMode {
 }
 
 impl SessionMode {
-    pub fn new(db: Db, clock: Clock, config: &Config) -> Self {
+    pub fn new(store: Arc<dyn SessionBackend>, clock: Clock, config: &Config) -> Self {
         SessionMode {
-            db,
+            store,
             clock,
             idle_timeout: config.session_idle_timeout,
             absolute_timeout: config.session_absolute_timeout,
@@ -54,8 +56,11 @@ impl SessionMode {
     /// Cookie: HttpOnly, SameSite=Lax (top-level navigations from other sites keep the user
     /// signed in; their POSTs are refused by the origin check anyway), Path=/, no Domain, and
     /// Secure (with the `__Host-` prefix) when the public URL is https.
-    pub fn layer(db: Db, clock: Clock, config: &Config) -> SessionManagerLayer<SqlSessionStore> {
-        SessionManagerLayer::new(SqlSessionStore::new(db, clock))
+    pub fn layer(
+        store: Arc<dyn SessionBackend>,
+        config: &Config,
+    ) -> SessionManagerLayer<SharedSessionStore> {
+        SessionManagerLayer::new(SharedSessionStore(store))
             .with_name(config.cookie_names().session)
             .with_http_only(true)
             .with_same_site(SameSite::Lax)
@@ -199,8 +204,8 @@ impl AuthMode for SessionMode {
         let id_hash = hash_session_id(&id);
         let now = self.clock.now();
         let row = self
-            .db
-            .live_session(&id_hash, now)
+            .store
+            .live_session(&id_hash)
             .await?
             .ok_or(AppError::Unauthenticated)?;
         let fingerprint: String = id_hash[..4].iter().map(|b| format!("{b:02x}")).collect();
@@ -218,15 +223,15 @@ impl AuthMode for SessionMode {
     }
 
     async fn devices(&self, user_id: i64) -> Result<Vec<Device>, AppError> {
-        let rows = self
-            .db
-            .live_sessions_of_user(user_id, self.clock.now())
-            .await?;
+        let rows = self.store.live_sessions_of_user(user_id).await?;
         Ok(rows.into_iter().map(device_of).collect())
     }
 
     async fn kill(&self, user_id: i64, device_id: &str) -> Result<Option<Killed>, AppError> {
-        let deleted = self.db.delete_session_of_user(user_id, device_id).await?;
+        let deleted = self
+            .store
+            .delete_session_of_user(user_id, device_id)
+            .await?;
         // The row is gone: the device's next request is anonymous, nothing survives.
         Ok(deleted.then_some(Killed {
             mode: Mode::Session,
@@ -236,7 +241,7 @@ impl AuthMode for SessionMode {
 
     async fn kill_all_except(&self, user_id: i64, keep: Option<&str>) -> Result<u64, AppError> {
         Ok(self
-            .db
+            .store
             .delete_sessions_of_user_except(user_id, keep)
             .await?)
     }

@@ -8,6 +8,7 @@
 //! | `DATABASE_URL` | `sqlite://<DATA_DIR>/ticketbooth.db` | the database |
 //! | `SESSION_IDLE_TIMEOUT` | `14d` | a session unused this long ends |
 //! | `SESSION_ABSOLUTE_TIMEOUT` | `30d` | a session ends this long after sign-in, used or not |
+//! | `SESSION_STORE` | `sqlite` | where cookie sessions live: `sqlite` or `memory` |
 //! | `HASH_CONCURRENCY` | half the CPUs, at least 1 | password hashes running at once |
 //! | `HASH_QUEUE` | `64` | sign-ins allowed to wait for a hasher before the server answers 503 |
 //! | `ACCESS_TOKEN_TTL` | `5m` | lifetime of a JWT access token |
@@ -27,6 +28,8 @@ use base64::{
 };
 use leptos::config::LeptosOptions;
 
+use crate::model::SessionStoreKind;
+
 #[derive(Clone, Debug)]
 pub struct Config {
     pub leptos_options: LeptosOptions,
@@ -36,6 +39,7 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub session_idle_timeout: i64,
     pub session_absolute_timeout: i64,
+    pub session_store: SessionStoreKind,
     pub hash_concurrency: usize,
     pub hash_queue: usize,
     pub access_token_ttl: i64,
@@ -109,6 +113,16 @@ impl Config {
             .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("ticketbooth.db").display()));
         let session_idle_timeout = duration_var(&lookup, "SESSION_IDLE_TIMEOUT", "14d")?;
         let session_absolute_timeout = duration_var(&lookup, "SESSION_ABSOLUTE_TIMEOUT", "30d")?;
+        let session_store = match lookup("SESSION_STORE").as_deref() {
+            None | Some("sqlite") => SessionStoreKind::Sqlite,
+            Some("memory") => SessionStoreKind::Memory,
+            Some(other) => {
+                return Err(ConfigError {
+                    variable: "SESSION_STORE",
+                    problem: format!("{other:?} is neither sqlite nor memory"),
+                });
+            }
+        };
         let default_hashers = std::thread::available_parallelism()
             .map(|n| (n.get() / 2).max(1))
             .unwrap_or(1);
@@ -136,6 +150,7 @@ impl Config {
             data_dir,
             session_idle_timeout,
             session_absolute_timeout,
+            session_store,
             hash_concurrency,
             hash_queue,
             access_token_ttl,

@@ -17,6 +17,7 @@ use tower::ServiceBuilder;
 use crate::{
     app::{App, shell},
     auth::session::SessionMode,
+    error::AppError,
 };
 use clock::Clock;
 use config::Config;
@@ -29,7 +30,7 @@ const SWEEP_EVERY: Duration = Duration::from_secs(10 * 60);
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
-    let session_layer = SessionMode::layer(state.db.clone(), state.clock.clone(), &state.config);
+    let session_layer = SessionMode::layer(state.sessions.clone(), &state.config);
     // Listed outermost first.
     let pipeline = ServiceBuilder::new()
         .layer(from_fn(middleware::security_headers))
@@ -61,12 +62,10 @@ pub fn router(state: AppState) -> Router {
 
 /// Deletes every expired session and every refresh family that is wholly expired; returns how
 /// many.
-pub async fn sweep_expired(state: &AppState) -> Result<u64, sqlx::Error> {
-    let now = state.clock.now();
-    Ok(
-        state.db.delete_expired_sessions(now).await?
-            + state.db.delete_expired_families(now).await?,
-    )
+pub async fn sweep_expired(state: &AppState) -> Result<u64, AppError> {
+    let sessions = state.sessions.delete_expired().await?;
+    let families = state.db.delete_expired_families(state.clock.now()).await?;
+    Ok(sessions + families)
 }
 
 /// A server accepting connections, until [`RunningServer::stop`].

@@ -13,9 +13,11 @@ use crate::{
         keys::{KeyError, KeyRing},
         password::Passwords,
         session::SessionMode,
+        session_store::{MemorySessionStore, SessionBackend, SqlSessionStore},
     },
     db::Db,
     error::AppError,
+    model::SessionStoreKind,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +33,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub config: Arc<Config>,
     pub db: Db,
+    /// Where cookie sessions live: shared by the session layer and the session mode.
+    pub sessions: Arc<dyn SessionBackend>,
     pub auth: Auth,
     pub clock: Clock,
 }
@@ -41,7 +45,11 @@ impl AppState {
         let db = Db::open(&config.database_url).await?;
         let keys = KeyRing::load(&config, clock.now())?;
         let passwords = Passwords::new(config.hash_concurrency, config.hash_queue);
-        let session_mode = SessionMode::new(db.clone(), clock.clone(), &config);
+        let sessions: Arc<dyn SessionBackend> = match config.session_store {
+            SessionStoreKind::Sqlite => Arc::new(SqlSessionStore::new(db.clone(), clock.clone())),
+            SessionStoreKind::Memory => Arc::new(MemorySessionStore::new(clock.clone())),
+        };
+        let session_mode = SessionMode::new(sessions.clone(), clock.clone(), &config);
         let jwt_mode = JwtMode::new(db.clone(), clock.clone(), &config, keys);
         let auth = Auth::new(
             Arc::new(session_mode),
@@ -55,6 +63,7 @@ impl AppState {
             leptos_options: config.leptos_options.clone(),
             config: Arc::new(config),
             db,
+            sessions,
             auth,
             clock,
         })

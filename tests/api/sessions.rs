@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use sha2::{Digest, Sha256};
 use ticketbooth::{
     auth::session_store::SqlSessionStore,
-    model::Viewer,
+    model::{Mode, Viewer},
     server::{config::LAST_SEEN_GRANULARITY, sweep_expired},
 };
 use tower_sessions::{SessionStore as _, session::Id};
@@ -298,4 +298,39 @@ async fn a_malformed_session_cookie_is_anonymous_and_removed() {
             .any(|c| c.contains("Max-Age=0")),
         "an unknown session cookie is removed"
     );
+}
+
+#[tokio::test]
+async fn with_the_memory_store_a_restart_signs_out_cookie_sessions_but_not_jwt_users() {
+    let app = spawn_app_with(&[("SESSION_STORE", "memory")]).await;
+    let session = app.signed_in_browser("rob").await;
+    let jwt = app.browser();
+    jwt.log_in_with("rob", "jwt").await;
+    assert!(session.viewer().await.is_some() && jwt.viewer().await.is_some());
+
+    let app = app.restart().await;
+
+    assert_eq!(session.viewer().await, None, "the desk was cleared");
+    assert!(jwt.viewer().await.is_some(), "a signature needs no desk");
+    assert_eq!(
+        jwt.refresh_as_script().await.status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(jwt.devices().await.len(), 1);
+    drop(app);
+}
+
+#[tokio::test]
+async fn with_the_sqlite_store_a_restart_signs_nobody_out() {
+    let app = spawn_app().await;
+    let session = app.signed_in_browser("sue").await;
+    let jwt = app.browser();
+    jwt.log_in_with("sue", "jwt").await;
+
+    let app = app.restart().await;
+
+    assert_eq!(session.viewer().await.unwrap().mode, Mode::Session);
+    assert_eq!(jwt.viewer().await.unwrap().mode, Mode::Jwt);
+    assert_eq!(session.devices().await.len(), 2);
+    drop(app);
 }
