@@ -42,7 +42,11 @@ create table refresh_tokens (
     used_at     integer,
     revoked_at  integer,
     -- client IP of the request that received this token
-    ip          text    not null
+    ip          text    not null,
+    -- the access token issued with this refresh token: what a denylist must hold when the
+    -- family is revoked (the token itself is not stored)
+    access_jti        text    not null,
+    access_expires_at integer not null
 );
 
 -- Revoking a family, and its rotation history.

@@ -10,11 +10,13 @@ use leptos_router::{
 
 use crate::api::SwitchMode;
 use crate::pages::{
+    compare::ComparePage,
     dashboard::DashboardPage,
     devices::DevicesPage,
     home::HomePage,
     layout::{Header, NotFound},
     login::LogInPage,
+    playground::PlaygroundPage,
     signup::SignUpPage,
 };
 
@@ -66,6 +68,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login") view=LogInPage ssr=SsrMode::Async />
                     <Route path=path!("/dashboard") view=DashboardPage ssr=SsrMode::Async />
                     <Route path=path!("/devices") view=DevicesPage ssr=SsrMode::Async />
+                    <Route path=path!("/compare") view=ComparePage ssr=SsrMode::Async />
+                    <Route path=path!("/playground") view=PlaygroundPage ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>

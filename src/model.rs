@@ -45,6 +45,78 @@ impl Mode {
     }
 }
 
+/// How far a JWT server goes to make a kill take effect before the access token expires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Revocation {
+    /// Signature only: a killed device keeps working until its token's `exp`.
+    Pure,
+    /// Every request also reads the token's refresh family (`sid`): kills are instant, one
+    /// indexed read per request.
+    SessionCheck,
+    /// Revoked `jti`s are kept in memory until their `exp`: instant on this server, no read.
+    Denylist,
+}
+
+impl Revocation {
+    pub const ALL: [Revocation; 3] = [
+        Revocation::Pure,
+        Revocation::SessionCheck,
+        Revocation::Denylist,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Revocation::Pure => "pure",
+            Revocation::SessionCheck => "session-check",
+            Revocation::Denylist => "denylist",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Revocation> {
+        Self::ALL.into_iter().find(|setting| setting.key() == key)
+    }
+}
+
+/// What recognising one request cost the server.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RecognitionCost {
+    /// Time spent recognising the request, in microseconds.
+    pub micros: f64,
+    /// Database queries that took.
+    pub queries: u32,
+    /// Bytes of credentials the browser sent: credential cookies and the Authorization header.
+    pub credential_bytes: usize,
+}
+
+/// Live figures for one way of recognising requests.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CostColumn {
+    /// `session`, `jwt-pure`, `jwt-session-check`, `jwt-denylist`
+    pub key: String,
+    pub label: String,
+    pub requests: usize,
+    pub median_micros: f64,
+    pub p99_micros: f64,
+    pub queries_per_request: f64,
+    pub bytes_per_request: f64,
+    /// When a kill from the devices page stops this device, as measured by the last kill drill.
+    pub kill_takes_effect: String,
+    /// What the server holds in memory for it.
+    pub memory: String,
+}
+
+/// The compare page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    pub columns: Vec<CostColumn>,
+    /// This server's revocation setting and session store.
+    pub revocation: Revocation,
+    pub session_store: SessionStoreKind,
+    pub access_ttl: String,
+    pub max_burst: u32,
+}
+
 /// Where the server keeps cookie sessions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -116,9 +188,13 @@ pub struct Killed {
 }
 
 /// How the server recognised the request that rendered the dashboard.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecognitionReport {
     pub viewer: Viewer,
+    /// What recognising the request that asked for this report cost.
+    pub cost: Option<RecognitionCost>,
+    /// The server's clock when it answered: the countdown starts from it.
+    pub server_now: i64,
     /// The server-side record of this device: the session row, or the refresh family.
     pub device: DeviceView,
     pub evidence: Evidence,
@@ -142,6 +218,9 @@ pub struct SessionEvidence {
     /// Idle time after which the session ends, and the hard limit after sign-in.
     pub idle_timeout: String,
     pub absolute_expiry: Moment,
+    /// The cookie as the server sets it: each attribute and what it does.
+    pub attributes: Vec<ClaimView>,
+    pub store: SessionStoreKind,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,11 +231,126 @@ pub struct JwtEvidence {
     /// The decoded header and claims, each with what it means.
     pub header: Vec<ClaimView>,
     pub claims: Vec<ClaimView>,
-    /// The first characters of the signature: enough to tell tokens apart.
+    /// The first characters of each part: the token is never shown whole.
+    pub header_start: String,
+    pub payload_start: String,
     pub signature_start: String,
     pub expires: Moment,
     pub access_ttl: String,
     pub refresh_ttl: String,
+    /// The refresh family's tokens, oldest first.
+    pub history: Vec<RotationView>,
+    pub revocation: Revocation,
+}
+
+/// One refresh token of a family: when it was issued, to which IP, and what became of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RotationView {
+    pub issued: Moment,
+    pub ip: String,
+    /// `sign-in` or `rotation`
+    pub kind: String,
+    /// `in use`, `used <when>`, `revoked <when>`, `expired`
+    pub status: String,
+}
+
+/// What the playground does to the signature of an edited token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignatureEdit {
+    /// The token's own signature (it signed the original header and payload).
+    Keep,
+    /// One character changed.
+    FlipOne,
+    /// No signature at all.
+    Remove,
+}
+
+/// Ready-made forgeries for the playground.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenPreset {
+    /// The control: the token as it is (accepted, and still grants nothing here).
+    Unchanged,
+    MakeAdmin,
+    FiftyYears,
+    AlgNone,
+    Hs384,
+    UnknownKid,
+    FlipSignature,
+    DropSid,
+    Expired,
+}
+
+impl TokenPreset {
+    pub const ALL: [TokenPreset; 9] = [
+        TokenPreset::MakeAdmin,
+        TokenPreset::FiftyYears,
+        TokenPreset::AlgNone,
+        TokenPreset::Hs384,
+        TokenPreset::UnknownKid,
+        TokenPreset::FlipSignature,
+        TokenPreset::DropSid,
+        TokenPreset::Expired,
+        TokenPreset::Unchanged,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            TokenPreset::Unchanged => "unchanged",
+            TokenPreset::MakeAdmin => "make_admin",
+            TokenPreset::FiftyYears => "fifty_years",
+            TokenPreset::AlgNone => "alg_none",
+            TokenPreset::Hs384 => "hs384",
+            TokenPreset::UnknownKid => "unknown_kid",
+            TokenPreset::FlipSignature => "flip_signature",
+            TokenPreset::DropSid => "drop_sid",
+            TokenPreset::Expired => "expired",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            TokenPreset::Unchanged => "send it unchanged",
+            TokenPreset::MakeAdmin => "make me admin",
+            TokenPreset::FiftyYears => "exp 50 years out",
+            TokenPreset::AlgNone => "alg: none",
+            TokenPreset::Hs384 => "alg: HS384",
+            TokenPreset::UnknownKid => "unknown kid",
+            TokenPreset::FlipSignature => "change one signature character",
+            TokenPreset::DropSid => "drop the sid claim",
+            TokenPreset::Expired => "exp a minute ago",
+        }
+    }
+}
+
+/// Session IDs the playground can present.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionProbe {
+    /// A well-formed ID nobody was ever given.
+    Random,
+    /// The ID of a session that was signed out a moment ago.
+    Killed,
+    /// Not a session ID at all.
+    Malformed,
+}
+
+/// What the tamper playground's server said about an edited credential.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub accepted: bool,
+    /// A stable name of the reason (`bad_signature`, `algorithm_not_allowed`, ...).
+    pub code: String,
+    pub reason: String,
+}
+
+/// The playground's starting point: the caller's own access token, decoded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenParts {
+    pub header: String,
+    pub payload: String,
+    pub signature_start: String,
 }
 
 /// One header field or claim of a JWT.

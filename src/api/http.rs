@@ -108,7 +108,7 @@ async fn browser_refresh(State(state): State<AppState>, parts: Parts, body: Byte
     };
     let form: RefreshForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let next = safe_next(form.next.as_deref());
-    let presented = jwt.refresh_cookie(cookies).unwrap_or_default();
+    let presented = jwt.refresh_cookie(&parts).unwrap_or_default().to_owned();
     let page = wants_a_page(&parts.headers);
     match jwt
         .refresh(&presented, &ClientInfo::from_parts(&parts))

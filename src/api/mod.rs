@@ -19,7 +19,10 @@ use client::RefreshingClient;
 
 use crate::{
     error::AppError,
-    model::{DeviceView, Killed, Mode, RecognitionReport, Viewer},
+    model::{
+        Comparison, DeviceView, Killed, Mode, RecognitionReport, SessionProbe, SignatureEdit,
+        TokenParts, TokenPreset, Verdict, Viewer,
+    },
 };
 
 #[cfg(feature = "ssr")]
@@ -51,6 +54,25 @@ mod ssr {
 
     pub fn user(parts: &Parts) -> Result<CurrentUser, AppError> {
         Recognition::require(parts)
+    }
+
+    /// A form posted without JavaScript cannot receive a server function's value: its verdict
+    /// travels in the URL of the page it goes back to.
+    pub fn show_verdict_without_javascript(parts: &Parts, verdict: &crate::model::Verdict) {
+        let accepts_html = parts
+            .headers
+            .get(http::header::ACCEPT)
+            .and_then(|accept| accept.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"));
+        if accepts_html {
+            let query = serde_urlencoded::to_string([
+                ("accepted", verdict.accepted.to_string()),
+                ("code", verdict.code.clone()),
+                ("reason", verdict.reason.clone()),
+            ])
+            .unwrap_or_default();
+            leptos_axum::redirect(&format!("/playground?{query}#verdict"));
+        }
     }
 }
 
@@ -137,7 +159,12 @@ pub async fn switch_mode(to: Mode) -> Result<Viewer, AppError> {
 pub async fn dashboard() -> Result<RecognitionReport, AppError> {
     let (state, parts) = (ssr::state()?, ssr::request()?);
     let current = ssr::user(&parts)?;
-    state.auth.explain(&parts, &current).await
+    let mut report = state.auth.explain(&parts, &current).await?;
+    report.cost = parts
+        .extensions
+        .get::<crate::model::RecognitionCost>()
+        .copied();
+    Ok(report)
 }
 
 /// The signed-in user's devices in both modes, most recently active first.
@@ -181,4 +208,65 @@ pub async fn kill_all_devices() -> Result<u64, AppError> {
     let ended = state.auth.kill_all(&parts, &current).await?;
     leptos_axum::redirect("/login");
     Ok(ended)
+}
+
+/// Live figures of what recognising a request costs, per mode and revocation setting.
+#[server(prefix = "/fn", endpoint = "compare", input = GetUrl, client = RefreshingClient)]
+pub async fn compare() -> Result<Comparison, AppError> {
+    Ok(crate::server::load::comparison(&ssr::state()?))
+}
+
+/// Sends `requests` authenticated requests in each mode (and each revocation setting), then a
+/// kill drill; returns the figures that come out.
+#[server(prefix = "/fn", endpoint = "generate_load", client = RefreshingClient)]
+pub async fn generate_load(requests: u32) -> Result<Comparison, AppError> {
+    let (state, parts) = (ssr::state()?, ssr::request()?);
+    let current = ssr::user(&parts)?;
+    crate::server::load::run_burst(&state, &current, requests).await?;
+    Ok(crate::server::load::comparison(&state))
+}
+
+/// The caller's own access token, decoded, for the playground to edit.
+#[server(prefix = "/fn", endpoint = "token_parts", input = GetUrl, client = RefreshingClient)]
+pub async fn own_token_parts() -> Result<TokenParts, AppError> {
+    let (state, parts) = (ssr::state()?, ssr::request()?);
+    let current = ssr::user(&parts)?;
+    state.auth.token_parts(&parts, &current)
+}
+
+/// The caller's token with an edited header, payload and signature: what does the server say?
+#[server(prefix = "/fn", endpoint = "try_token", client = RefreshingClient)]
+pub async fn try_token(
+    header: String,
+    payload: String,
+    signature: SignatureEdit,
+) -> Result<Verdict, AppError> {
+    let (state, parts) = (ssr::state()?, ssr::request()?);
+    let current = ssr::user(&parts)?;
+    let verdict = state
+        .auth
+        .try_token(&parts, &current, &header, &payload, signature)
+        .await?;
+    ssr::show_verdict_without_javascript(&parts, &verdict);
+    Ok(verdict)
+}
+
+/// One of the ready-made forgeries of the caller's token.
+#[server(prefix = "/fn", endpoint = "try_preset", client = RefreshingClient)]
+pub async fn try_preset(preset: TokenPreset) -> Result<Verdict, AppError> {
+    let (state, parts) = (ssr::state()?, ssr::request()?);
+    let current = ssr::user(&parts)?;
+    let verdict = state.auth.try_preset(&parts, &current, preset).await?;
+    ssr::show_verdict_without_javascript(&parts, &verdict);
+    Ok(verdict)
+}
+
+/// A session ID that should not work: random, signed out, or malformed.
+#[server(prefix = "/fn", endpoint = "try_session", client = RefreshingClient)]
+pub async fn try_session(probe: SessionProbe) -> Result<Verdict, AppError> {
+    let (state, parts) = (ssr::state()?, ssr::request()?);
+    let current = ssr::user(&parts)?;
+    let verdict = state.auth.try_session(&current, probe).await?;
+    ssr::show_verdict_without_javascript(&parts, &verdict);
+    Ok(verdict)
 }

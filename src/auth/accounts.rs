@@ -128,7 +128,7 @@ impl Auth {
         user: &UserRecord,
         mode: Mode,
     ) -> Result<(), AppError> {
-        self.mode(mode).sign_in(parts, user).await?;
+        self.issue(parts, user, mode).await?;
         self.remember_mode(parts, mode);
         Ok(())
     }

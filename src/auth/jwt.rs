@@ -26,15 +26,15 @@ use tower_cookies::{
 };
 
 use super::{
-    AuthMode, CurrentUser, Device, Recognised, Refusal,
-    keys::KeyRing,
-    session::{cookie_bytes, new_public_id},
+    AuthMode, CurrentUser, Device, Recognised, Refusal, cookie_bytes, cookie_value,
+    denylist::Denylist, keys::KeyRing, session::new_public_id,
 };
 use crate::{
-    db::{Db, FamilyRow, NewFamily, Rotation, RotationOutcome, UserRecord},
+    db::{Db, FamilyRow, NewFamily, Rotation, RotationOutcome, TokenRow, UserRecord},
     error::AppError,
     model::{
-        ClaimView, Evidence, JwtEvidence, Killed, Mode, Moment, RecognitionReport, describe_seconds,
+        ClaimView, Evidence, JwtEvidence, Killed, Mode, Moment, RecognitionReport, Revocation,
+        RotationView, describe_seconds,
     },
     server::{
         client::ClientInfo,
@@ -127,10 +127,17 @@ impl RefreshRefusal {
     }
 }
 
+/// A revocation setting for one request, set in-process by the compare page's load generator to
+/// measure every setting on one server. A request from outside cannot carry it.
+#[derive(Clone, Copy, Debug)]
+pub struct RevocationOverride(pub Revocation);
+
 pub struct JwtMode {
     db: Db,
     clock: Clock,
     keys: KeyRing,
+    revocation: Revocation,
+    denylist: Denylist,
     validation: Validation,
     issuer: String,
     access_ttl: i64,
@@ -187,6 +194,8 @@ impl JwtMode {
             db,
             clock,
             keys,
+            revocation: config.jwt_revocation,
+            denylist: Denylist::default(),
             validation,
             issuer: config.public_origin.clone(),
             access_ttl: config.access_token_ttl,
@@ -204,6 +213,67 @@ impl JwtMode {
 
     pub fn keys(&self) -> &KeyRing {
         &self.keys
+    }
+
+    /// This server's revocation setting.
+    pub fn revocation(&self) -> Revocation {
+        self.revocation
+    }
+
+    /// The setting that applies to this request: the server's, unless the load generator says.
+    pub fn revocation_for(&self, parts: &Parts) -> Revocation {
+        parts
+            .extensions
+            .get::<RevocationOverride>()
+            .map_or(self.revocation, |setting| setting.0)
+    }
+
+    pub fn cookie_names(&self) -> CookieNames {
+        self.cookies
+    }
+
+    pub fn denylist(&self) -> &Denylist {
+        &self.denylist
+    }
+
+    /// Puts every unexpired access token of a revoked family on the denylist.
+    pub async fn deny_family(&self, family_id: i64) -> Result<(), AppError> {
+        let now = self.clock.now();
+        for (jti, exp) in self.db.live_access_tokens_of_family(family_id, now).await? {
+            self.denylist.deny(jti, exp, now);
+        }
+        Ok(())
+    }
+
+    /// After families are revoked: with the denylist setting, their access tokens stop now.
+    async fn after_revoking(
+        &self,
+        family_ids: impl IntoIterator<Item = i64>,
+    ) -> Result<(), AppError> {
+        if self.revocation == Revocation::Denylist {
+            for family_id in family_ids {
+                self.deny_family(family_id).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The checks a revocation setting adds to a valid signature.
+    async fn check_revocation(
+        &self,
+        claims: &AccessClaims,
+        setting: Revocation,
+    ) -> Result<Option<Refusal>, AppError> {
+        let now = self.clock.now();
+        Ok(match setting {
+            Revocation::Pure => None,
+            Revocation::SessionCheck => (!self.db.family_is_live(&claims.sid, now).await?)
+                .then_some(Refusal::DeviceSignedOut),
+            Revocation::Denylist => self
+                .denylist
+                .denies(&claims.jti, now)
+                .then_some(Refusal::TokenRevoked),
+        })
     }
 
     /// Checks an access token: shape, header, signature, claims, time.
@@ -288,11 +358,24 @@ impl JwtMode {
         Ok(claims)
     }
 
+    /// Signs an access token; returns it with its `exp` and `jti`.
     fn sign_access(
         &self,
         user: &UserRecord,
         device_id: &str,
         now: i64,
+    ) -> Result<(String, i64, String), AppError> {
+        let jti = random_token(16);
+        let (token, exp) = self.sign_access_with_jti(user, device_id, now, jti.clone())?;
+        Ok((token, exp, jti))
+    }
+
+    fn sign_access_with_jti(
+        &self,
+        user: &UserRecord,
+        device_id: &str,
+        now: i64,
+        jti: String,
     ) -> Result<(String, i64), AppError> {
         let (kid, key) = self.keys.current();
         let mut header = Header::new(Algorithm::HS256);
@@ -305,7 +388,7 @@ impl JwtMode {
             sub: user.id.to_string(),
             iat: now,
             exp,
-            jti: random_token(16),
+            jti,
             sid: device_id.into(),
             name: user.username.clone(),
             role: user.role.clone(),
@@ -325,7 +408,8 @@ impl JwtMode {
         let device_id = new_public_id();
         let refresh_token = format!("{REFRESH_TOKEN_PREFIX}{}", random_token(32));
         let refresh_expires_at = now + self.refresh_ttl.min(self.absolute_ttl);
-        let (access_token, access_expires_at) = self.sign_access(user, &device_id, now)?;
+        let (access_token, access_expires_at, access_jti) =
+            self.sign_access(user, &device_id, now)?;
         self.db
             .insert_family(&NewFamily {
                 public_id: &device_id,
@@ -335,6 +419,7 @@ impl JwtMode {
                 now,
                 token_hash: &hash_refresh_token(&refresh_token),
                 token_expires_at: refresh_expires_at,
+                access_jti: &access_jti,
                 access_expires_at,
             })
             .await?;
@@ -361,11 +446,14 @@ impl JwtMode {
         }
         let now = self.clock.now();
         let new_token = format!("{REFRESH_TOKEN_PREFIX}{}", random_token(32));
+        // The access token's id is chosen first, so that it is stored with the rotation.
+        let access_jti = random_token(16);
         let outcome = self
             .db
             .rotate_refresh_token(&Rotation {
                 presented_hash: &hash_refresh_token(refresh_token),
                 new_hash: &hash_refresh_token(&new_token),
+                access_jti: &access_jti,
                 ip: &client.ip,
                 now,
                 grace: self.grace,
@@ -383,18 +471,20 @@ impl JwtMode {
             RotationOutcome::Unknown => return Ok(Err(RefreshRefusal::Unknown)),
             RotationOutcome::Expired => return Ok(Err(RefreshRefusal::Expired)),
             RotationOutcome::Revoked => return Ok(Err(RefreshRefusal::Revoked)),
-            RotationOutcome::Reused => {
+            RotationOutcome::Reused { family_id } => {
                 tracing::warn!(
                     device = %family_hint(refresh_token),
                     "a used refresh token came back: its family is revoked"
                 );
+                self.after_revoking([family_id]).await?;
                 return Ok(Err(RefreshRefusal::Reused));
             }
         };
         let Some(user) = self.db.user_by_id(family.user_id).await? else {
             return Ok(Err(RefreshRefusal::Revoked));
         };
-        let (access_token, access_expires_at) = self.sign_access(&user, &family.public_id, now)?;
+        let (access_token, access_expires_at) =
+            self.sign_access_with_jti(&user, &family.public_id, now, access_jti)?;
         Ok(Ok(TokenPair {
             access_token,
             access_expires_at,
@@ -455,10 +545,8 @@ impl JwtMode {
     }
 
     /// The refresh token the browser sent (only requests to [`REFRESH_PATH`] carry it).
-    pub fn refresh_cookie(&self, cookies: &Cookies) -> Option<String> {
-        cookies
-            .get(self.cookies.refresh)
-            .map(|cookie| cookie.value().to_owned())
+    pub fn refresh_cookie<'a>(&self, parts: &'a Parts) -> Option<&'a str> {
+        cookie_value(parts, self.cookies.refresh)
     }
 
     /// The access token of the request and where it was: the Authorization header wins.
@@ -466,8 +554,7 @@ impl JwtMode {
         if let Some(bearer) = bearer_token(parts) {
             return Some(bearer.map(|token| (token, "the Authorization header".to_owned())));
         }
-        let cookies = parts.extensions.get::<Cookies>()?;
-        let token = cookies.get(self.cookies.access)?.value().to_owned();
+        let token = cookie_value(parts, self.cookies.access)?.to_owned();
         Some(Ok((token, format!("the cookie {}", self.cookies.access))))
     }
 
@@ -505,6 +592,27 @@ impl JwtMode {
 /// A short, non-reversible hint of a token for logs: never the token itself.
 fn family_hint(token: &str) -> String {
     URL_SAFE_NO_PAD.encode(&hash_refresh_token(token)[..4])
+}
+
+/// A refresh token of the family as the dashboard's history shows it.
+fn rotation_view(token: TokenRow, now: i64) -> RotationView {
+    let status = match (token.revoked_at, token.used_at) {
+        (Some(at), _) => format!("revoked {}", Moment::at(at, now).relative),
+        (None, Some(at)) => format!("used {}", Moment::at(at, now).relative),
+        (None, None) if token.expires_at <= now => "expired".to_owned(),
+        (None, None) => "current".to_owned(),
+    };
+    RotationView {
+        issued: Moment::at(token.created_at, now),
+        ip: token.ip,
+        kind: if token.is_first {
+            "sign-in"
+        } else {
+            "rotation"
+        }
+        .to_owned(),
+        status,
+    }
 }
 
 /// The meaning of each header field and claim, for the dashboard.
@@ -561,16 +669,23 @@ impl AuthMode for JwtMode {
             Some(Err(refusal)) => return Ok(Recognised::Refused(refusal)),
             Some(Ok(presented)) => presented,
         };
-        Ok(match self.verify(&token) {
-            Ok(claims) => Recognised::User(CurrentUser {
-                user_id: claims.sub.parse().unwrap_or_default(),
-                username: claims.name,
-                role: claims.role,
-                mode: Mode::Jwt,
-                device_id: claims.sid,
-            }),
-            Err(refusal) => Recognised::Refused(refusal),
-        })
+        let claims = match self.verify(&token) {
+            Ok(claims) => claims,
+            Err(refusal) => return Ok(Recognised::Refused(refusal)),
+        };
+        if let Some(refusal) = self
+            .check_revocation(&claims, self.revocation_for(parts))
+            .await?
+        {
+            return Ok(Recognised::Refused(refusal));
+        }
+        Ok(Recognised::User(CurrentUser {
+            user_id: claims.sub.parse().unwrap_or_default(),
+            username: claims.name,
+            role: claims.role,
+            mode: Mode::Jwt,
+            device_id: claims.sid,
+        }))
     }
 
     async fn sign_in(&self, parts: &Parts, user: &UserRecord) -> Result<(), AppError> {
@@ -580,7 +695,8 @@ impl AuthMode for JwtMode {
     }
 
     async fn sign_out(&self, parts: &Parts, current: &CurrentUser) -> Result<(), AppError> {
-        self.db
+        let revoked = self
+            .db
             .revoke_family_of_user(
                 current.user_id,
                 &current.device_id,
@@ -588,6 +704,7 @@ impl AuthMode for JwtMode {
                 self.clock.now(),
             )
             .await?;
+        self.after_revoking(revoked.map(|family| family.id)).await?;
         if let Some(cookies) = parts.extensions.get::<Cookies>() {
             self.clear_cookies(cookies);
         }
@@ -609,10 +726,22 @@ impl AuthMode for JwtMode {
             .await?
             .filter(|family| family.user_id == current.user_id)
             .ok_or(AppError::Unauthenticated)?;
+        let history = self
+            .db
+            .tokens_of_family(family.id)
+            .await?
+            .into_iter()
+            .map(|token| rotation_view(token, now))
+            .collect();
         let mut parts_of_token = token.split('.');
-        let header = decoded_part(parts_of_token.next());
-        let claims = decoded_part(parts_of_token.next());
-        let signature = parts_of_token.next().unwrap_or_default();
+        let (header_text, payload_text, signature) = (
+            parts_of_token.next().unwrap_or_default(),
+            parts_of_token.next().unwrap_or_default(),
+            parts_of_token.next().unwrap_or_default(),
+        );
+        let header = decoded_part(Some(header_text));
+        let claims = decoded_part(Some(payload_text));
+        let start = |part: &str| part.chars().take(12).collect::<String>();
         let exp = claims
             .get("exp")
             .and_then(serde_json::Value::as_i64)
@@ -624,6 +753,9 @@ impl AuthMode for JwtMode {
         };
         Ok(RecognitionReport {
             viewer: current.viewer(),
+            // Filled in by the caller, which knows the request's measurements.
+            cost: None,
+            server_now: now,
             device: self.family_device(family, now).view(current, now),
             evidence: Evidence::Jwt(JwtEvidence {
                 carried_in,
@@ -636,10 +768,14 @@ impl AuthMode for JwtMode {
                     .iter()
                     .map(|(name, value)| explain_field(name, value, now))
                     .collect(),
-                signature_start: signature.chars().take(10).collect(),
+                header_start: start(header_text),
+                payload_start: start(payload_text),
+                signature_start: start(signature),
                 expires: Moment::at(exp, now),
                 access_ttl: describe_seconds(self.access_ttl),
                 refresh_ttl: describe_seconds(self.refresh_ttl),
+                history,
+                revocation: self.revocation_for(parts),
             }),
         })
     }
@@ -659,6 +795,8 @@ impl AuthMode for JwtMode {
             .db
             .revoke_family_of_user(user_id, device_id, REASON_KILLED, now)
             .await?;
+        self.after_revoking(revoked.as_ref().map(|family| family.id))
+            .await?;
         Ok(revoked.map(|family| Killed {
             mode: Mode::Jwt,
             access_valid_until: Some(Moment::at(family.access_expires_at, now)),
@@ -666,9 +804,12 @@ impl AuthMode for JwtMode {
     }
 
     async fn kill_all_except(&self, user_id: i64, keep: Option<&str>) -> Result<u64, AppError> {
-        Ok(self
+        let revoked = self
             .db
             .revoke_families_of_user_except(user_id, keep, REASON_KILLED, self.clock.now())
-            .await?)
+            .await?;
+        let ids: Vec<i64> = revoked.iter().map(|family| family.id).collect();
+        self.after_revoking(ids).await?;
+        Ok(revoked.len() as u64)
     }
 }

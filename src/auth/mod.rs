@@ -7,9 +7,11 @@
 //! cookies or headers themselves.
 
 mod accounts;
+pub mod denylist;
 pub mod jwt;
 pub mod keys;
 pub mod password;
+pub mod playground;
 pub mod session;
 pub mod session_store;
 
@@ -28,9 +30,57 @@ use crate::{
 };
 use jwt::JwtMode;
 use password::Passwords;
+use session::SessionMode;
 
 /// Remembers, per browser, the mode last chosen at sign-in: a preference, not a credential.
 pub const MODE_CHOICE_COOKIE: &str = "tb_mode";
+
+/// A request made inside the server (the load generator, the playground): a GET from the
+/// loopback address with `cookie`, `user_agent`, and whatever `extend` adds. Only code can build
+/// one; nothing from outside can put extensions on a request.
+pub fn in_process_request(
+    cookie: &str,
+    user_agent: &str,
+    extend: impl FnOnce(&mut http::Extensions),
+) -> Parts {
+    let (mut parts, ()) = http::Request::get("/fn/viewer")
+        .header(http::header::COOKIE, cookie)
+        .header(http::header::USER_AGENT, user_agent)
+        .body(())
+        .expect("a request from static parts is valid")
+        .into_parts();
+    parts
+        .extensions
+        .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+            [127, 0, 0, 1],
+            0,
+        ))));
+    extend(&mut parts.extensions);
+    parts
+}
+
+/// The `name=value` pairs of a request's `Cookie` headers.
+fn cookie_pairs(parts: &Parts) -> impl Iterator<Item = (&str, &str)> {
+    parts
+        .headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|header| header.to_str().ok())
+        .flat_map(|header| header.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+}
+
+/// The value of the cookie `name` as the browser sent it.
+pub fn cookie_value<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    cookie_pairs(parts)
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value)
+}
+
+/// The bytes of `name=value` as the browser sent it, 0 if it did not.
+pub fn cookie_bytes(parts: &Parts, name: &str) -> usize {
+    cookie_value(parts, name).map_or(0, |value| name.len() + 1 + value.len())
+}
 
 /// The user a request was recognised as, and by which mode.
 #[derive(Clone, Debug)]
@@ -102,6 +152,10 @@ pub enum Refusal {
     Malformed(String),
     /// A session cookie that names no live session.
     UnknownSession,
+    /// "session-check": the token's refresh family was revoked.
+    DeviceSignedOut,
+    /// "denylist": this access token was revoked.
+    TokenRevoked,
 }
 
 impl Refusal {
@@ -120,6 +174,8 @@ impl Refusal {
             Refusal::IssuedInFuture => "issued_in_future",
             Refusal::Malformed(_) => "malformed",
             Refusal::UnknownSession => "unknown_session",
+            Refusal::DeviceSignedOut => "device_signed_out",
+            Refusal::TokenRevoked => "token_revoked",
         }
     }
 }
@@ -141,6 +197,13 @@ impl fmt::Display for Refusal {
             Refusal::IssuedInFuture => write!(f, "the token claims to be issued in the future"),
             Refusal::Malformed(detail) => write!(f, "malformed token: {detail}"),
             Refusal::UnknownSession => write!(f, "the session does not exist or has ended"),
+            Refusal::DeviceSignedOut => {
+                write!(
+                    f,
+                    "this device was signed out (its refresh family is revoked)"
+                )
+            }
+            Refusal::TokenRevoked => write!(f, "this access token was revoked (denylist)"),
         }
     }
 }
@@ -230,6 +293,7 @@ impl Recognition {
 #[derive(Clone)]
 pub struct Auth {
     modes: Arc<[Arc<dyn AuthMode>]>,
+    session: Arc<SessionMode>,
     jwt: Arc<JwtMode>,
     db: Db,
     passwords: Passwords,
@@ -239,22 +303,28 @@ pub struct Auth {
 
 impl Auth {
     pub fn new(
-        session: Arc<dyn AuthMode>,
+        session: Arc<SessionMode>,
         jwt: Arc<JwtMode>,
         db: Db,
         passwords: Passwords,
         clock: Clock,
         secure_cookies: bool,
     ) -> Self {
-        let modes: Vec<Arc<dyn AuthMode>> = vec![session, jwt.clone()];
+        let modes: Vec<Arc<dyn AuthMode>> = vec![session.clone(), jwt.clone()];
         Auth {
             modes: modes.into(),
+            session,
             jwt,
             db,
             passwords,
             clock,
             secure_cookies,
         }
+    }
+
+    /// The session mode itself, for sessions opened outside a browser's request.
+    pub fn sessions(&self) -> &SessionMode {
+        &self.session
     }
 
     pub fn passwords(&self) -> &Passwords {
@@ -293,6 +363,17 @@ impl Auth {
             }
         }
         Ok(recognition)
+    }
+
+    /// Gives `user` credentials of `mode` on this request, as a sign-in does once the password is
+    /// checked.
+    pub async fn issue(
+        &self,
+        parts: &Parts,
+        user: &UserRecord,
+        mode: Mode,
+    ) -> Result<(), AppError> {
+        self.mode(mode).sign_in(parts, user).await
     }
 
     pub async fn sign_out(&self, parts: &Parts, current: &CurrentUser) -> Result<(), AppError> {

@@ -14,18 +14,21 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use http::{header::COOKIE, request::Parts};
+use http::request::Parts;
 use time::OffsetDateTime;
 use tower_sessions::{Expiry, Session, SessionManagerLayer, cookie::SameSite};
 
 use super::{
-    AuthMode, CurrentUser, Device, Recognised, Refusal,
+    AuthMode, CurrentUser, Device, Recognised, Refusal, cookie_bytes, in_process_request,
     session_store::{STATE_KEY, SessionBackend, SessionState, SharedSessionStore, hash_session_id},
 };
 use crate::{
     db::{SessionRow, UserRecord},
     error::AppError,
-    model::{Evidence, Killed, Mode, Moment, RecognitionReport, SessionEvidence, describe_seconds},
+    model::{
+        ClaimView, Evidence, Killed, Mode, Moment, RecognitionReport, SessionEvidence,
+        describe_seconds,
+    },
     server::{
         client::ClientInfo,
         clock::Clock,
@@ -39,6 +42,7 @@ pub struct SessionMode {
     idle_timeout: i64,
     absolute_timeout: i64,
     cookie_name: &'static str,
+    secure: bool,
 }
 
 impl SessionMode {
@@ -49,6 +53,7 @@ impl SessionMode {
             idle_timeout: config.session_idle_timeout,
             absolute_timeout: config.session_absolute_timeout,
             cookie_name: config.cookie_names().session,
+            secure: config.secure_cookies(),
         }
     }
 
@@ -75,6 +80,93 @@ impl SessionMode {
     /// absolute limit after sign-in.
     fn expires_at(&self, signed_in_at: i64, now: i64) -> i64 {
         (now + self.idle_timeout).min(signed_in_at + self.absolute_timeout)
+    }
+
+    /// The session cookie's attributes as the server sets them, each with what it does.
+    fn cookie_attributes(&self, max_age: i64) -> Vec<ClaimView> {
+        let attribute = |name: &str, value: String, meaning: &str| ClaimView {
+            name: name.into(),
+            value,
+            meaning: meaning.into(),
+        };
+        vec![
+            attribute(
+                "Max-Age",
+                max_age.to_string(),
+                "seconds left; renewed with last-seen, at most once a minute",
+            ),
+            attribute("Path", "/".into(), "sent with every request to this site"),
+            attribute(
+                "Domain",
+                "(none)".into(),
+                "this host only, never its subdomains",
+            ),
+            attribute(
+                "HttpOnly",
+                "yes".into(),
+                "page scripts cannot read it (no theft by XSS)",
+            ),
+            attribute(
+                "Secure",
+                if self.secure { "yes" } else { "no" }.into(),
+                if self.secure {
+                    "sent over https only"
+                } else {
+                    "this server is reached over plain http; with an https PUBLIC_URL it is set"
+                },
+            ),
+            attribute(
+                "SameSite",
+                "Lax".into(),
+                "sent when you follow a link here, not with other sites' forms or frames",
+            ),
+        ]
+    }
+
+    /// Opens a session for `user` outside any browser request (the load generator, the
+    /// playground), saving it as the session layer would. Returns its ID and public id.
+    pub async fn open_detached(
+        &self,
+        user: &UserRecord,
+        device: &str,
+    ) -> Result<(tower_sessions::session::Id, String), AppError> {
+        let session = Session::new(None, Arc::new(SharedSessionStore(self.store.clone())), None);
+        let parts = in_process_request("", device, |extensions| {
+            extensions.insert(session.clone());
+        });
+        self.sign_in(&parts, user).await?;
+        session.save().await?;
+        let id = session.id().ok_or(AppError::Internal)?;
+        let state = session
+            .get::<SessionState>(STATE_KEY)
+            .await?
+            .ok_or(AppError::Internal)?;
+        Ok((id, state.device_id))
+    }
+
+    /// A request presenting `cookie_value` as its session cookie, as the session layer would
+    /// hand it on: with a fresh Session that loads its record when asked.
+    pub fn detached_request(&self, cookie_value: &str, device: &str) -> Parts {
+        let session = Session::new(
+            cookie_value.parse().ok(),
+            Arc::new(SharedSessionStore(self.store.clone())),
+            None,
+        );
+        in_process_request(
+            &format!("{}={cookie_value}", self.cookie_name),
+            device,
+            |extensions| {
+                extensions.insert(session);
+            },
+        )
+    }
+
+    /// Ends a session by its public id (the playground's "killed" session).
+    pub async fn end(&self, user_id: i64, device_id: &str) -> Result<bool, AppError> {
+        Ok(self
+            .store
+            .delete_session_of_user(user_id, device_id)
+            .await?)
     }
 
     fn set_expiry(&self, session: &Session, signed_in_at: i64, now: i64) {
@@ -113,19 +205,6 @@ pub fn new_public_id() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// The bytes of `name=value` as the browser sent it in its `Cookie` header.
-pub fn cookie_bytes(parts: &Parts, name: &str) -> usize {
-    parts
-        .headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|header| header.to_str().ok())
-        .flat_map(|header| header.split(';'))
-        .map(str::trim)
-        .find(|pair| pair.split_once('=').is_some_and(|(key, _)| key == name))
-        .map_or(0, str::len)
-}
-
 #[async_trait]
 impl AuthMode for SessionMode {
     fn mode(&self) -> Mode {
@@ -133,11 +212,15 @@ impl AuthMode for SessionMode {
     }
 
     async fn recognise(&self, parts: &Parts) -> Result<Recognised, AppError> {
-        let session = session_of(parts)?;
-        // No (parseable) cookie: nothing to look up, no query.
-        if session.id().is_none() {
+        // No session on the request (an in-process request that carries none), or no parseable
+        // cookie: nothing to look up, no query.
+        let Some(session) = parts
+            .extensions
+            .get::<Session>()
+            .filter(|s| s.id().is_some())
+        else {
             return Ok(Recognised::Absent);
-        }
+        };
         let Some(mut state) = session.get::<SessionState>(STATE_KEY).await? else {
             return Ok(Recognised::Refused(Refusal::UnknownSession));
         };
@@ -209,8 +292,12 @@ impl AuthMode for SessionMode {
             .await?
             .ok_or(AppError::Unauthenticated)?;
         let fingerprint: String = id_hash[..4].iter().map(|b| format!("{b:02x}")).collect();
+        let max_age = row.expires_at - now;
         Ok(RecognitionReport {
             viewer: current.viewer(),
+            // Filled in by the caller, which knows the request's measurements.
+            cost: None,
+            server_now: now,
             device: device_of(row).view(current, now),
             evidence: Evidence::Session(SessionEvidence {
                 cookie_name: self.cookie_name.into(),
@@ -218,6 +305,8 @@ impl AuthMode for SessionMode {
                 fingerprint,
                 idle_timeout: describe_seconds(self.idle_timeout),
                 absolute_expiry: Moment::at(state.signed_in_at + self.absolute_timeout, now),
+                attributes: self.cookie_attributes(max_age),
+                store: self.store.kind(),
             }),
         })
     }

@@ -46,8 +46,10 @@ impl Db {
         Ok(Db { pool })
     }
 
-    /// The one door to the database: every query passes here.
+    /// The one door to the database: every query passes here, and is counted for the request
+    /// whose recognition is being measured (see [`crate::server::metrics`]).
     fn pool(&self) -> &SqlitePool {
+        crate::server::metrics::count_query();
         &self.pool
     }
 

@@ -38,6 +38,7 @@ pub struct NewFamily<'a> {
     pub now: i64,
     pub token_hash: &'a [u8],
     pub token_expires_at: i64,
+    pub access_jti: &'a str,
     pub access_expires_at: i64,
 }
 
@@ -45,6 +46,8 @@ pub struct NewFamily<'a> {
 pub struct Rotation<'a> {
     pub presented_hash: &'a [u8],
     pub new_hash: &'a [u8],
+    /// The access token that goes with the new refresh token.
+    pub access_jti: &'a str,
     pub ip: &'a str,
     pub now: i64,
     /// A token used this many seconds ago or less may be exchanged again (two tabs at once).
@@ -68,7 +71,9 @@ pub enum RotationOutcome {
     /// The family was revoked earlier (sign-out, kill, reuse).
     Revoked,
     /// An already-used token came back after the grace window: the family is revoked now.
-    Reused,
+    Reused {
+        family_id: i64,
+    },
 }
 
 pub const REASON_REUSED: &str = "refresh token reused";
@@ -97,13 +102,17 @@ impl Db {
         .fetch_one(&mut *tx)
         .await?;
         sqlx::query!(
-            "insert into refresh_tokens (hash, family_id, parent_hash, created_at, expires_at, ip)
-             values (?, ?, null, ?, ?, ?)",
+            "insert into refresh_tokens
+                 (hash, family_id, parent_hash, created_at, expires_at, ip, access_jti,
+                  access_expires_at)
+             values (?, ?, null, ?, ?, ?, ?, ?)",
             new.token_hash,
             family.id,
             new.now,
             new.token_expires_at,
             new.ip,
+            new.access_jti,
+            new.access_expires_at,
         )
         .execute(&mut *tx)
         .await?;
@@ -150,7 +159,7 @@ impl Db {
                 .await?;
                 // Under the write lock nobody can have marked it meanwhile; checked all the same.
                 if marked.rows_affected() != 1 {
-                    return Ok(RotationOutcome::Reused);
+                    return Ok(RotationOutcome::Revoked);
                 }
                 false
             }
@@ -158,22 +167,28 @@ impl Db {
             Some(_) => {
                 revoke_family_in(&mut tx, found.family_id, REASON_REUSED, now).await?;
                 tx.commit().await?;
-                return Ok(RotationOutcome::Reused);
+                return Ok(RotationOutcome::Reused {
+                    family_id: found.family_id,
+                });
             }
         };
+        let access_expires_at = now + rotation.access_ttl;
         sqlx::query!(
-            "insert into refresh_tokens (hash, family_id, parent_hash, created_at, expires_at, ip)
-             values (?, ?, ?, ?, ?, ?)",
+            "insert into refresh_tokens
+                 (hash, family_id, parent_hash, created_at, expires_at, ip, access_jti,
+                  access_expires_at)
+             values (?, ?, ?, ?, ?, ?, ?, ?)",
             rotation.new_hash,
             found.family_id,
             rotation.presented_hash,
             now,
             token_expires_at,
             rotation.ip,
+            rotation.access_jti,
+            access_expires_at,
         )
         .execute(&mut *tx)
         .await?;
-        let access_expires_at = now + rotation.access_ttl;
         let family = sqlx::query_as!(
             FamilyRow,
             r#"update refresh_families
@@ -272,14 +287,14 @@ impl Db {
         Ok(Some(family))
     }
 
-    /// Revokes every live family of `user_id` but `keep`; returns how many.
+    /// Revokes every live family of `user_id` but `keep`; returns them.
     pub async fn revoke_families_of_user_except(
         &self,
         user_id: i64,
         keep: Option<&str>,
         reason: &str,
         now: i64,
-    ) -> Result<u64, sqlx::Error> {
+    ) -> Result<Vec<FamilyRow>, sqlx::Error> {
         let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
         let ids = sqlx::query_scalar!(
             r#"select id as "id!" from refresh_families
@@ -290,11 +305,59 @@ impl Db {
         )
         .fetch_all(&mut *tx)
         .await?;
-        for id in &ids {
-            revoke_family_in(&mut tx, *id, reason, now).await?;
+        let mut revoked = Vec::with_capacity(ids.len());
+        for id in ids {
+            revoked.push(revoke_family_in(&mut tx, id, reason, now).await?);
         }
         tx.commit().await?;
-        Ok(ids.len() as u64)
+        Ok(revoked)
+    }
+
+    /// Whether the family named by an access token's `sid` may still be used: the one read of
+    /// the "session-check" revocation setting (a unique-index lookup).
+    pub async fn family_is_live(&self, public_id: &str, now: i64) -> Result<bool, sqlx::Error> {
+        let live = sqlx::query_scalar!(
+            r#"select exists(
+                   select 1 from refresh_families
+                   where public_id = ? and revoked_at is null and expires_at > ?
+               ) as "live!: bool""#,
+            public_id,
+            now,
+        )
+        .fetch_one(self.pool())
+        .await?;
+        Ok(live)
+    }
+
+    /// The access tokens issued to a family that have not expired yet: `(jti, exp)`.
+    pub async fn live_access_tokens_of_family(
+        &self,
+        family_id: i64,
+        now: i64,
+    ) -> Result<Vec<(String, i64)>, sqlx::Error> {
+        let rows = sqlx::query!(
+            "select access_jti, access_expires_at from refresh_tokens
+             where family_id = ? and access_expires_at > ?",
+            family_id,
+            now,
+        )
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| (row.access_jti, row.access_expires_at))
+            .collect())
+    }
+
+    /// Removes a family and its tokens outright (the load generator's, after its drill).
+    pub async fn delete_family(&self, public_id: &str) -> Result<bool, sqlx::Error> {
+        let result = sqlx::query!(
+            "delete from refresh_families where public_id = ?",
+            public_id
+        )
+        .execute(self.pool())
+        .await?;
+        Ok(result.rows_affected() == 1)
     }
 
     /// The sweeper's query: families whose tokens and access tokens have all expired.

@@ -1,4 +1,5 @@
-//! `/dashboard`: how the server recognised the request that rendered this page.
+//! `/dashboard`: how the server recognised the request that rendered this page, what that cost,
+//! and what the server keeps, and does not keep, for it.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -7,7 +8,8 @@ use super::{devices::When, layout::SignInRequired};
 use crate::{
     api::{SwitchMode, dashboard},
     model::{
-        ClaimView, DeviceView, Evidence, JwtEvidence, RecognitionReport, SessionEvidence, Viewer,
+        ClaimView, DeviceView, Evidence, JwtEvidence, RecognitionCost, RecognitionReport,
+        Revocation, RotationView, SessionEvidence, SessionStoreKind,
     },
 };
 
@@ -34,6 +36,8 @@ pub fn DashboardPage() -> impl IntoView {
 fn Report(report: RecognitionReport) -> impl IntoView {
     let RecognitionReport {
         viewer,
+        cost,
+        server_now,
         device,
         evidence,
     } = report;
@@ -47,90 +51,173 @@ fn Report(report: RecognitionReport) -> impl IntoView {
                     {viewer.mode.label()}
                 </span> "."
             </p>
+            {cost.map(|cost| view! { <CostStrip cost /> })}
         </section>
         {match evidence {
-            Evidence::Session(evidence) => {
-                view! { <SessionSteps evidence viewer device /> }.into_any()
+            Evidence::Session(evidence) => view! { <SessionSteps evidence device /> }.into_any(),
+            Evidence::Jwt(evidence) => {
+                view! { <JwtSteps evidence device server_now /> }.into_any()
             }
-            Evidence::Jwt(evidence) => view! { <JwtSteps evidence viewer device /> }.into_any(),
         }}
     }
 }
 
+/// What recognising this request cost, as the server measured it.
 #[component]
-fn SessionSteps(evidence: SessionEvidence, viewer: Viewer, device: DeviceView) -> impl IntoView {
+fn CostStrip(cost: RecognitionCost) -> impl IntoView {
+    let queries = if cost.queries == 1 {
+        "query"
+    } else {
+        "queries"
+    };
+    view! {
+        <dl class="cost" data-testid="request-cost">
+            <div>
+                <dt>"Recognising this request took"</dt>
+                <dd data-testid="cost-micros">{format!("{:.0} µs", cost.micros)}</dd>
+            </div>
+            <div>
+                <dt>"Database"</dt>
+                <dd data-testid="cost-queries">{format!("{} {queries}", cost.queries)}</dd>
+            </div>
+            <div>
+                <dt>"Credentials sent"</dt>
+                <dd data-testid="cost-bytes">{format!("{} bytes", cost.credential_bytes)}</dd>
+            </div>
+            <div>
+                <dt>"Both modes side by side"</dt>
+                <dd>
+                    <a href="/compare">"compare"</a>
+                </dd>
+            </div>
+        </dl>
+    }
+}
+
+#[component]
+fn SessionSteps(evidence: SessionEvidence, device: DeviceView) -> impl IntoView {
     let SessionEvidence {
         cookie_name,
         cookie_bytes,
         fingerprint,
         idle_timeout,
         absolute_expiry,
+        attributes,
+        store,
     } = evidence;
+    let where_kept = match store {
+        SessionStoreKind::Sqlite => "a row in the SQLite sessions table",
+        SessionStoreKind::Memory => "an entry in this server's memory",
+    };
     view! {
         <section class="card">
             <h2>"How the server recognised this request"</h2>
             <ol class="steps">
                 <li>
-                    "Your browser sent the cookie " <code>{cookie_name}</code> " ("
+                    "Your browser sent the cookie " <code>{cookie_name.clone()}</code> " ("
                     <span data-testid="cookie-bytes">{cookie_bytes}</span>
                     " bytes). It holds a random 128-bit session ID and nothing else: no name, no "
-                    "role, no expiry. JavaScript cannot read it (HttpOnly)."
+                    "role, no expiry."
                 </li>
                 <li>
                     "The server hashed that ID with SHA-256 (fingerprint "
-                    <code data-testid="fingerprint">{fingerprint}</code>
-                    "…) and looked the hash up in its sessions table: one indexed read. The "
-                    "table stores only hashes, so a copy of it lets nobody ride a session."
+                    <code data-testid="fingerprint">{fingerprint}</code> "…) and looked it up: "
+                    {where_kept} ". The store keeps only hashes, so a copy of it lets nobody "
+                    "ride a session."
                 </li>
                 <li>
-                    "The row it found says who you are: " <strong>{viewer.username}</strong> ", on "
-                    {device.device.clone()} ", signed in " <When moment=device.created.clone() />
-                    ", last seen " <When moment=device.last_active.clone() /> "."
+                    "What it found says who you are: on " {device.device.clone()} ", signed in "
+                    <When moment=device.created.clone() /> ", last seen "
+                    <When moment=device.last_active.clone() /> "."
                 </li>
                 <li>
-                    "The row is live, so this request is yours. Delete the row, from the "
-                    <a href="/devices">"devices page"</a> " or by signing out, and this cookie is "
-                    "worthless on its very next request."
+                    "Delete that entry, from the " <a href="/devices">"devices page"</a>
+                    " or by signing out, and this cookie is worthless on its very next request."
                 </li>
             </ol>
         </section>
         <section class="card">
+            <h2>"The cookie"</h2>
+            <p>
+                "As your browser sent it: " <code>{format!("{cookie_name}=…")}</code> ", "
+                {cookie_bytes} " bytes with every request. As the server set it:"
+            </p>
+            <ClaimTable fields=attributes />
+        </section>
+        <section class="card">
             <h2>"What the server keeps for this session"</h2>
+            <p class="lead" data-testid="session-store">"Kept in " {store.label()} "."</p>
             <DeviceFacts device=device.clone()>
                 <dt>"Last seen"</dt>
                 <dd>
-                    <When moment=device.last_active />
+                    <When moment=device.last_active.clone() />
                     <span class="hint">" (written at most once a minute)"</span>
                 </dd>
                 <dt>"Expires"</dt>
                 <dd>
-                    <When moment=device.expires />
+                    <When moment=device.expires.clone() />
                     <span class="hint">{format!(" (after {idle_timeout} without use)")}</span>
                 </dd>
                 <dt>"Ends at the latest"</dt>
                 <dd><When moment=absolute_expiry /></dd>
             </DeviceFacts>
+            <StoredAndNot
+                stored=vec![
+                    "the SHA-256 of the session ID",
+                    "your user id, name and role",
+                    "device, IP address, sign-in and last-seen times, expiry",
+                ]
+                not_stored=vec![
+                    "the session ID itself: it exists only in your cookie",
+                    "anything in the cookie beyond a random ID: it cannot be read or edited",
+                ]
+            />
         </section>
     }
 }
 
 #[component]
-fn JwtSteps(evidence: JwtEvidence, viewer: Viewer, device: DeviceView) -> impl IntoView {
+fn JwtSteps(evidence: JwtEvidence, device: DeviceView, server_now: i64) -> impl IntoView {
     let JwtEvidence {
         carried_in,
         token_bytes,
         header,
         claims,
+        header_start,
+        payload_start,
         signature_start,
         expires,
         access_ttl,
         refresh_ttl,
+        history,
+        revocation,
     } = evidence;
     let kid = header
         .iter()
         .find(|field| field.name == "kid")
         .map(|field| field.value.clone())
         .unwrap_or_default();
+    let revocation_step = match revocation {
+        Revocation::Pure => "No database read: your name and role are in the token itself.",
+        Revocation::SessionCheck => {
+            "Then, because this server runs the session-check setting, one indexed read: is the \
+             token's refresh family (sid) still live?"
+        }
+        Revocation::Denylist => {
+            "Then, because this server runs the denylist setting, a lookup of the token's jti \
+             in memory: no database read."
+        }
+    };
+    let stored = vec![
+        "a refresh family for this device: device, IP, sign-in and last-refresh times",
+        "the SHA-256 of each refresh token, with its parent, times and the id (jti) of the \
+         access token issued with it",
+    ];
+    let not_stored = vec![
+        "the access token: it is checked by its signature",
+        "the refresh tokens themselves: only their hashes",
+        "your name and role per request: they travel in the token, signed",
+    ];
     view! {
         <section class="card">
             <h2>"How the server recognised this request"</h2>
@@ -138,56 +225,171 @@ fn JwtSteps(evidence: JwtEvidence, viewer: Viewer, device: DeviceView) -> impl I
                 <li>
                     "Your browser sent an access token in " {carried_in} " ("
                     <span data-testid="token-bytes">{token_bytes}</span>
-                    " bytes). It is a JWT: a header, a payload and a signature, each base64url. "
+                    " bytes). It is a JWT: a header, a payload and a signature, each base64url:"
+                    <div class="jwt" data-testid="jwt-parts">
+                        <span class="jwt-header">{header_start} "…"</span>
+                        "."
+                        <span class="jwt-payload">{payload_start} "…"</span>
+                        "."
+                        <span class="jwt-signature">{signature_start.clone()} "…"</span>
+                    </div>
                     "Anyone holding it can read it; only the server can make one."
                 </li>
                 <li>
                     "The server checked the signature with key " <code>{kid}</code>
-                    " (HS256), then the issuer, the audience and the expiry. "
-                    <strong>"No database read:"</strong>
-                    " your name and role are in the token itself."
+                    " (HS256), then issuer, audience and expiry. " {revocation_step}
                 </li>
                 <li>
-                    "The token expires " <When moment=expires /> " (it lives " {access_ttl}
+                    "The token " <Countdown exp=expires.unix server_now />
+                    " (it lives " {access_ttl}
                     "). Then your browser sends its refresh token, an HttpOnly cookie that goes "
                     "only to " <code>"/auth/refresh"</code>
                     ", and gets a new pair; the old refresh token is spent."
                 </li>
                 <li>
                     "Signing this device out from the " <a href="/devices">"devices page"</a>
-                    " revokes its refresh tokens at once, but this access token keeps working "
-                    "until it expires: the server has no row to delete."
+                    {match revocation {
+                        Revocation::Pure => {
+                            " revokes its refresh tokens at once, but this access token keeps \
+                             working until it expires."
+                        }
+                        Revocation::SessionCheck => {
+                            " revokes its refresh family, and the next request's check finds it."
+                        }
+                        Revocation::Denylist => {
+                            " puts this token's jti on this server's denylist: refused at once."
+                        }
+                    }}
                 </li>
             </ol>
         </section>
         <section class="card">
             <h2>"The access token, decoded"</h2>
-            <h3 class="part-title">"Header"</h3>
+            <h3 class="part-title jwt-header">"Header"</h3>
             <ClaimTable fields=header />
-            <h3 class="part-title">"Payload"</h3>
+            <h3 class="part-title jwt-payload">"Payload"</h3>
             <ClaimTable fields=claims />
-            <h3 class="part-title">"Signature"</h3>
+            <h3 class="part-title jwt-signature">"Signature"</h3>
             <p>
-                <code>{signature_start} "…"</code>
-                " HMAC-SHA-256 of header and payload with the server's secret."
+                <code class="jwt-signature">{signature_start} "…"</code>
+                " HMAC-SHA-256 of header and payload with the server's secret. Change one "
+                "character of either and it no longer matches: try it in the "
+                <a href="/playground">"playground"</a> "."
             </p>
         </section>
         <section class="card">
             <h2>"What the server keeps for this device"</h2>
-            <p class="lead">
-                "A refresh-token family: the hashes of " {viewer.username}
-                "'s refresh tokens for this device, each used once. Nothing about the access token."
-            </p>
             <DeviceFacts device=device.clone()>
                 <dt>"Last refresh"</dt>
-                <dd><When moment=device.last_active /></dd>
+                <dd><When moment=device.last_active.clone() /></dd>
                 <dt>"Refresh token expires"</dt>
                 <dd>
-                    <When moment=device.expires />
+                    <When moment=device.expires.clone() />
                     <span class="hint">{format!(" (each refresh grants {refresh_ttl} more)")}</span>
                 </dd>
             </DeviceFacts>
+            <h3 class="part-title">"Rotation history"</h3>
+            <RotationTable history />
+            <StoredAndNot stored not_stored />
         </section>
+    }
+}
+
+/// "expires in 4 min 07 s", ticking in the browser. The server's clock at render time is the
+/// starting point, so the server-rendered text and the first hydrated text agree.
+#[component]
+fn Countdown(exp: i64, server_now: i64) -> impl IntoView {
+    let (now, set_now) = signal(server_now);
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            let browser_now = || (js_sys::Date::now() / 1000.0) as i64;
+            let skew = server_now - browser_now();
+            let ticking = set_interval_with_handle(
+                move || set_now.set(browser_now() + skew),
+                std::time::Duration::from_millis(250),
+            )
+            .ok();
+            on_cleanup(move || {
+                if let Some(ticking) = ticking {
+                    ticking.clear();
+                }
+            });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = set_now;
+    });
+    view! {
+        <span class="countdown" data-testid="countdown" data-exp=exp>
+            {move || countdown_text(exp - now.get())}
+        </span>
+    }
+}
+
+fn countdown_text(left: i64) -> String {
+    if left > 0 {
+        let (minutes, seconds) = (left / 60, left % 60);
+        if minutes > 0 {
+            format!("expires in {minutes} min {seconds:02} s")
+        } else {
+            format!("expires in {seconds} s")
+        }
+    } else {
+        format!("expired {} s ago: the next request renews it", -left)
+    }
+}
+
+#[component]
+fn RotationTable(history: Vec<RotationView>) -> impl IntoView {
+    view! {
+        <table class="claims history" data-testid="rotation-history">
+            <thead>
+                <tr>
+                    <th scope="col">"Refresh token"</th>
+                    <th scope="col">"Issued"</th>
+                    <th scope="col">"To IP"</th>
+                    <th scope="col">"Now"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {history
+                    .into_iter()
+                    .enumerate()
+                    .map(|(index, token)| {
+                        view! {
+                            <tr>
+                                <td>{format!("#{} ({})", index + 1, token.kind)}</td>
+                                <td><When moment=token.issued /></td>
+                                <td><code>{token.ip}</code></td>
+                                <td>{token.status}</td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+#[component]
+fn StoredAndNot(stored: Vec<&'static str>, not_stored: Vec<&'static str>) -> impl IntoView {
+    let list = |items: Vec<&'static str>| {
+        items
+            .into_iter()
+            .map(|item| view! { <li>{item}</li> })
+            .collect_view()
+    };
+    view! {
+        <div class="stored">
+            <div>
+                <h3 class="part-title">"Stored on the server"</h3>
+                <ul>{list(stored)}</ul>
+            </div>
+            <div>
+                <h3 class="part-title">"Not needed, not stored"</h3>
+                <ul>{list(not_stored)}</ul>
+            </div>
+        </div>
     }
 }
 
@@ -231,5 +433,24 @@ fn ClaimTable(fields: Vec<ClaimView>) -> impl IntoView {
                     .collect_view()}
             </tbody>
         </table>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::countdown_text;
+
+    #[test]
+    fn the_countdown_reads_minutes_then_seconds_then_expiry() {
+        assert_eq!(countdown_text(247), "expires in 4 min 07 s");
+        assert_eq!(countdown_text(9), "expires in 9 s");
+        assert_eq!(
+            countdown_text(0),
+            "expired 0 s ago: the next request renews it"
+        );
+        assert_eq!(
+            countdown_text(-3),
+            "expired 3 s ago: the next request renews it"
+        );
     }
 }

@@ -38,8 +38,14 @@ pub fn Header() -> impl IntoView {
                                         <nav class="nav" aria-label="Account">
                                             <a href="/dashboard">"Dashboard"</a>
                                             <a href="/devices">"Devices"</a>
-                                            <span class="who" data-testid="signed-in-user">
-                                                "Signed in as "
+                                            <a href="/compare">"Compare"</a>
+                                            <a href="/playground">"Playground"</a>
+                                            <span
+                                                class="who"
+                                                data-testid="signed-in-user"
+                                                title="Signed in"
+                                            >
+                                                <span class="visually-hidden">"Signed in as "</span>
                                                 <strong>{viewer.username}</strong>
                                             </span>
                                             <span
@@ -76,6 +82,7 @@ pub fn Header() -> impl IntoView {
                                 _ => {
                                     view! {
                                         <nav class="nav" aria-label="Account">
+                                            <a href="/compare">"Compare"</a>
                                             <a href="/login">"Log in"</a>
                                             <a class="button" href="/signup">
                                                 "Sign up"

@@ -14,6 +14,7 @@
 //! | `ACCESS_TOKEN_TTL` | `5m` | lifetime of a JWT access token |
 //! | `REFRESH_TOKEN_TTL` | `14d` | lifetime of a refresh token (each refresh issues a new one) |
 //! | `REFRESH_REUSE_GRACE` | `10s` | how long a used refresh token may be used again (two tabs at once) |
+//! | `JWT_REVOCATION` | `pure` | `pure`, `session-check` or `denylist`: what a kill does to access tokens |
 //! | `JWT_SECRET` | generated, kept in `DATA_DIR` | HS256 signing secret, base64, at least 32 random bytes |
 //! | `JWT_PREVIOUS_SECRETS` | none | comma-separated older secrets that still verify (key rotation) |
 //!
@@ -28,7 +29,7 @@ use base64::{
 };
 use leptos::config::LeptosOptions;
 
-use crate::model::SessionStoreKind;
+use crate::model::{Revocation, SessionStoreKind};
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -45,6 +46,7 @@ pub struct Config {
     pub access_token_ttl: i64,
     pub refresh_token_ttl: i64,
     pub refresh_reuse_grace: i64,
+    pub jwt_revocation: Revocation,
     /// The current signing secret, when given in the environment.
     pub jwt_secret: Option<Secret>,
     /// Older secrets that still verify tokens.
@@ -131,6 +133,13 @@ impl Config {
         let access_token_ttl = duration_var(&lookup, "ACCESS_TOKEN_TTL", "5m")?;
         let refresh_token_ttl = duration_var(&lookup, "REFRESH_TOKEN_TTL", "14d")?;
         let refresh_reuse_grace = duration_var(&lookup, "REFRESH_REUSE_GRACE", "10s")?;
+        let jwt_revocation = match lookup("JWT_REVOCATION") {
+            None => Revocation::Pure,
+            Some(text) => Revocation::from_key(&text).ok_or_else(|| ConfigError {
+                variable: "JWT_REVOCATION",
+                problem: format!("{text:?} is none of pure, session-check, denylist"),
+            })?,
+        };
         let jwt_secret = lookup("JWT_SECRET")
             .map(|text| parse_secret("JWT_SECRET", &text))
             .transpose()?;
@@ -156,6 +165,7 @@ impl Config {
             access_token_ttl,
             refresh_token_ttl,
             refresh_reuse_grace,
+            jwt_revocation,
             jwt_secret,
             jwt_previous_secrets,
         })

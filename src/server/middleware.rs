@@ -12,7 +12,11 @@ use http::{
     header::{self, ORIGIN, REFERER},
 };
 
-use super::{config::parse_origin, state::AppState};
+use super::{
+    config::parse_origin,
+    metrics::{column_key, measure_recognition},
+    state::AppState,
+};
 use crate::{
     auth::Recognition,
     error::AppError,
@@ -100,16 +104,34 @@ fn comes_from_our_pages(headers: &HeaderMap, public_origin: &str) -> bool {
     !headers.contains_key(header::COOKIE)
 }
 
-/// Finds out who sent the request, once, and leaves the answer in its extensions.
+/// Finds out who sent the request, once, measures what that cost, and leaves both in its
+/// extensions. A recognised request's response says the cost in `Server-Timing`, so that it shows
+/// in the browser's developer tools.
 pub async fn recognise(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let (mut parts, body) = request.into_parts();
-    match state.auth.recognise(&parts).await {
-        Ok(recognition) => {
-            parts.extensions.insert(recognition);
-            next.run(Request::from_parts(parts, body)).await
+    let (recognition, cost) = match measure_recognition(&state, &parts).await {
+        Ok(measured) => measured,
+        Err(error) => return error.into_response(),
+    };
+    let column = recognition
+        .user
+        .as_ref()
+        .map(|user| column_key(user.mode, state.auth.jwt().revocation_for(&parts)));
+    parts.extensions.insert(recognition);
+    parts.extensions.insert(cost);
+    let mut response = next.run(Request::from_parts(parts, body)).await;
+    if let Some(column) = column {
+        let timing = format!(
+            r#"recognition;dur={:.3};desc="{column}: {} queries, {} credential bytes""#,
+            cost.micros / 1000.0,
+            cost.queries,
+            cost.credential_bytes
+        );
+        if let Ok(value) = HeaderValue::from_str(&timing) {
+            response.headers_mut().append("server-timing", value);
         }
-        Err(error) => error.into_response(),
     }
+    response
 }
 
 /// Page loads only: a browser asking for HTML, not a server function, the API or an asset.

@@ -3,6 +3,8 @@
 pub mod client;
 pub mod clock;
 pub mod config;
+pub mod load;
+pub mod metrics;
 pub mod middleware;
 pub mod state;
 

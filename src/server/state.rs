@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use leptos::{config::LeptosOptions, prelude::use_context};
 
-use super::{clock::Clock, config::Config};
+use super::{clock::Clock, config::Config, metrics::Metrics};
 use crate::{
     auth::{
         Auth,
@@ -37,6 +37,8 @@ pub struct AppState {
     pub sessions: Arc<dyn SessionBackend>,
     pub auth: Auth,
     pub clock: Clock,
+    /// What recognising requests has cost, for the dashboard and the compare page.
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -66,6 +68,7 @@ impl AppState {
             sessions,
             auth,
             clock,
+            metrics: Arc::new(Metrics::default()),
         })
     }
 

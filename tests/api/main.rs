@@ -4,6 +4,7 @@
 mod accounts;
 mod devices;
 mod helpers;
+mod inspect;
 mod jwt;
 mod jwt_browser;
 mod security;

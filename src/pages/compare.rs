@@ -1,0 +1,210 @@
+//! `/compare`: both modes side by side, from live traffic, and a burst of load on demand.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use super::form::{FormError, last_error};
+use crate::{
+    api::{GenerateLoad, compare},
+    model::{Comparison, CostColumn},
+};
+
+#[component]
+pub fn ComparePage() -> impl IntoView {
+    let burst = ServerAction::<GenerateLoad>::new();
+    let comparison = Resource::new(move || burst.version().get(), |_| compare());
+    let error = last_error(burst.value());
+    view! {
+        <Title text="Compare" />
+        <section class="card">
+            <h1>"Sessions and JWTs, measured on this server"</h1>
+            <p class="lead">
+                "Every request the server recognises is measured: the time spent recognising it, "
+                "the database queries that took, and the bytes of credentials the browser sent. "
+                "These are the latest figures, per mode and per JWT revocation setting."
+            </p>
+            <ActionForm action=burst attr:class="form inline-form">
+                <div class="field">
+                    <label for="requests-input">"Requests in each column"</label>
+                    <input
+                        id="requests-input"
+                        type="number"
+                        name="requests"
+                        value="200"
+                        min="1"
+                        max="1000"
+                    />
+                </div>
+                <button
+                    type="submit"
+                    class="button"
+                    data-testid="generate-load"
+                    disabled=move || burst.pending().get()
+                >
+                    {move || if burst.pending().get() { "Measuring…" } else { "Generate load" }}
+                </button>
+            </ActionForm>
+            <p class="hint">
+                "The burst signs you in once more in each mode (a “ticketbooth load generator” "
+                "device), sends the requests, then signs those devices out and checks whether "
+                "the next request still gets in: the kill drill. At most 1000 per column, one "
+                "burst at a time. You need to be signed in."
+            </p>
+            <FormError error />
+        </section>
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || {
+                comparison
+                    .get()
+                    .map(|comparison| match comparison {
+                        Ok(comparison) => view! { <Figures comparison /> }.into_any(),
+                        Err(error) => {
+                            view! { <p class="alert" role="alert">{error.to_string()}</p> }
+                                .into_any()
+                        }
+                    })
+            }}
+        </Transition>
+    }
+}
+
+#[component]
+fn Figures(comparison: Comparison) -> impl IntoView {
+    let Comparison {
+        columns,
+        revocation,
+        session_store,
+        access_ttl,
+        ..
+    } = comparison;
+    let row = |label: &'static str, test_id: &'static str, cell: fn(&CostColumn) -> String| {
+        let cells = columns
+            .iter()
+            .map(|column| view! { <td data-column=column.key.clone()>{cell(column)}</td> })
+            .collect_view();
+        view! {
+            <tr data-testid=test_id>
+                <th scope="row">{label}</th>
+                {cells}
+            </tr>
+        }
+    };
+    view! {
+        <section class="card">
+            <h2>"Time to recognise a request"</h2>
+            <Chart columns=columns.clone() />
+        </section>
+        <section class="card wide">
+            <h2>"Side by side"</h2>
+            <div class="table-scroll">
+                <table class="compare" data-testid="compare-table">
+                    <thead>
+                        <tr>
+                            <th scope="col"></th>
+                            {columns
+                                .iter()
+                                .map(|column| view! { <th scope="col">{column.label.clone()}</th> })
+                                .collect_view()}
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {row("Requests measured", "row-requests", |c| c.requests.to_string())}
+                        {row("Median", "row-median", |c| micros(c.requests, c.median_micros))}
+                        {row("p99", "row-p99", |c| micros(c.requests, c.p99_micros))}
+                        {row(
+                            "Database queries per request",
+                            "row-queries",
+                            |c| per_request(c.requests, c.queries_per_request, ""),
+                        )}
+                        {row(
+                            "Credentials per request",
+                            "row-bytes",
+                            |c| per_request(c.requests, c.bytes_per_request, " bytes"),
+                        )}
+                        {row("A kill takes effect", "row-kill", |c| c.kill_takes_effect.clone())}
+                        {row("Server memory it needs", "row-memory", |c| c.memory.clone())}
+                    </tbody>
+                </table>
+            </div>
+            <p class="hint" data-testid="server-settings">
+                "This server keeps cookie sessions in " {session_store.label()}
+                "; its own JWT revocation setting is " <code>{revocation.key()}</code>
+                " (JWT_REVOCATION); access tokens live " {access_ttl}
+                ". The denylist is per server: behind a load balancer every server needs the "
+                "kill, or a shared list."
+            </p>
+        </section>
+    }
+}
+
+fn micros(requests: usize, value: f64) -> String {
+    if requests == 0 {
+        "—".into()
+    } else {
+        format!("{value:.0} µs")
+    }
+}
+
+fn per_request(requests: usize, value: f64, unit: &str) -> String {
+    if requests == 0 {
+        "—".into()
+    } else {
+        format!("{value:.1}{unit}")
+    }
+}
+
+/// Median and p99 of each column as horizontal bars on one scale.
+#[component]
+fn Chart(columns: Vec<CostColumn>) -> impl IntoView {
+    const LABEL_WIDTH: f64 = 170.0;
+    const BAR_WIDTH: f64 = 440.0;
+    const ROW: f64 = 46.0;
+    let longest = columns
+        .iter()
+        .map(|column| column.p99_micros)
+        .fold(0.0_f64, f64::max)
+        .max(1.0);
+    let height = ROW * columns.len() as f64 + 24.0;
+    let bars = columns
+        .into_iter()
+        .enumerate()
+        .map(|(index, column)| {
+            let top = index as f64 * ROW;
+            let median = column.median_micros / longest * BAR_WIDTH;
+            let p99 = column.p99_micros / longest * BAR_WIDTH;
+            let text = if column.requests == 0 {
+                "no requests yet".to_owned()
+            } else {
+                format!(
+                    "median {:.0} µs · p99 {:.0} µs",
+                    column.median_micros, column.p99_micros
+                )
+            };
+            view! {
+                <g class="chart-row" data-column=column.key.clone()>
+                    <text x="0" y=top + 18.0 class="chart-label">{column.label}</text>
+                    <rect x=LABEL_WIDTH y=top + 4.0 width=p99 height="12" class="bar-p99" />
+                    <rect x=LABEL_WIDTH y=top + 4.0 width=median height="12" class="bar-median" />
+                    <text x=LABEL_WIDTH y=top + 32.0 class="chart-value">{text}</text>
+                </g>
+            }
+        })
+        .collect_view();
+    view! {
+        <svg
+            class="chart"
+            viewBox=format!("0 0 {} {height}", LABEL_WIDTH + BAR_WIDTH + 10.0)
+            role="img"
+            aria-label="Median and p99 time to recognise a request, per column"
+            data-testid="compare-chart"
+        >
+            {bars}
+        </svg>
+        <p class="legend">
+            <span class="swatch median"></span>
+            " median "
+            <span class="swatch p99"></span>
+            " p99 (the slowest 1 %)"
+        </p>
+    }
+}

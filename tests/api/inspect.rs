@@ -1,0 +1,529 @@
+//! Making the difference visible: per-request costs, the revocation spectrum, the tamper
+//! playground, the compare page's load and the dashboard's inspector.
+
+use reqwest::{Method, Response, StatusCode};
+use serde_json::Value;
+use ticketbooth::model::{Comparison, Evidence, Mode, SessionStoreKind, Verdict};
+
+use crate::{
+    helpers::*,
+    jwt::{Tokens, api_token, api_user, jwt_app, me, refresh, with_bearer},
+};
+
+/// The `Server-Timing` of a recognised request: its column, queries and credential bytes.
+fn timing(response: &Response) -> (String, u32, usize, f64) {
+    let header = response
+        .headers()
+        .get("server-timing")
+        .expect("a recognised request is timed")
+        .to_str()
+        .unwrap();
+    let duration: f64 = header
+        .split(";dur=")
+        .nth(1)
+        .and_then(|rest| rest.split(';').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let desc = header
+        .split("desc=\"")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches('"');
+    let (column, rest) = desc.split_once(": ").unwrap();
+    let mut numbers = rest
+        .split(' ')
+        .filter_map(|word| word.parse::<usize>().ok());
+    let queries = numbers.next().unwrap() as u32;
+    let bytes = numbers.next().unwrap();
+    (column.to_owned(), queries, bytes, duration)
+}
+
+#[tokio::test]
+async fn a_session_request_costs_one_query_and_a_33_byte_cookie() {
+    let app = spawn_app().await;
+    let browser = app.signed_in_browser("amy").await;
+
+    let response = browser.get("/fn/viewer").await;
+
+    let (column, queries, bytes, millis) = timing(&response);
+    assert_eq!(column, "session");
+    assert_eq!(queries, 1, "one indexed read of the session");
+    assert_eq!(bytes, "tb_session=".len() + 22);
+    assert!(millis > 0.0 && millis < 1000.0, "{millis} ms");
+}
+
+#[tokio::test]
+async fn a_jwt_request_costs_no_query_in_pure_mode() {
+    let app = jwt_app(&[]).await;
+    let tokens = api_user(&app, "ben").await;
+
+    let response = me(&app, &tokens.access_token).await;
+
+    let (column, queries, bytes, _) = timing(&response);
+    assert_eq!(column, "jwt-pure");
+    assert_eq!(queries, 0, "a signature needs no database");
+    assert_eq!(bytes, "Bearer ".len() + tokens.access_token.len());
+}
+
+#[tokio::test]
+async fn session_check_costs_one_query_and_makes_kills_instant() {
+    let app = jwt_app(&[("JWT_REVOCATION", "session-check")]).await;
+    let victim = api_user(&app, "cal").await;
+    let killer = api_token(&app, "cal").await;
+
+    let response = me(&app, &victim.access_token).await;
+    let (column, queries, _, _) = timing(&response);
+    assert_eq!((column.as_str(), queries), ("jwt-session-check", 1));
+
+    let victim_id = device_of(&victim);
+    kill(&app, &killer, &victim_id).await;
+
+    let refused = me(&app, &victim.access_token).await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        error_body(refused).await["reason"]
+            .as_str()
+            .unwrap()
+            .contains("signed out")
+    );
+    assert_eq!(
+        me(&app, &killer.access_token).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn the_denylist_costs_no_query_and_stops_every_live_token_of_a_killed_device() {
+    let app = jwt_app(&[("JWT_REVOCATION", "denylist")]).await;
+    let first = api_user(&app, "dee").await;
+    // A refresh: the first access token is still valid, and belongs to the same device.
+    let second: Tokens = refresh(&app, &first.refresh_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let killer = api_token(&app, "dee").await;
+
+    let response = me(&app, &second.access_token).await;
+    let (column, queries, _, _) = timing(&response);
+    assert_eq!((column.as_str(), queries), ("jwt-denylist", 0));
+
+    kill(&app, &killer, &device_of(&first)).await;
+
+    for token in [&first.access_token, &second.access_token] {
+        let refused = me(&app, token).await;
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+        assert!(
+            error_body(refused).await["reason"]
+                .as_str()
+                .unwrap()
+                .contains("denylist")
+        );
+    }
+    assert_eq!(
+        me(&app, &killer.access_token).await.status(),
+        StatusCode::OK
+    );
+    let (entries, bytes) = app.server.state.auth.jwt().denylist().footprint();
+    assert_eq!(entries, 2);
+    assert!(bytes > 0);
+    // Once those tokens have expired, the list lets them go: the next denial sweeps them.
+    app.clock.advance(303);
+    let later = api_token(&app, "dee").await;
+    let logout = with_bearer(&app, Method::POST, "/api/logout", &later.access_token).await;
+    assert_eq!(logout.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.server.state.auth.jwt().denylist().footprint().0, 1);
+}
+
+#[tokio::test]
+async fn with_the_denylist_a_signed_out_token_is_refused_at_once() {
+    let app = jwt_app(&[("JWT_REVOCATION", "denylist")]).await;
+    let tokens = api_user(&app, "eve").await;
+    let logout = with_bearer(&app, Method::POST, "/api/logout", &tokens.access_token).await;
+    assert_eq!(logout.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        me(&app, &tokens.access_token).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn in_pure_mode_a_killed_device_is_let_in_until_exp() {
+    let app = jwt_app(&[("JWT_REVOCATION", "pure")]).await;
+    let victim = api_user(&app, "fay").await;
+    let killer = api_token(&app, "fay").await;
+    kill(&app, &killer, &device_of(&victim)).await;
+    assert_eq!(
+        me(&app, &victim.access_token).await.status(),
+        StatusCode::OK
+    );
+    app.clock.advance(303);
+    assert_eq!(
+        me(&app, &victim.access_token).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_revocation_setting_stops_the_server() {
+    let options = leptos::config::LeptosOptions::builder()
+        .output_name("t")
+        .build();
+    let error = ticketbooth::server::config::Config::from_lookup(options, |name| {
+        (name == "JWT_REVOCATION").then(|| "sometimes".to_owned())
+    })
+    .unwrap_err();
+    assert!(error.to_string().starts_with("JWT_REVOCATION"));
+}
+
+fn device_of(tokens: &Tokens) -> String {
+    let payload = tokens.access_token.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+            .unwrap(),
+    )
+    .unwrap();
+    claims["sid"].as_str().unwrap().to_owned()
+}
+
+async fn kill(app: &TestApp, killer: &Tokens, device: &str) {
+    let response = with_bearer(
+        app,
+        Method::DELETE,
+        &format!("/api/devices/{device}"),
+        &killer.access_token,
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_dashboard_reports_the_cost_of_its_own_request() {
+    let app = jwt_app(&[]).await;
+    let session = app.signed_in_browser("gia").await;
+    let jwt = app.browser();
+    jwt.log_in_with("gia", "jwt").await;
+
+    let session_cost = session.dashboard().await.cost.unwrap();
+    let jwt_cost = jwt.dashboard().await.cost.unwrap();
+
+    assert_eq!((session_cost.queries, jwt_cost.queries), (1, 0));
+    assert_eq!(session_cost.credential_bytes, "tb_session=".len() + 22);
+    assert!(
+        jwt_cost.credential_bytes > 300,
+        "{}",
+        jwt_cost.credential_bytes
+    );
+    for micros in [session_cost.micros, jwt_cost.micros] {
+        assert!(micros > 0.0 && micros < 1_000_000.0, "{micros}");
+    }
+}
+
+#[tokio::test]
+async fn the_inspector_shows_cookie_attributes_and_the_store() {
+    let app = spawn_app_with(&[("SESSION_STORE", "memory")]).await;
+    let browser = app.signed_in_browser("hal").await;
+    let report = browser.dashboard().await;
+    let Evidence::Session(evidence) = report.evidence else {
+        panic!("session evidence");
+    };
+    assert_eq!(evidence.store, SessionStoreKind::Memory);
+    let attribute = |name: &str| {
+        evidence
+            .attributes
+            .iter()
+            .find(|attribute| attribute.name == name)
+            .map(|attribute| attribute.value.clone())
+            .unwrap()
+    };
+    assert_eq!(attribute("HttpOnly"), "yes");
+    assert_eq!(attribute("SameSite"), "Lax");
+    assert_eq!(attribute("Path"), "/");
+    assert_eq!(attribute("Secure"), "no");
+    let max_age: i64 = attribute("Max-Age").parse().unwrap();
+    assert_eq!(max_age, 14 * 86_400);
+}
+
+#[tokio::test]
+async fn the_inspector_decodes_the_token_and_its_rotations_without_showing_any_whole_token() {
+    let app = jwt_app(&[]).await;
+    let browser = app.browser();
+    browser.sign_up_with("ida", "jwt").await;
+    app.clock.advance(303);
+    browser.refresh_as_script().await;
+    let access = browser
+        .cookies_for("/")
+        .split("; ")
+        .find_map(|pair| pair.strip_prefix("tb_access="))
+        .unwrap()
+        .to_owned();
+
+    let response = browser.get("/fn/dashboard").await;
+    let text = response.text().await.unwrap();
+
+    assert!(!text.contains(&access), "the whole access token");
+    let signature = access.rsplit('.').next().unwrap();
+    assert!(!text.contains(signature), "the whole signature");
+    let report: ticketbooth::model::RecognitionReport = serde_json::from_str(&text).unwrap();
+    let Evidence::Jwt(evidence) = report.evidence else {
+        panic!("JWT evidence");
+    };
+    assert!(access.starts_with(&evidence.header_start));
+    assert!(evidence.signature_start.len() < signature.len());
+    let names: Vec<&str> = evidence
+        .claims
+        .iter()
+        .map(|claim| claim.name.as_str())
+        .collect();
+    for claim in [
+        "iss", "aud", "sub", "iat", "exp", "jti", "sid", "name", "role",
+    ] {
+        assert!(names.contains(&claim), "{claim}");
+    }
+    assert_eq!(evidence.history.len(), 2);
+    assert_eq!(evidence.history[0].kind, "sign-in");
+    assert!(evidence.history[0].status.starts_with("used"));
+    assert_eq!(
+        (
+            evidence.history[1].kind.as_str(),
+            evidence.history[1].status.as_str()
+        ),
+        ("rotation", "current")
+    );
+    assert_eq!(report.server_now, app.clock.now());
+    assert_eq!(evidence.expires.unix, app.clock.now() + 300);
+}
+
+async fn try_preset(browser: &Browser, preset: &str) -> Response {
+    browser
+        .post_form("/fn/try_preset", &[("preset", preset)])
+        .await
+}
+
+#[tokio::test]
+async fn every_forgery_in_the_playground_is_refused_and_nothing_is_granted() {
+    let app = jwt_app(&[]).await;
+    let browser = app.browser();
+    browser.sign_up_with("jan", "jwt").await;
+    let before = browser.cookies_for("/");
+    let cases = [
+        ("make_admin", "bad_signature"),
+        ("fifty_years", "bad_signature"),
+        ("alg_none", "algorithm_not_allowed"),
+        ("hs384", "algorithm_not_allowed"),
+        ("unknown_kid", "unknown_key"),
+        ("flip_signature", "bad_signature"),
+        ("drop_sid", "bad_signature"),
+        ("expired", "bad_signature"),
+    ];
+    for (preset, code) in cases {
+        let response = try_preset(&browser, preset).await;
+        assert_eq!(response.status(), StatusCode::OK, "{preset}");
+        assert!(
+            response.headers().get("set-cookie").is_none(),
+            "{preset} set a cookie"
+        );
+        let verdict: Verdict = response.json().await.unwrap();
+        assert!(!verdict.accepted, "{preset} was accepted");
+        assert_eq!(verdict.code, code, "{preset}: {}", verdict.reason);
+    }
+    // The control: the token as it is passes, and still nothing comes back but words.
+    let unchanged = try_preset(&browser, "unchanged").await;
+    assert!(unchanged.headers().get("set-cookie").is_none());
+    let verdict: Verdict = unchanged.json().await.unwrap();
+    assert!(verdict.accepted, "{}", verdict.reason);
+    assert_eq!(browser.cookies_for("/"), before);
+    assert_eq!(browser.viewer().await.unwrap().username, "jan");
+}
+
+#[tokio::test]
+async fn hand_edited_tokens_are_judged_by_the_real_recognition() {
+    let app = jwt_app(&[]).await;
+    let browser = app.browser();
+    browser.sign_up_with("kim", "jwt").await;
+    let parts: ticketbooth::model::TokenParts =
+        browser.get("/fn/token_parts").await.json().await.unwrap();
+    let send = |header: String, payload: String, signature: &'static str| {
+        let browser = &browser;
+        async move {
+            browser
+                .post_form(
+                    "/fn/try_token",
+                    &[
+                        ("header", &header),
+                        ("payload", &payload),
+                        ("signature", signature),
+                    ],
+                )
+                .await
+        }
+    };
+    let verdict = |response: Response| async move { response.json::<Verdict>().await.unwrap() };
+
+    // Re-encoded from the pretty JSON, the same claims no longer match the signature.
+    let pretty = verdict(send(parts.header.clone(), parts.payload.clone(), "keep").await).await;
+    assert_eq!(pretty.code, "bad_signature");
+    let admin = parts.payload.replace("\"user\"", "\"admin\"");
+    assert_eq!(
+        verdict(send(parts.header.clone(), admin, "keep").await)
+            .await
+            .code,
+        "bad_signature"
+    );
+    let none = parts.header.replace("HS256", "none");
+    assert_eq!(
+        verdict(send(none, parts.payload.clone(), "remove").await)
+            .await
+            .code,
+        "algorithm_not_allowed"
+    );
+    let garbage = verdict(send("not json".into(), "{}".into(), "flip_one").await).await;
+    assert_eq!(garbage.code, "malformed");
+    let huge = "x".repeat(3000);
+    let response = send(parts.header.clone(), huge, "keep").await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn random_killed_and_malformed_session_ids_are_refused() {
+    let app = spawn_app().await;
+    let browser = app.signed_in_browser("lou").await;
+    for (probe, code) in [
+        ("random", "unknown_session"),
+        ("killed", "unknown_session"),
+        ("malformed", "absent"),
+    ] {
+        let response = browser
+            .post_form("/fn/try_session", &[("probe", probe)])
+            .await;
+        assert!(response.headers().get("set-cookie").is_none(), "{probe}");
+        let verdict: Verdict = response.json().await.unwrap();
+        assert!(!verdict.accepted, "{probe}");
+        assert_eq!(verdict.code, code, "{probe}");
+    }
+    let devices = browser.devices().await;
+    assert_eq!(devices.len(), 1, "the playground's session left no trace");
+}
+
+#[tokio::test]
+async fn the_token_playground_needs_jwt_mode_and_a_user() {
+    let app = spawn_app().await;
+    let session = app.signed_in_browser("max").await;
+    let response = session
+        .post_form("/fn/try_preset", &[("preset", "make_admin")])
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        error_body(response).await["reason"]
+            .as_str()
+            .unwrap()
+            .contains("JWT mode")
+    );
+    let anonymous = app
+        .browser()
+        .post_form("/fn/try_session", &[("probe", "random")])
+        .await;
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    assert_redirects_to(
+        &app.browser().get("/playground").await,
+        "/login?next=/playground",
+    );
+}
+
+#[tokio::test]
+async fn a_playground_form_without_javascript_gets_its_verdict_in_the_url() {
+    let app = spawn_app().await;
+    let browser = app.signed_in_browser("ned").await;
+    let response = browser
+        .client
+        .post(browser.url("/fn/try_session"))
+        .header("accept", "text/html")
+        .header("referer", browser.url("/playground"))
+        .form(&[("probe", "random")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let location = response.headers()["location"].to_str().unwrap();
+    assert!(
+        location.starts_with("/playground?accepted=false&code=unknown_session"),
+        "{location}"
+    );
+}
+
+#[tokio::test]
+async fn a_burst_fills_every_column_and_the_kill_drill_measures_each_setting() {
+    let app = jwt_app(&[]).await;
+    let browser = app.signed_in_browser("olive").await;
+
+    let response = browser
+        .post_form("/fn/generate_load", &[("requests", "25")])
+        .await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    let comparison: Comparison = response.json().await.unwrap();
+    let column = |key: &str| {
+        comparison
+            .columns
+            .iter()
+            .find(|c| c.key == key)
+            .unwrap()
+            .clone()
+    };
+    for key in ["session", "jwt-pure", "jwt-session-check", "jwt-denylist"] {
+        let figures = column(key);
+        assert!(figures.requests >= 25, "{key}: {}", figures.requests);
+        assert!(figures.median_micros > 0.0 && figures.p99_micros >= figures.median_micros);
+    }
+    assert_eq!(column("session").queries_per_request, 1.0);
+    assert_eq!(column("jwt-pure").queries_per_request, 0.0);
+    assert_eq!(column("jwt-session-check").queries_per_request, 1.0);
+    assert_eq!(column("jwt-denylist").queries_per_request, 0.0);
+    assert_eq!(column("session").bytes_per_request, 33.0);
+    assert!(column("jwt-pure").bytes_per_request > 300.0);
+    for key in ["session", "jwt-session-check", "jwt-denylist"] {
+        assert!(
+            column(key).kill_takes_effect.starts_with("at once"),
+            "{key}"
+        );
+    }
+    assert!(
+        column("jwt-pure")
+            .kill_takes_effect
+            .starts_with("not until the token expires")
+    );
+    // The load generator's devices are gone again.
+    let devices = browser.devices().await;
+    assert_eq!(devices.len(), 1);
+    assert_eq!(devices[0].mode, Mode::Session);
+}
+
+#[tokio::test]
+async fn a_burst_is_bounded_and_needs_a_signed_in_user() {
+    let app = spawn_app().await;
+    let browser = app.signed_in_browser("pam").await;
+    for (requests, status) in [
+        ("0", StatusCode::UNPROCESSABLE_ENTITY),
+        ("1001", StatusCode::UNPROCESSABLE_ENTITY),
+        ("-5", StatusCode::BAD_REQUEST),
+        ("many", StatusCode::BAD_REQUEST),
+    ] {
+        let response = browser
+            .post_form("/fn/generate_load", &[("requests", requests)])
+            .await;
+        assert_eq!(response.status(), status, "{requests}");
+    }
+    let anonymous = app
+        .browser()
+        .post_form("/fn/generate_load", &[("requests", "5")])
+        .await;
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let comparison: Comparison = app.browser().get("/fn/compare").await.json().await.unwrap();
+    assert!(
+        comparison
+            .columns
+            .iter()
+            .all(|column| column.key == "session" || column.requests == 0)
+    );
+}
