@@ -1,0 +1,88 @@
+import { expect, test } from "@playwright/test";
+import { hydrated, signUpWith, uniqueName } from "./helpers";
+
+test.describe("the inspector", () => {
+  test("a cookie session shows its cookie, its row and what the request cost", async ({ page }) => {
+    await signUpWith(page, uniqueName("insp"), "session");
+
+    await expect(page.getByTestId("cost-queries")).toHaveText("1 query");
+    await expect(page.getByTestId("cost-bytes")).toHaveText("33 bytes");
+    await expect(page.getByTestId("cost-micros")).toHaveText(/^\d+ µs$/);
+    await expect(page.getByTestId("claim-HttpOnly")).toHaveText("yes");
+    await expect(page.getByTestId("claim-SameSite")).toHaveText("Lax");
+    await expect(page.getByTestId("session-store")).toContainText("SQLite");
+  });
+
+  test("a JWT shows its three parts, its claims and a live countdown", async ({ page }) => {
+    await signUpWith(page, uniqueName("cnt"), "jwt");
+    await hydrated(page);
+
+    await expect(page.getByTestId("cost-queries")).toHaveText("0 queries");
+    const parts = page.getByTestId("jwt-parts");
+    await expect(parts.locator(".jwt-header")).toHaveText(/^eyJ.+…$/);
+    await expect(parts.locator(".jwt-payload")).toBeVisible();
+    await expect(parts.locator(".jwt-signature")).toBeVisible();
+    await expect(page.getByTestId("rotation-history").locator("tbody tr")).toHaveCount(1);
+
+    const countdown = page.getByTestId("countdown");
+    const first = await countdown.textContent();
+    expect(first).toMatch(/^expires in \d+ s$/);
+    // It ticks in the browser, without a request.
+    await expect(countdown).not.toHaveText(first!);
+    await expect(countdown).toHaveText(/expires in \d+ s|expired \d+ s ago/);
+  });
+});
+
+test.describe("the tamper playground", () => {
+  test("forgeries of your own token are refused, each with its reason", async ({ page }) => {
+    await signUpWith(page, uniqueName("tamper"), "jwt");
+    await page.goto("/playground");
+    await hydrated(page);
+
+    await page.getByTestId("preset-make_admin").click();
+    const verdict = page.getByTestId("preset-verdict").locator(".verdict");
+    await expect(verdict).toHaveAttribute("data-accepted", "false");
+    await expect(verdict).toHaveAttribute("data-code", "bad_signature");
+
+    await page.getByTestId("preset-alg_none").click();
+    await expect(verdict).toHaveAttribute("data-code", "algorithm_not_allowed");
+
+    await page.getByLabel("Payload", { exact: true }).fill('{"sub": "1", "role": "admin"}');
+    await page.getByTestId("send-token").click();
+    const custom = page.getByTestId("custom-verdict").locator(".verdict");
+    await expect(custom).toHaveAttribute("data-accepted", "false");
+
+    await page.getByTestId("probe-killed").click();
+    const session = page.getByTestId("session-verdict").locator(".verdict");
+    await expect(session).toHaveAttribute("data-code", "unknown_session");
+  });
+
+  test("in cookie-session mode it says to switch first", async ({ page }) => {
+    await signUpWith(page, uniqueName("pgs"), "session");
+    await page.goto("/playground");
+    await expect(page.getByTestId("needs-jwt")).toContainText("JWT mode");
+  });
+});
+
+test.describe("the compare page", () => {
+  test("a burst fills both modes side by side, with the chart", async ({ page }) => {
+    await signUpWith(page, uniqueName("cmp"), "session");
+    await page.goto("/compare");
+    await hydrated(page);
+
+    await page.getByLabel("Requests in each column").fill("50");
+    await page.getByTestId("generate-load").click();
+
+    const requests = page.getByTestId("row-requests");
+    await expect(requests.locator('[data-column="jwt-denylist"]')).toHaveText(/^\d{2,}$/);
+    await expect(page.getByTestId("row-queries").locator('[data-column="session"]')).toHaveText("1.0");
+    await expect(page.getByTestId("row-queries").locator('[data-column="jwt-pure"]')).toHaveText("0.0");
+    await expect(page.getByTestId("row-kill").locator('[data-column="jwt-pure"]')).toContainText(
+      "not until the token expires",
+    );
+    await expect(page.getByTestId("row-kill").locator('[data-column="jwt-denylist"]')).toContainText(
+      "at once",
+    );
+    await expect(page.getByTestId("compare-chart").locator("rect.bar-median")).toHaveCount(4);
+  });
+});
