@@ -1,7 +1,7 @@
 # The two commands of the README, and a few for developers.
 # Each installs what it needs first (.ci/setup: idempotent, versions pinned).
 
-.PHONY: run test setup lint sqlx-prepare screenshots rotate-jwt-key
+.PHONY: run test setup lint sqlx-prepare screenshots rotate-jwt-key bench
 
 # Serve the app on http://127.0.0.1:3000, with its SQLite database in ./data.
 run:
@@ -39,3 +39,7 @@ screenshots:
 # A new current JWT signing key in data/jwt-keys.json; restart the server to sign with it.
 rotate-jwt-key:
 	cargo run --features ssr --bin ticketbooth -- rotate-jwt-key
+
+# What recognising a request costs per mode, in an optimised build (see benches/recognition.rs).
+bench:
+	cargo bench --features ssr --bench recognition

@@ -5,8 +5,11 @@ const baseURL = process.env.E2E_BASE_URL ?? "http://127.0.0.1:3000";
 
 export default defineConfig({
   testDir: "./tests",
-  // Screenshots for the README are taken on request only (make screenshots).
-  testIgnore: process.env.E2E_SCREENSHOTS ? [] : ["**/screenshots.spec.ts"],
+  // Screenshots for the README are taken on request only (make screenshots), and alone, so
+  // that no other test's traffic shows in them.
+  ...(process.env.E2E_SCREENSHOTS
+    ? { testMatch: ["**/screenshots.spec.ts"] }
+    : { testIgnore: ["**/screenshots.spec.ts"] }),
   globalSetup: "./global-setup.ts",
   timeout: 30_000,
   expect: { timeout: 10_000 },

@@ -1,8 +1,9 @@
 // Retakes the README's screenshots (make screenshots); not part of the normal run.
-import { test } from "@playwright/test";
-import { hydrated, logIn, signUp } from "./helpers";
+import { expect, test } from "@playwright/test";
+import { hydrated, logInWith, signUpWith } from "./helpers";
 
-test("dashboard and devices, as a user sees them", async ({ browser }) => {
+test("dashboards, devices and compare, as a user sees them", async ({ browser }) => {
+  test.setTimeout(60_000);
   const name = "ada";
   const laptop = await (await browser.newContext({ viewport: { width: 1100, height: 760 } })).newPage();
   const phone = await (
@@ -11,14 +12,37 @@ test("dashboard and devices, as a user sees them", async ({ browser }) => {
         "Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.2 Mobile/15E148 Safari/604.1",
     })
   ).newPage();
-  await signUp(laptop, name);
-  await logIn(phone, name);
+  const tablet = await (
+    await browser.newContext({
+      userAgent:
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 14.2; rv:121.0) Gecko/20100101 Firefox/121.0",
+    })
+  ).newPage();
+  await signUpWith(laptop, name, "session");
+  await logInWith(phone, name, "jwt");
+  await logInWith(tablet, name, "jwt");
 
   await laptop.goto("/dashboard");
   await hydrated(laptop);
-  await laptop.screenshot({ path: "screenshots/dashboard.png", fullPage: true });
+  await laptop.screenshot({ path: "screenshots/dashboard-session.png", fullPage: true });
+
+  await phone.goto("/dashboard");
+  await hydrated(phone);
+  await phone.setViewportSize({ width: 1100, height: 760 });
+  await phone.screenshot({ path: "screenshots/dashboard-jwt.png", fullPage: true });
 
   await laptop.goto("/devices");
   await hydrated(laptop);
+  const tabletRow = laptop.locator('[data-testid=device-row]', { hasText: "Firefox" });
+  await tabletRow.getByRole("button", { name: "Sign out device" }).click();
+  await laptop.getByTestId("kill-notice").waitFor();
   await laptop.screenshot({ path: "screenshots/devices.png", fullPage: true });
+
+  await laptop.goto("/compare");
+  await hydrated(laptop);
+  await laptop.getByLabel("Requests in each column").fill("300");
+  await laptop.getByTestId("generate-load").click();
+  await expect(laptop.getByTestId("generate-load")).toHaveText("Generate load", { timeout: 30_000 });
+  await expect(laptop.getByTestId("row-requests").locator('[data-column="jwt-denylist"]')).toHaveText("300");
+  await laptop.screenshot({ path: "screenshots/compare.png", fullPage: true });
 });

@@ -55,6 +55,11 @@ pub fn HomePage() -> impl IntoView {
                     " and sign the other one out. Its next request finds no session."</li>
                 <li>"Do the same with the second browser in JWT mode: it stays in until its access "
                     "token expires, and the devices page tells you when that is."</li>
+                <li>"Open " <a href="/compare">"compare"</a>
+                    " and generate load: both modes measured side by side on this server, with "
+                    "what each JWT revocation setting costs and how fast a kill takes effect."</li>
+                <li>"In JWT mode, open the " <a href="/playground">"tamper playground"</a>
+                    ": make yourself admin, set alg to none, and watch the server say no."</li>
             </ol>
         </section>
     }

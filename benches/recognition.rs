@@ -1,0 +1,94 @@
+//! What recognising a request costs, per mode and JWT revocation setting, in an optimised build:
+//!
+//! ```sh
+//! cargo bench --features ssr --bench recognition            # 5 × 1000 requests per column
+//! BENCH_REQUESTS=200 BENCH_ROUNDS=2 cargo bench --features ssr --bench recognition
+//! ```
+//!
+//! It runs the compare page's own burst (the same measurement the server makes of every live
+//! request) against a fresh SQLite database in a temporary folder, after a warm-up whose figures
+//! are thrown away, and prints the medians, p99s, queries and credential bytes as a table.
+
+use std::sync::Arc;
+
+use leptos::config::LeptosOptions;
+use ticketbooth::{
+    auth::CurrentUser,
+    model::Mode,
+    server::{
+        clock::Clock,
+        config::Config,
+        load::{comparison, run_burst},
+        metrics::Metrics,
+        state::AppState,
+    },
+};
+
+fn setting(name: &str, default: u32) -> u32 {
+    std::env::var(name)
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(default)
+}
+
+#[tokio::main]
+async fn main() {
+    let requests = setting("BENCH_REQUESTS", 1000);
+    let rounds = setting("BENCH_ROUNDS", 5);
+    let data = tempfile::tempdir().expect("a temporary folder");
+    let data_dir = data.path().display().to_string();
+    let options = LeptosOptions::builder().output_name("ticketbooth").build();
+    let config = Config::from_lookup(options, |name| match name {
+        "DATA_DIR" => Some(data_dir.clone()),
+        _ => None,
+    })
+    .expect("the default configuration");
+    let mut state = AppState::build(config, Clock::default())
+        .await
+        .expect("the server's state");
+    let user = state
+        .auth
+        .create_account("bench", "correct horse battery staple".into())
+        .await
+        .expect("an account");
+    let current = CurrentUser {
+        user_id: user.id,
+        username: user.username,
+        role: user.role,
+        mode: Mode::Session,
+        device_id: String::new(),
+    };
+
+    // Warm-up: caches, connections, allocator. Its figures are dropped.
+    run_burst(&state, &current, requests.min(200))
+        .await
+        .expect("warm-up");
+    state.metrics = Arc::new(Metrics::default());
+    for _ in 0..rounds {
+        run_burst(&state, &current, requests)
+            .await
+            .expect("a burst");
+    }
+
+    let figures = comparison(&state);
+    println!(
+        "\nrecognition cost, {} requests per column ({rounds} rounds of {requests}; the last {} kept)\n",
+        u64::from(requests) * u64::from(rounds),
+        ticketbooth::server::metrics::SAMPLES_KEPT
+    );
+    println!(
+        "| column | median | p99 | queries/request | credential bytes | a kill takes effect |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for column in figures.columns {
+        println!(
+            "| {} | {:.1} µs | {:.1} µs | {:.1} | {:.0} | {} |",
+            column.label,
+            column.median_micros,
+            column.p99_micros,
+            column.queries_per_request,
+            column.bytes_per_request,
+            column.kill_takes_effect
+        );
+    }
+}
