@@ -166,14 +166,12 @@ async fn a_form_posted_without_javascript_comes_back_with_its_error_in_the_url()
     let app = spawn_app().await;
     let browser = app.browser();
     let response = browser
-        .client
-        .post(browser.url("/fn/login"))
-        .header("accept", "text/html")
-        .header("referer", browser.url("/login?next=/devices"))
-        .form(&[("username", "nobody"), ("password", "whatever1")])
-        .send()
-        .await
-        .unwrap();
+        .post_form_without_javascript(
+            "/fn/login",
+            "/login?next=/devices",
+            &[("username", "nobody"), ("password", "whatever1")],
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::FOUND);
     let location = response.headers()["location"].to_str().unwrap();
     assert!(

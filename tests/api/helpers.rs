@@ -168,6 +168,23 @@ impl Browser {
             .unwrap()
     }
 
+    /// A form posted by a browser without JavaScript, from the page `referer`.
+    pub async fn post_form_without_javascript(
+        &self,
+        path: &str,
+        referer: &str,
+        form: &[(&str, &str)],
+    ) -> Response {
+        self.client
+            .post(self.url(path))
+            .header("accept", "text/html")
+            .header("referer", self.url(referer))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn sign_up(&self, username: &str, password: &str) -> Response {
         self.post_form(
             "/fn/signup",

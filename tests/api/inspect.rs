@@ -436,14 +436,8 @@ async fn a_playground_form_without_javascript_gets_its_verdict_in_the_url() {
     let app = spawn_app().await;
     let browser = app.signed_in_browser("ned").await;
     let response = browser
-        .client
-        .post(browser.url("/fn/try_session"))
-        .header("accept", "text/html")
-        .header("referer", browser.url("/playground"))
-        .form(&[("probe", "random")])
-        .send()
-        .await
-        .unwrap();
+        .post_form_without_javascript("/fn/try_session", "/playground", &[("probe", "random")])
+        .await;
     assert_eq!(response.status(), StatusCode::FOUND);
     let location = response.headers()["location"].to_str().unwrap();
     assert!(
