@@ -211,10 +211,6 @@ impl JwtMode {
         self.access_ttl
     }
 
-    pub fn keys(&self) -> &KeyRing {
-        &self.keys
-    }
-
     /// This server's revocation setting.
     pub fn revocation(&self) -> Revocation {
         self.revocation

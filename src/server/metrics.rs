@@ -34,11 +34,16 @@ pub fn count_query() {
     let _ = QUERIES.try_with(|queries| queries.set(queries.get() + 1));
 }
 
-/// Recognises a request and measures what it cost.
-pub async fn measure_recognition(
-    state: &AppState,
-    parts: &Parts,
-) -> Result<(Recognition, RecognitionCost), AppError> {
+/// A recognised request's measurements, and the column they were recorded under (none when
+/// nobody was recognised).
+pub struct Measured {
+    pub recognition: Recognition,
+    pub cost: RecognitionCost,
+    pub column: Option<&'static str>,
+}
+
+/// Recognises a request, measures what it cost and records it under its column.
+pub async fn measure_recognition(state: &AppState, parts: &Parts) -> Result<Measured, AppError> {
     let started = Instant::now();
     let (recognition, queries) = QUERIES
         .scope(Cell::new(0), async {
@@ -53,11 +58,18 @@ pub async fn measure_recognition(
         queries,
         credential_bytes: credential_bytes(state, parts),
     };
-    if let Some(user) = &recognition.user {
-        let column = column_key(user.mode, state.auth.jwt().revocation_for(parts));
+    let column = recognition
+        .user
+        .as_ref()
+        .map(|user| column_key(user.mode, state.auth.jwt().revocation_for(parts)));
+    if let Some(column) = column {
         state.metrics.record(column, cost);
     }
-    Ok((recognition, cost))
+    Ok(Measured {
+        recognition,
+        cost,
+        column,
+    })
 }
 
 /// The credentials of a request: its credential cookies and its Authorization header.

@@ -14,7 +14,7 @@ use http::{
 
 use super::{
     config::parse_origin,
-    metrics::{column_key, measure_recognition},
+    metrics::{Measured, measure_recognition},
     state::AppState,
 };
 use crate::{
@@ -109,14 +109,14 @@ fn comes_from_our_pages(headers: &HeaderMap, public_origin: &str) -> bool {
 /// in the browser's developer tools.
 pub async fn recognise(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let (mut parts, body) = request.into_parts();
-    let (recognition, cost) = match measure_recognition(&state, &parts).await {
+    let Measured {
+        recognition,
+        cost,
+        column,
+    } = match measure_recognition(&state, &parts).await {
         Ok(measured) => measured,
         Err(error) => return error.into_response(),
     };
-    let column = recognition
-        .user
-        .as_ref()
-        .map(|user| column_key(user.mode, state.auth.jwt().revocation_for(&parts)));
     parts.extensions.insert(recognition);
     parts.extensions.insert(cost);
     let mut response = next.run(Request::from_parts(parts, body)).await;
