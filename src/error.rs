@@ -45,6 +45,10 @@ pub enum AppError {
     CrossOrigin,
     #[error("Request too large.")]
     PayloadTooLarge,
+    /// Too many sign-ins failed lately for this account from this network, or from this
+    /// network for any account; `retry_after` seconds until the next may be tried.
+    #[error("Too many failed sign-in attempts. Try again in {}.", describe_wait(*retry_after))]
+    TooManyAttempts { retry_after: i64 },
     /// The password hasher's queue is full: the client should retry shortly.
     #[error("The server is busy. Please try again in a moment.")]
     Busy,
@@ -70,6 +74,7 @@ impl AppError {
             AppError::NotFound => 404,
             AppError::CrossOrigin => 403,
             AppError::PayloadTooLarge => 413,
+            AppError::TooManyAttempts { .. } => 429,
             AppError::Busy => 503,
             AppError::BadRequest { .. } => 400,
             AppError::Network { .. } | AppError::Internal => 500,
@@ -107,6 +112,16 @@ impl AppError {
     }
 }
 
+/// `40 seconds`, or whole minutes rounded up: `2 minutes` for 61 seconds.
+fn describe_wait(seconds: i64) -> String {
+    let seconds = seconds.max(1);
+    if seconds < 60 {
+        crate::model::describe_seconds(seconds)
+    } else {
+        crate::model::describe_seconds((seconds + 59) / 60 * 60)
+    }
+}
+
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
@@ -132,7 +147,10 @@ mod ssr {
     use super::AppError;
     use axum::{
         Json,
-        http::{HeaderValue, StatusCode, header::WWW_AUTHENTICATE},
+        http::{
+            HeaderMap, HeaderValue, StatusCode,
+            header::{RETRY_AFTER, WWW_AUTHENTICATE},
+        },
         response::{IntoResponse, Response},
     };
 
@@ -179,6 +197,17 @@ mod ssr {
             };
             HeaderValue::from_str(&challenge).ok()
         }
+
+        /// The headers that go with this error's status: the 401 challenge, and how long a 429
+        /// must wait (`Retry-After`).
+        pub fn add_headers(&self, headers: &mut HeaderMap) {
+            if let Some(challenge) = self.www_authenticate() {
+                headers.insert(WWW_AUTHENTICATE, challenge);
+            }
+            if let AppError::TooManyAttempts { retry_after } = self {
+                headers.insert(RETRY_AFTER, HeaderValue::from((*retry_after).max(1)));
+            }
+        }
     }
 
     impl From<sqlx::Error> for AppError {
@@ -213,9 +242,7 @@ mod ssr {
                 object.insert("message".into(), self.to_string().into());
             }
             let mut response = (self.status_code(), Json(body)).into_response();
-            if let Some(challenge) = self.www_authenticate() {
-                response.headers_mut().insert(WWW_AUTHENTICATE, challenge);
-            }
+            self.add_headers(response.headers_mut());
             response
         }
     }

@@ -241,15 +241,12 @@ async fn issue_token(
     parts: Parts,
     ApiJson(credentials): ApiJson<Credentials>,
 ) -> Result<Json<TokenResponse>, AppError> {
+    let client = ClientInfo::from_parts(&parts);
     let user = state
         .auth
-        .check_credentials(&credentials.username, credentials.password)
+        .check_credentials(&client.ip, &credentials.username, credentials.password)
         .await?;
-    let pair = state
-        .auth
-        .jwt()
-        .start(&user, &ClientInfo::from_parts(&parts))
-        .await?;
+    let pair = state.auth.jwt().start(&user, &client).await?;
     Ok(TokenResponse::of(pair, state.clock.now()))
 }
 

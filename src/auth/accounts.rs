@@ -7,6 +7,7 @@ use crate::{
     db::UserRecord,
     error::{AppError, FieldError},
     model::Mode,
+    server::client::ClientInfo,
 };
 
 pub const MIN_USERNAME_CHARS: usize = 3;
@@ -76,14 +77,20 @@ impl Auth {
             .ok_or(AppError::Internal)
     }
 
-    /// The account a username and password belong to. Whether the username exists or the
-    /// password is wrong, the answer and its cost are the same.
+    /// The account a username and password belong to, tried from `client_ip`. Whether the
+    /// username exists or the password is wrong, the answer and its cost are the same; after
+    /// too many failures the attempt is refused before any hashing (see [`super::throttle`]).
     pub async fn check_credentials(
         &self,
+        client_ip: &str,
         username: &str,
         password: String,
     ) -> Result<UserRecord, AppError> {
-        let password = Password::for_sign_in(password).map_err(|_| AppError::InvalidCredentials)?;
+        let attempt = self.throttle.begin(client_ip, username, self.clock.now())?;
+        let Ok(password) = Password::for_sign_in(password) else {
+            attempt.failed();
+            return Err(AppError::InvalidCredentials);
+        };
         // A username that breaks the rules cannot exist; it still pays for a verification.
         let user = if check_username(username).is_ok() {
             self.db.user_by_username(username).await?
@@ -91,10 +98,18 @@ impl Auth {
             None
         };
         let phc = user.as_ref().map(|user| user.password_hash.as_str());
-        if !self.passwords.verify(&password, phc).await? {
-            return Err(AppError::InvalidCredentials);
+        // A busy hasher returns early here, and the unsettled attempt is taken back.
+        let verified = self.passwords.verify(&password, phc).await?;
+        match user.filter(|_| verified) {
+            Some(user) => {
+                attempt.succeeded();
+                Ok(user)
+            }
+            None => {
+                attempt.failed();
+                Err(AppError::InvalidCredentials)
+            }
         }
-        user.ok_or(AppError::InvalidCredentials)
     }
 
     /// Creates an account and signs this browser in to it with `mode`.
@@ -117,7 +132,10 @@ impl Auth {
         password: String,
         mode: Mode,
     ) -> Result<(), AppError> {
-        let user = self.check_credentials(username, password).await?;
+        let client_ip = ClientInfo::from_parts(parts).ip;
+        let user = self
+            .check_credentials(&client_ip, username, password)
+            .await?;
         self.sign_in_with(parts, &user, mode).await
     }
 

@@ -14,6 +14,7 @@ pub mod password;
 pub mod playground;
 pub mod session;
 pub mod session_store;
+pub mod throttle;
 
 use std::{fmt, sync::Arc};
 
@@ -31,6 +32,7 @@ use crate::{
 use jwt::JwtMode;
 use password::Passwords;
 use session::SessionMode;
+use throttle::SignInThrottle;
 
 /// Remembers, per browser, the mode last chosen at sign-in: a preference, not a credential.
 pub const MODE_CHOICE_COOKIE: &str = "tb_mode";
@@ -297,6 +299,7 @@ pub struct Auth {
     jwt: Arc<JwtMode>,
     db: Db,
     passwords: Passwords,
+    throttle: Arc<SignInThrottle>,
     clock: Clock,
     secure_cookies: bool,
 }
@@ -307,6 +310,7 @@ impl Auth {
         jwt: Arc<JwtMode>,
         db: Db,
         passwords: Passwords,
+        throttle: SignInThrottle,
         clock: Clock,
         secure_cookies: bool,
     ) -> Self {
@@ -317,6 +321,7 @@ impl Auth {
             jwt,
             db,
             passwords,
+            throttle: Arc::new(throttle),
             clock,
             secure_cookies,
         }
@@ -329,6 +334,11 @@ impl Auth {
 
     pub fn passwords(&self) -> &Passwords {
         &self.passwords
+    }
+
+    /// What stands between a password guesser and the password hasher.
+    pub fn sign_in_throttle(&self) -> &SignInThrottle {
+        &self.throttle
     }
 
     /// The JWT mode itself, for what only it does: refresh, and tokens for the JSON API.

@@ -17,6 +17,9 @@
 //! | `JWT_REVOCATION` | `pure` | `pure`, `session-check` or `denylist`: what a kill does to access tokens |
 //! | `JWT_SECRET` | generated, kept in `DATA_DIR` | HS256 signing secret, base64, at least 32 random bytes |
 //! | `JWT_PREVIOUS_SECRETS` | none | comma-separated older secrets that still verify (key rotation) |
+//! | `SIGN_IN_FAILURES_PER_ACCOUNT` | `5` | failed sign-ins per account from one network before it waits |
+//! | `SIGN_IN_FAILURES_PER_NETWORK` | `100` | failed sign-ins from one network, any account, before it waits |
+//! | `SIGN_IN_FAILURE_WINDOW` | `15m` | how long a failed sign-in counts |
 //!
 //! Durations are a number followed by `s`, `m`, `h` or `d`. A value that cannot be read stops
 //! the server with a message naming the variable.
@@ -29,7 +32,10 @@ use base64::{
 };
 use leptos::config::LeptosOptions;
 
-use crate::model::{Revocation, SessionStoreKind};
+use crate::{
+    auth::throttle::ThrottleLimits,
+    model::{Revocation, SessionStoreKind},
+};
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -51,6 +57,8 @@ pub struct Config {
     pub jwt_secret: Option<Secret>,
     /// Older secrets that still verify tokens.
     pub jwt_previous_secrets: Vec<Secret>,
+    /// How many failed sign-ins are allowed before more must wait.
+    pub sign_in_limits: ThrottleLimits,
 }
 
 /// Bytes that must never be printed: `Debug` shows `[redacted]`.
@@ -152,6 +160,11 @@ impl Config {
             })
             .transpose()?
             .unwrap_or_default();
+        let sign_in_limits = ThrottleLimits {
+            per_account: count_var(&lookup, "SIGN_IN_FAILURES_PER_ACCOUNT", 5)?,
+            per_network: count_var(&lookup, "SIGN_IN_FAILURES_PER_NETWORK", 100)?,
+            window: duration_var(&lookup, "SIGN_IN_FAILURE_WINDOW", "15m")?,
+        };
         Ok(Config {
             leptos_options,
             public_origin,
@@ -168,6 +181,7 @@ impl Config {
             jwt_revocation,
             jwt_secret,
             jwt_previous_secrets,
+            sign_in_limits,
         })
     }
 

@@ -195,10 +195,8 @@ pub async fn server_fn_statuses(request: Request, next: Next) -> Response {
     };
     if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
         parts.status = error.status_code();
-        // The browser's server-function client refreshes and retries on this challenge.
-        if let Some(challenge) = error.www_authenticate() {
-            parts.headers.insert(header::WWW_AUTHENTICATE, challenge);
-        }
+        // The browser's server-function client refreshes and retries on a 401 challenge.
+        error.add_headers(&mut parts.headers);
     }
     Response::from_parts(parts, Body::from(bytes))
 }

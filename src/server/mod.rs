@@ -101,6 +101,7 @@ pub async fn start(
             let mut every = tokio::time::interval(SWEEP_EVERY);
             loop {
                 every.tick().await;
+                state.auth.sign_in_throttle().sweep(state.clock.now());
                 match sweep_expired(&state).await {
                     Ok(0) => {}
                     Ok(swept) => tracing::info!(swept, "deleted expired sessions and families"),

@@ -14,6 +14,7 @@ use crate::{
         password::Passwords,
         session::SessionMode,
         session_store::{MemorySessionStore, SessionBackend, SqlSessionStore},
+        throttle::SignInThrottle,
     },
     db::Db,
     error::AppError,
@@ -58,6 +59,7 @@ impl AppState {
             Arc::new(jwt_mode),
             db.clone(),
             passwords,
+            SignInThrottle::new(config.sign_in_limits),
             clock.clone(),
             config.secure_cookies(),
         );

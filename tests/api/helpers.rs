@@ -1,6 +1,11 @@
 //! A real ticketbooth server on a random port, a fresh database, and browsers that keep cookies.
 
-use std::{collections::HashMap, path::PathBuf, sync::Arc};
+use std::{
+    collections::HashMap,
+    net::{IpAddr, Ipv4Addr},
+    path::PathBuf,
+    sync::Arc,
+};
 
 use leptos::config::LeptosOptions;
 use reqwest::{
@@ -91,6 +96,12 @@ async fn start(
 
 impl TestApp {
     pub fn browser(&self) -> Browser {
+        self.browser_at(Ipv4Addr::LOCALHOST.into())
+    }
+
+    /// A browser on another host of the loopback network (any of 127.0.0.0/8): the server sees
+    /// its requests come from `ip`.
+    pub fn browser_at(&self, ip: IpAddr) -> Browser {
         let jar = Arc::new(Jar::default());
         let mut headers = HeaderMap::new();
         headers.insert(header::ORIGIN, HeaderValue::from_str(&self.base).unwrap());
@@ -99,6 +110,7 @@ impl TestApp {
             .redirect(Policy::none())
             .default_headers(headers)
             .user_agent("Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0.0.0 Safari/537.36")
+            .local_address(ip)
             .build()
             .unwrap();
         Browser {

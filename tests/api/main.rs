@@ -9,3 +9,4 @@ mod jwt;
 mod jwt_browser;
 mod security;
 mod sessions;
+mod throttle;

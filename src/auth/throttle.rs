@@ -1,0 +1,356 @@
+//! Slows password guessing down: a sign-in attempt is refused, before any password is hashed,
+//! once too many attempts failed recently for the same account from the same network, or from
+//! that network for any account.
+//!
+//! - Keyed by network *and* account, so that someone guessing at an account from one address
+//!   cannot lock its owner out everywhere: the owner, elsewhere, signs in as usual.
+//! - A looser limit per network catches one address spraying guesses over many accounts. IPv6
+//!   clients are counted per /64, the block one subscriber usually gets.
+//! - An attempt counts from the moment it starts, under the lock, so a burst of parallel
+//!   guesses cannot all slip in before the first failure is recorded. A success takes its own
+//!   attempt back and clears the account's record; an attempt that never reached a verdict
+//!   (server busy, client gone) is taken back too, so only real failures count.
+//! - The answer is the same whether the account exists, and while locked even the right
+//!   password is refused: a lock must not turn into an oracle.
+//!
+//! The counts are in this server's memory: a restart forgets them, and each server behind a load
+//! balancer counts its own.
+
+use std::{
+    collections::{HashMap, VecDeque},
+    net::IpAddr,
+    sync::{Mutex, MutexGuard},
+};
+
+use crate::error::AppError;
+
+/// How many sign-in attempts may fail within a window before more are refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ThrottleLimits {
+    /// Per account, from one network.
+    pub per_account: usize,
+    /// Per network, whatever the account.
+    pub per_network: usize,
+    /// Seconds an attempt is remembered.
+    pub window: i64,
+}
+
+/// Beyond this many tracked keys per table, the stalest are forgotten first: memory stays
+/// bounded when many addresses attack at once.
+const MAX_TRACKED: usize = 100_000;
+
+/// Longest part of a username kept in a key: no valid username is longer, so longer ones
+/// cannot be told apart usefully and must not cost memory.
+const KEY_USERNAME_CHARS: usize = 33;
+
+#[derive(Debug)]
+pub struct SignInThrottle {
+    limits: ThrottleLimits,
+    tables: Mutex<Tables>,
+}
+
+#[derive(Debug, Default)]
+struct Tables {
+    /// (network, lowercase username) → start times of attempts within the window, oldest first.
+    accounts: HashMap<(String, String), VecDeque<i64>>,
+    networks: HashMap<String, VecDeque<i64>>,
+}
+
+/// A sign-in attempt under way. Settle it with [`Attempt::failed`] or [`Attempt::succeeded`];
+/// dropped unsettled, it is taken back.
+#[must_use = "an attempt that is not settled is taken back"]
+pub struct Attempt<'a> {
+    throttle: &'a SignInThrottle,
+    network: String,
+    account: (String, String),
+    started_at: i64,
+    settled: bool,
+}
+
+impl SignInThrottle {
+    pub fn new(limits: ThrottleLimits) -> Self {
+        SignInThrottle {
+            limits,
+            tables: Mutex::default(),
+        }
+    }
+
+    pub fn limits(&self) -> ThrottleLimits {
+        self.limits
+    }
+
+    fn tables(&self) -> MutexGuard<'_, Tables> {
+        self.tables
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Starts an attempt to sign in as `username` from `ip`, or refuses it with
+    /// [`AppError::TooManyAttempts`] saying how long to wait.
+    pub fn begin(&self, ip: &str, username: &str, now: i64) -> Result<Attempt<'_>, AppError> {
+        let network = network_of(ip);
+        let account = (network.clone(), account_key(username));
+        let since = now - self.limits.window;
+        let mut tables = self.tables();
+        let Tables { accounts, networks } = &mut *tables;
+        let account_times = recent(accounts, &account, since);
+        let network_times = recent(networks, &network, since);
+        let wait = [
+            (account_times, self.limits.per_account),
+            (network_times, self.limits.per_network),
+        ]
+        .into_iter()
+        .filter_map(|(times, limit)| {
+            // Counting the newest `limit`: the oldest of them must leave the window first.
+            let first_counted = times.len().checked_sub(limit.max(1))?;
+            times.get(first_counted)
+        })
+        .map(|oldest_counted| oldest_counted + self.limits.window - now)
+        .max();
+        if let Some(wait) = wait {
+            // Debug formatting escapes whatever the client typed as a username.
+            tracing::warn!(%network, username = ?account.1, "sign-in refused: too many failed attempts");
+            return Err(AppError::TooManyAttempts {
+                retry_after: wait.max(1),
+            });
+        }
+        record(accounts, account.clone(), now);
+        record(networks, network.clone(), now);
+        Ok(Attempt {
+            throttle: self,
+            network,
+            account,
+            started_at: now,
+            settled: false,
+        })
+    }
+
+    /// Forgets attempts older than the window; returns how many keys are still tracked.
+    pub fn sweep(&self, now: i64) -> usize {
+        let since = now - self.limits.window;
+        let mut tables = self.tables();
+        let Tables { accounts, networks } = &mut *tables;
+        forget_before(accounts, since);
+        forget_before(networks, since);
+        accounts.len() + networks.len()
+    }
+
+    /// Takes back the attempt started at `started_at`; with `clear_account`, the account's
+    /// earlier failures too.
+    fn take_back(&self, attempt: &Attempt<'_>, clear_account: bool) {
+        let mut tables = self.tables();
+        let Tables { accounts, networks } = &mut *tables;
+        if clear_account {
+            accounts.remove(&attempt.account);
+        } else {
+            remove_one(accounts, &attempt.account, attempt.started_at);
+        }
+        remove_one(networks, &attempt.network, attempt.started_at);
+    }
+}
+
+impl Attempt<'_> {
+    /// The password was wrong: the attempt keeps counting until it leaves the window.
+    pub fn failed(mut self) {
+        self.settled = true;
+    }
+
+    /// The password was right: earlier failures for this account from this network are
+    /// forgiven, and this attempt does not count against the network.
+    pub fn succeeded(mut self) {
+        self.settled = true;
+        self.throttle.take_back(&self, true);
+    }
+}
+
+impl Drop for Attempt<'_> {
+    fn drop(&mut self) {
+        if !self.settled {
+            self.throttle.take_back(self, false);
+        }
+    }
+}
+
+/// The attempt times of `key` since `since`, after dropping older ones.
+fn recent<'a, K>(table: &'a mut HashMap<K, VecDeque<i64>>, key: &K, since: i64) -> &'a [i64]
+where
+    K: std::hash::Hash + Eq,
+{
+    match table.get_mut(key) {
+        Some(times) => {
+            while times.front().is_some_and(|at| *at <= since) {
+                times.pop_front();
+            }
+            times.make_contiguous()
+        }
+        None => &[],
+    }
+}
+
+fn record<K>(table: &mut HashMap<K, VecDeque<i64>>, key: K, now: i64)
+where
+    K: std::hash::Hash + Eq + Clone,
+{
+    if !table.contains_key(&key) && table.len() >= MAX_TRACKED {
+        // The key whose last attempt is oldest goes: the one least likely to be locked.
+        let stalest = table
+            .iter()
+            .min_by_key(|(_, times)| times.back().copied().unwrap_or(i64::MIN))
+            .map(|(key, _)| key.clone());
+        if let Some(stalest) = stalest {
+            table.remove(&stalest);
+        }
+    }
+    table.entry(key).or_default().push_back(now);
+}
+
+fn remove_one<K>(table: &mut HashMap<K, VecDeque<i64>>, key: &K, at: i64)
+where
+    K: std::hash::Hash + Eq,
+{
+    if let Some(times) = table.get_mut(key) {
+        if let Some(index) = times.iter().rposition(|time| *time == at) {
+            times.remove(index);
+        }
+        if times.is_empty() {
+            table.remove(key);
+        }
+    }
+}
+
+fn forget_before<K>(table: &mut HashMap<K, VecDeque<i64>>, since: i64)
+where
+    K: std::hash::Hash + Eq,
+{
+    table.retain(|_, times| {
+        times.retain(|at| *at > since);
+        !times.is_empty()
+    });
+}
+
+/// The network an address belongs to: the address itself for IPv4, its /64 for IPv6.
+fn network_of(ip: &str) -> String {
+    match ip.parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let segments = v6.segments();
+                format!(
+                    "{:x}:{:x}:{:x}:{:x}::/64",
+                    segments[0], segments[1], segments[2], segments[3]
+                )
+            }
+        },
+        Ok(IpAddr::V4(v4)) => v4.to_string(),
+        Err(_) => ip.to_owned(),
+    }
+}
+
+/// Usernames are compared without case, so `Alice` and `alice` share a count.
+fn account_key(username: &str) -> String {
+    username
+        .chars()
+        .take(KEY_USERNAME_CHARS)
+        .collect::<String>()
+        .to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: ThrottleLimits = ThrottleLimits {
+        per_account: 3,
+        per_network: 5,
+        window: 100,
+    };
+
+    fn wait_of(result: Result<Attempt<'_>, AppError>) -> i64 {
+        match result {
+            Err(AppError::TooManyAttempts { retry_after }) => retry_after,
+            Err(other) => panic!("unexpected error {other:?}"),
+            Ok(_) => panic!("the attempt was allowed"),
+        }
+    }
+
+    #[test]
+    fn failures_lock_the_account_from_that_network_until_the_oldest_leaves_the_window() {
+        let throttle = SignInThrottle::new(LIMITS);
+        for at in [0, 10, 20] {
+            throttle.begin("10.0.0.1", "alice", at).unwrap().failed();
+        }
+        assert_eq!(wait_of(throttle.begin("10.0.0.1", "ALICE", 30)), 70);
+        // Another network, and another account from the same one, are not locked.
+        throttle.begin("10.0.0.2", "alice", 30).unwrap().failed();
+        throttle.begin("10.0.0.1", "bob", 30).unwrap().failed();
+        // At 100 the attempt of 0 has left the window: one more may be tried.
+        assert_eq!(wait_of(throttle.begin("10.0.0.1", "alice", 99)), 1);
+        throttle.begin("10.0.0.1", "alice", 100).unwrap().failed();
+        assert_eq!(wait_of(throttle.begin("10.0.0.1", "alice", 101)), 9);
+    }
+
+    #[test]
+    fn a_network_spraying_many_accounts_is_locked_for_all_of_them() {
+        let throttle = SignInThrottle::new(LIMITS);
+        for (at, name) in ["a1", "a2", "a3", "a4", "a5"].into_iter().enumerate() {
+            throttle
+                .begin("10.0.0.1", name, at as i64)
+                .unwrap()
+                .failed();
+        }
+        assert_eq!(wait_of(throttle.begin("10.0.0.1", "someone", 5)), 95);
+        throttle.begin("10.0.0.9", "someone", 5).unwrap().failed();
+    }
+
+    #[test]
+    fn success_forgives_the_account_and_does_not_count_against_the_network() {
+        let throttle = SignInThrottle::new(LIMITS);
+        for at in 0..2 {
+            throttle.begin("10.0.0.1", "alice", at).unwrap().failed();
+        }
+        throttle.begin("10.0.0.1", "alice", 2).unwrap().succeeded();
+        for at in 3..5 {
+            throttle.begin("10.0.0.1", "alice", at).unwrap().failed();
+        }
+        // 2 failures since the success: still allowed. The network saw 4 failures, not 5.
+        throttle.begin("10.0.0.1", "bob", 5).unwrap().succeeded();
+        throttle.begin("10.0.0.1", "alice", 6).unwrap().failed();
+        assert!(throttle.begin("10.0.0.1", "alice", 7).is_err());
+    }
+
+    #[test]
+    fn attempts_in_flight_count_and_unsettled_ones_are_taken_back() {
+        let throttle = SignInThrottle::new(LIMITS);
+        let in_flight: Vec<_> = (0..3)
+            .map(|_| throttle.begin("10.0.0.1", "alice", 0).unwrap())
+            .collect();
+        assert!(
+            throttle.begin("10.0.0.1", "alice", 0).is_err(),
+            "a burst is capped"
+        );
+        drop(in_flight);
+        throttle.begin("10.0.0.1", "alice", 0).unwrap().failed();
+        assert_eq!(throttle.sweep(0), 2, "one account and one network tracked");
+        assert_eq!(throttle.sweep(100), 0, "everything left the window");
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_per_64_and_mapped_ipv4_as_ipv4() {
+        assert_eq!(network_of("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(network_of("2001:db8:1:2:ffff::9"), "2001:db8:1:2::/64");
+        assert_eq!(network_of("::ffff:10.1.2.3"), "10.1.2.3");
+        assert_eq!(network_of("10.1.2.3"), "10.1.2.3");
+        assert_eq!(account_key(&"X".repeat(5000)).len(), KEY_USERNAME_CHARS);
+    }
+
+    #[test]
+    fn the_tables_stay_bounded() {
+        let mut tables = Tables::default();
+        for n in 0..MAX_TRACKED + 10 {
+            record(&mut tables.networks, n.to_string(), n as i64);
+        }
+        assert_eq!(tables.networks.len(), MAX_TRACKED);
+        assert!(!tables.networks.contains_key("0"), "the stalest went first");
+        assert!(tables.networks.contains_key(&(MAX_TRACKED + 9).to_string()));
+    }
+}
