@@ -20,6 +20,7 @@
 //! | `SIGN_IN_FAILURES_PER_ACCOUNT` | `5` | failed sign-ins per account from one network before it waits |
 //! | `SIGN_IN_FAILURES_PER_NETWORK` | `100` | failed sign-ins from one network, any account, before it waits |
 //! | `SIGN_IN_FAILURE_WINDOW` | `15m` | how long a failed sign-in counts |
+//! | `TRUSTED_PROXIES` | none | proxies (addresses, CIDR blocks) whose `X-Forwarded-For` is believed |
 //!
 //! Durations are a number followed by `s`, `m`, `h` or `d`. A value that cannot be read stops
 //! the server with a message naming the variable.
@@ -32,6 +33,7 @@ use base64::{
 };
 use leptos::config::LeptosOptions;
 
+use super::client::TrustedProxies;
 use crate::{
     auth::throttle::ThrottleLimits,
     model::{Revocation, SessionStoreKind},
@@ -59,6 +61,8 @@ pub struct Config {
     pub jwt_previous_secrets: Vec<Secret>,
     /// How many failed sign-ins are allowed before more must wait.
     pub sign_in_limits: ThrottleLimits,
+    /// Whose word to take on the client's address.
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// Bytes that must never be printed: `Debug` shows `[redacted]`.
@@ -165,6 +169,14 @@ impl Config {
             per_network: count_var(&lookup, "SIGN_IN_FAILURES_PER_NETWORK", 100)?,
             window: duration_var(&lookup, "SIGN_IN_FAILURE_WINDOW", "15m")?,
         };
+        let trusted_proxies = lookup("TRUSTED_PROXIES")
+            .map(|text| TrustedProxies::parse(&text))
+            .transpose()
+            .map_err(|problem| ConfigError {
+                variable: "TRUSTED_PROXIES",
+                problem,
+            })?
+            .unwrap_or_default();
         Ok(Config {
             leptos_options,
             public_origin,
@@ -182,6 +194,7 @@ impl Config {
             jwt_secret,
             jwt_previous_secrets,
             sign_in_limits,
+            trusted_proxies,
         })
     }
 

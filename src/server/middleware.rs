@@ -1,9 +1,11 @@
 //! The request pipeline around the routes: origin check, recognition, page guard, error
 //! statuses for server functions, and security headers.
 
+use std::net::SocketAddr;
+
 use axum::{
     body::Body,
-    extract::{Request, State},
+    extract::{ConnectInfo, Request, State},
     middleware::Next,
     response::{IntoResponse, Redirect, Response},
 };
@@ -13,6 +15,7 @@ use http::{
 };
 
 use super::{
+    client::ClientAddress,
     config::parse_origin,
     metrics::{Measured, measure_recognition},
     state::AppState,
@@ -28,6 +31,27 @@ pub const SERVER_FN_PREFIX: &str = "/fn";
 
 /// Requests carry a username and a password at most; anything bigger is refused with 413.
 pub const MAX_REQUEST_BODY: usize = 16 * 1024;
+
+/// Works out the client's address, through the proxies `TRUSTED_PROXIES` names, for the
+/// devices page and the sign-in throttle.
+pub async fn client_address(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip());
+    if let Some(peer) = peer {
+        let client = state
+            .config
+            .trusted_proxies
+            .client_behind(peer, request.headers());
+        request.extensions_mut().insert(ClientAddress(client));
+    }
+    next.run(request).await
+}
 
 /// Refuses oversized bodies with 413: at once when `Content-Length` says so (hyper holds the
 /// body to that length), and after reading at most the limit when the body is streamed without one.

@@ -40,6 +40,10 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn(middleware::limit_body))
         .layer(from_fn_with_state(
             state.clone(),
+            middleware::client_address,
+        ))
+        .layer(from_fn_with_state(
+            state.clone(),
             middleware::refuse_cross_origin,
         ))
         .layer(session_layer)

@@ -102,8 +102,21 @@ impl TestApp {
     /// A browser on another host of the loopback network (any of 127.0.0.0/8): the server sees
     /// its requests come from `ip`.
     pub fn browser_at(&self, ip: IpAddr) -> Browser {
-        let jar = Arc::new(Jar::default());
+        self.browser_with(ip, HeaderMap::new())
+    }
+
+    /// A browser behind a proxy on 127.0.0.1 that sends `X-Forwarded-For: forwarded_for`.
+    pub fn browser_behind_proxy(&self, forwarded_for: &str) -> Browser {
         let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            HeaderValue::from_str(forwarded_for).unwrap(),
+        );
+        self.browser_with(Ipv4Addr::LOCALHOST.into(), headers)
+    }
+
+    fn browser_with(&self, ip: IpAddr, mut headers: HeaderMap) -> Browser {
+        let jar = Arc::new(Jar::default());
         headers.insert(header::ORIGIN, HeaderValue::from_str(&self.base).unwrap());
         let client = Client::builder()
             .cookie_provider(jar.clone())

@@ -202,3 +202,50 @@ async fn without_javascript_the_login_page_says_how_long_to_wait() {
         "{html}"
     );
 }
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_is_counted_and_listed_by_its_own_address() {
+    let app = spawn_app_with(&[("TRUSTED_PROXIES", "127.0.0.1")]).await;
+    app.signed_in_browser("yara").await;
+    // The guesser forges an address of its own on the left; the proxy appends the real one.
+    let attacker = app.browser_behind_proxy("10.9.9.9, 203.0.113.66");
+    fail(&attacker, "yara", PER_ACCOUNT).await;
+    assert_eq!(
+        attacker.log_in("yara", PASSWORD).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+
+    // Another client of the same proxy is not the guesser.
+    let owner = app.browser_behind_proxy("203.0.113.77");
+    assert_redirects_to(&owner.log_in("yara", PASSWORD).await, "/dashboard");
+    let this_device = owner
+        .devices()
+        .await
+        .into_iter()
+        .find(|device| device.is_current)
+        .unwrap();
+    assert_eq!(this_device.ip, "203.0.113.77");
+}
+
+#[tokio::test]
+async fn without_trusted_proxies_a_forwarded_address_is_ignored() {
+    let app = spawn_app().await;
+    app.signed_in_browser("zoe").await;
+    // A new made-up X-Forwarded-For for every guess changes nothing: the TCP peer is counted.
+    for n in 0..PER_ACCOUNT {
+        let guesser = app.browser_behind_proxy(&format!("198.51.100.{n}"));
+        fail(&guesser, "zoe", 1).await;
+    }
+    let last = app.browser_behind_proxy("198.51.100.200");
+    assert_eq!(
+        last.log_in("zoe", PASSWORD).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    let owner = app.browser_at(host(10));
+    assert_redirects_to(&owner.log_in("zoe", PASSWORD).await, "/dashboard");
+    let listed: Vec<String> = owner.devices().await.into_iter().map(|d| d.ip).collect();
+    assert!(
+        listed.iter().all(|ip| ip.starts_with("127.0.0.")),
+        "{listed:?}"
+    );
+}
