@@ -75,6 +75,26 @@ test.describe("with JavaScript", () => {
     await expect(page.getByTestId("form-error")).toHaveText("Invalid username or password.");
   });
 
+  test("after five wrong passwords the login page says how long to wait", async ({ page }) => {
+    await page.goto("/login");
+    await hydrated(page);
+    await page.getByLabel("Username").fill(uniqueName("locked"));
+    const attempt = async (password: string) => {
+      await page.getByLabel("Password").fill(password);
+      const answered = page.waitForResponse((response) => response.url().includes("/fn/login"));
+      await page.getByRole("button", { name: "Log in" }).click();
+      return (await answered).status();
+    };
+    for (let n = 0; n < 5; n++) {
+      expect(await attempt(`wrong password ${n}`)).toBe(401);
+      await expect(page.getByTestId("form-error")).toHaveText("Invalid username or password.");
+    }
+    expect(await attempt("wrong password 5")).toBe(429);
+    await expect(page.getByTestId("form-error")).toHaveText(
+      "Too many failed sign-in attempts. Try again in 15 minutes.",
+    );
+  });
+
   test("a protected page sends you to log in, then back to it", async ({ page, browser }) => {
     const name = uniqueName("next");
     const other = await (await browser.newContext()).newPage();
