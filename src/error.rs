@@ -204,9 +204,13 @@ mod ssr {
             if let Some(challenge) = self.www_authenticate() {
                 headers.insert(WWW_AUTHENTICATE, challenge);
             }
-            if let AppError::TooManyAttempts { retry_after } = self {
-                headers.insert(RETRY_AFTER, HeaderValue::from((*retry_after).max(1)));
-            }
+            let retry_after = match self {
+                AppError::TooManyAttempts { retry_after } => (*retry_after).max(1),
+                // A full hasher queue drains within a second or two.
+                AppError::Busy => 1,
+                _ => return,
+            };
+            headers.insert(RETRY_AFTER, HeaderValue::from(retry_after));
         }
     }
 
@@ -245,5 +249,35 @@ mod ssr {
             self.add_headers(response.headers_mut());
             response
         }
+    }
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use axum::http::{HeaderMap, header::RETRY_AFTER};
+
+    use super::AppError;
+
+    fn retry_after(error: AppError) -> Option<String> {
+        let mut headers = HeaderMap::new();
+        error.add_headers(&mut headers);
+        headers
+            .get(RETRY_AFTER)
+            .map(|value| value.to_str().unwrap().to_owned())
+    }
+
+    #[test]
+    fn waiting_errors_say_how_long_in_words_and_in_retry_after() {
+        let locked = AppError::TooManyAttempts { retry_after: 61 };
+        assert_eq!(
+            locked.to_string(),
+            "Too many failed sign-in attempts. Try again in 2 minutes."
+        );
+        assert_eq!(locked.status(), 429);
+        assert_eq!(retry_after(locked).as_deref(), Some("61"));
+        let almost = AppError::TooManyAttempts { retry_after: 40 };
+        assert!(almost.to_string().ends_with("Try again in 40 seconds."));
+        assert_eq!(retry_after(AppError::Busy).as_deref(), Some("1"));
+        assert_eq!(retry_after(AppError::InvalidCredentials), None);
     }
 }
