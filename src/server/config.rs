@@ -368,5 +368,17 @@ mod tests {
         })
         .unwrap_err();
         assert!(error.to_string().starts_with("SESSION_IDLE_TIMEOUT"));
+        for (variable, value) in [
+            ("TRUSTED_PROXIES", "10.0.0.0/8, proxy.local"),
+            ("SIGN_IN_FAILURES_PER_ACCOUNT", "0"),
+            ("SIGN_IN_FAILURE_WINDOW", "soon"),
+        ] {
+            let options = LeptosOptions::builder().output_name("t").build();
+            let error = Config::from_lookup(options, |name| {
+                (name == variable).then(|| value.to_string())
+            })
+            .unwrap_err();
+            assert!(error.to_string().starts_with(variable), "{error}");
+        }
     }
 }
