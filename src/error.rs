@@ -115,11 +115,12 @@ impl AppError {
 /// `40 seconds`, or whole minutes rounded up: `2 minutes` for 61 seconds.
 fn describe_wait(seconds: i64) -> String {
     let seconds = seconds.max(1);
-    if seconds < 60 {
-        crate::model::describe_seconds(seconds)
+    let rounded = if seconds < 60 {
+        seconds
     } else {
-        crate::model::describe_seconds((seconds + 59) / 60 * 60)
-    }
+        (seconds + 59) / 60 * 60
+    };
+    crate::model::describe_seconds(rounded)
 }
 
 impl FromServerFnError for AppError {

@@ -75,10 +75,6 @@ impl SignInThrottle {
         }
     }
 
-    pub fn limits(&self) -> ThrottleLimits {
-        self.limits
-    }
-
     fn tables(&self) -> MutexGuard<'_, Tables> {
         self.tables
             .lock()
@@ -228,20 +224,18 @@ where
     });
 }
 
-/// The network an address belongs to: the address itself for IPv4, its /64 for IPv6.
+/// The network an address belongs to: the address itself for IPv4 (IPv4-mapped IPv6 included),
+/// its /64 for IPv6.
 fn network_of(ip: &str) -> String {
-    match ip.parse::<IpAddr>() {
-        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
-            None => {
-                let segments = v6.segments();
-                format!(
-                    "{:x}:{:x}:{:x}:{:x}::/64",
-                    segments[0], segments[1], segments[2], segments[3]
-                )
-            }
-        },
-        Ok(IpAddr::V4(v4)) => v4.to_string(),
+    match ip.parse::<IpAddr>().map(|ip| ip.to_canonical()) {
+        Ok(IpAddr::V6(v6)) => {
+            let segments = v6.segments();
+            format!(
+                "{:x}:{:x}:{:x}:{:x}::/64",
+                segments[0], segments[1], segments[2], segments[3]
+            )
+        }
+        Ok(v4) => v4.to_string(),
         Err(_) => ip.to_owned(),
     }
 }
