@@ -13,15 +13,14 @@ use std::sync::Arc;
 
 use leptos::config::LeptosOptions;
 use ticketbooth::{
+    api::state::AppState,
     auth::CurrentUser,
-    model::Mode,
-    server::{
-        clock::Clock,
-        config::Config,
+    core::{clock::Clock, config::Config},
+    inspect::{
         load::{comparison, run_burst},
-        metrics::Metrics,
-        state::AppState,
+        metrics::{Metrics, SAMPLES_KEPT},
     },
+    model::{KillEffect, Mode, describe_seconds},
 };
 
 fn setting(name: &str, default: u32) -> u32 {
@@ -60,21 +59,21 @@ async fn main() {
     };
 
     // Warm-up: caches, connections, allocator. Its figures are dropped.
-    run_burst(&state, &current, requests.min(200))
+    run_burst(&state.auth, &state.metrics, &current, requests.min(200))
         .await
         .expect("warm-up");
     state.metrics = Arc::new(Metrics::default());
     for _ in 0..rounds {
-        run_burst(&state, &current, requests)
+        run_burst(&state.auth, &state.metrics, &current, requests)
             .await
             .expect("a burst");
     }
 
-    let figures = comparison(&state);
+    let figures = comparison(&state.auth, &state.metrics);
     println!(
         "\nrecognition cost, {} requests per column ({rounds} rounds of {requests}; the last {} kept)\n",
         u64::from(requests) * u64::from(rounds),
-        ticketbooth::server::metrics::SAMPLES_KEPT
+        SAMPLES_KEPT
     );
     println!(
         "| column | median | p99 | queries/request | credential bytes | a kill takes effect |"
@@ -83,12 +82,18 @@ async fn main() {
     for column in figures.columns {
         println!(
             "| {} | {:.1} µs | {:.1} µs | {:.1} | {:.0} | {} |",
-            column.label,
+            column.column.label(),
             column.median_micros,
             column.p99_micros,
             column.queries_per_request,
             column.bytes_per_request,
-            column.kill_takes_effect
+            match column.kill_takes_effect {
+                Some(KillEffect::AtOnce) => "at once".to_owned(),
+                Some(KillEffect::AtExpiry { seconds_after_kill }) => {
+                    format!("at exp, {}", describe_seconds(seconds_after_kill))
+                }
+                None => "not measured".to_owned(),
+            }
         );
     }
 }

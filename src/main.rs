@@ -4,7 +4,10 @@
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     use std::process::ExitCode;
-    use ticketbooth::server::{self, clock::Clock, config::Config};
+    use ticketbooth::{
+        core::{clock::Clock, config::Config},
+        server,
+    };
     use tracing_subscriber::EnvFilter;
 
     tracing_subscriber::fmt()
@@ -67,10 +70,10 @@ async fn main() -> std::process::ExitCode {
 /// Adds a new current signing key to the key file; the old ones keep verifying long enough for
 /// every token they signed to expire. Running servers use the new key after a restart.
 #[cfg(feature = "ssr")]
-fn rotate_jwt_key(config: &ticketbooth::server::config::Config) -> std::process::ExitCode {
+fn rotate_jwt_key(config: &ticketbooth::core::config::Config) -> std::process::ExitCode {
     use ticketbooth::{
-        auth::{jwt::LEEWAY, keys::KeyRing},
-        server::clock::Clock,
+        auth::jwt::{claims::LEEWAY, keys::KeyRing},
+        core::clock::Clock,
     };
     let keep_old_for = config.access_token_ttl + LEEWAY + 60;
     match KeyRing::rotate_file(config, Clock::default().now(), keep_old_for) {

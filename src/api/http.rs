@@ -17,25 +17,28 @@
 use axum::{
     Json, Router,
     body::Bytes,
-    extract::{FromRequest, Path, Request, State, rejection::JsonRejection},
-    http::{HeaderMap, StatusCode, header, request::Parts},
+    extract::{FromRequest, FromRequestParts, Path, Request, State, rejection::JsonRejection},
+    http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts},
     response::{Html, IntoResponse, Redirect, Response},
     routing::{any, delete, get, post},
 };
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use tower_cookies::Cookies;
 
+use super::state::AppState;
 use crate::{
-    auth::{CurrentUser, jwt::TokenPair},
+    auth::{
+        Credentials, CurrentUser, Recognition, jwt::cookies::REFRESH_PATH, jwt::refresh::TokenPair,
+    },
+    core::client::{ClientInfo, accepts_html},
     error::{AppError, FieldError},
     model::{DeviceView, Killed, Mode},
     nav::{login_url, safe_next},
-    server::{client::ClientInfo, state::AppState},
 };
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route(crate::auth::jwt::REFRESH_PATH, post(browser_refresh))
+        .route(REFRESH_PATH, post(browser_refresh))
         .route("/api/users", post(create_user))
         .route("/api/token", post(issue_token))
         .route("/api/token/refresh", post(refresh_token))
@@ -91,39 +94,83 @@ struct RefreshForm {
     next: Option<String>,
 }
 
-fn wants_a_page(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|accept| accept.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/html"))
+/// What the request presented, as the recognition middleware read it.
+pub struct Presented(pub Credentials);
+
+/// Who is on the other end, as the recognition middleware worked out.
+pub struct Client(pub ClientInfo);
+
+fn from_extensions<T: Clone + Send + Sync + 'static>(parts: &Parts) -> Result<T, AppError> {
+    parts.extensions.get::<T>().cloned().ok_or_else(|| {
+        tracing::error!("the recognition middleware is missing from the router");
+        AppError::Internal
+    })
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Presented {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
+        from_extensions(parts).map(Presented)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Client {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
+        from_extensions(parts).map(Client)
+    }
+}
+
+/// The user of a JSON API request. The API is protected by Bearer tokens (RFC 6750), so a
+/// request without credentials gets a 401 with the `Bearer` challenge that says how to
+/// authenticate; the pages' server functions, used by cookie-session browsers too, do not.
+pub struct ApiUser(pub CurrentUser);
+
+impl<S: Send + Sync> FromRequestParts<S> for ApiUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Response> {
+        Recognition::require(parts).map(ApiUser).map_err(|error| {
+            let challenge = matches!(error, AppError::Unauthenticated);
+            let mut response = error.into_response();
+            if challenge {
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(r#"Bearer realm="ticketbooth""#),
+                );
+            }
+            response
+        })
+    }
 }
 
 /// `POST /auth/refresh`: the only request that carries the refresh cookie. A form post (the
 /// refresh page) is redirected to `next`, or to the login page if the refresh fails; a script
 /// (the server-function client) gets 204 or 401.
-async fn browser_refresh(State(state): State<AppState>, parts: Parts, body: Bytes) -> Response {
-    let jwt = state.auth.jwt();
-    let Some(cookies) = parts.extensions.get::<Cookies>() else {
-        return AppError::Internal.into_response();
-    };
+async fn browser_refresh(
+    State(state): State<AppState>,
+    Presented(presented): Presented,
+    Client(client): Client,
+    cookies: Cookies,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let form: RefreshForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let next = safe_next(form.next.as_deref());
-    let presented = jwt.refresh_cookie(&parts).unwrap_or_default().to_owned();
-    let page = wants_a_page(&parts.headers);
-    match jwt
-        .refresh(&presented, &ClientInfo::from_parts(&parts))
-        .await
-    {
-        Ok(Ok(pair)) => {
-            jwt.set_cookies(cookies, &pair);
+    let page = accepts_html(&headers);
+    match state.auth.refresh_browser(&presented, &client).await {
+        Ok(Ok(changes)) => {
+            changes.apply(&cookies);
             if page {
                 Redirect::to(&next).into_response()
             } else {
                 StatusCode::NO_CONTENT.into_response()
             }
         }
-        Ok(Err(refusal)) => {
-            jwt.clear_cookies(cookies);
+        Ok(Err((refusal, changes))) => {
+            changes.apply(&cookies);
             if page {
                 Redirect::to(&login_url(&next)).into_response()
             } else {
@@ -171,7 +218,7 @@ where
 }
 
 #[derive(Deserialize)]
-struct Credentials {
+struct Login {
     username: String,
     password: String,
 }
@@ -221,7 +268,7 @@ struct Me {
 
 async fn create_user(
     State(state): State<AppState>,
-    ApiJson(credentials): ApiJson<Credentials>,
+    ApiJson(credentials): ApiJson<Login>,
 ) -> Result<(StatusCode, Json<Account>), AppError> {
     let user = state
         .auth
@@ -238,27 +285,25 @@ async fn create_user(
 
 async fn issue_token(
     State(state): State<AppState>,
-    parts: Parts,
-    ApiJson(credentials): ApiJson<Credentials>,
+    Client(client): Client,
+    ApiJson(credentials): ApiJson<Login>,
 ) -> Result<Json<TokenResponse>, AppError> {
-    let client = ClientInfo::from_parts(&parts);
     let user = state
         .auth
         .check_credentials(&client.ip, &credentials.username, credentials.password)
         .await?;
-    let pair = state.auth.jwt().start(&user, &client).await?;
+    let pair = state.auth.start_jwt(&user, &client).await?;
     Ok(TokenResponse::of(pair, state.clock.now()))
 }
 
 async fn refresh_token(
     State(state): State<AppState>,
-    parts: Parts,
+    Client(client): Client,
     ApiJson(request): ApiJson<RefreshRequest>,
 ) -> Result<Json<TokenResponse>, AppError> {
     let pair = state
         .auth
-        .jwt()
-        .refresh(&request.refresh_token, &ClientInfo::from_parts(&parts))
+        .refresh(&request.refresh_token, &client)
         .await?
         .map_err(|refusal| AppError::RefreshRefused {
             reason: refusal.describe().into(),
@@ -266,7 +311,7 @@ async fn refresh_token(
     Ok(TokenResponse::of(pair, state.clock.now()))
 }
 
-async fn me(current: CurrentUser) -> Json<Me> {
+async fn me(ApiUser(current): ApiUser) -> Json<Me> {
     Json(Me {
         id: current.user_id,
         username: current.username,
@@ -278,7 +323,7 @@ async fn me(current: CurrentUser) -> Json<Me> {
 
 async fn list_devices(
     State(state): State<AppState>,
-    current: CurrentUser,
+    ApiUser(current): ApiUser,
 ) -> Result<Json<Vec<DeviceView>>, AppError> {
     Ok(Json(state.auth.devices(&current).await?))
 }
@@ -286,26 +331,27 @@ async fn list_devices(
 /// Signs a device out; for the caller's own device, that is a logout.
 async fn delete_device(
     State(state): State<AppState>,
-    parts: Parts,
-    current: CurrentUser,
+    Presented(presented): Presented,
+    ApiUser(current): ApiUser,
+    cookies: Cookies,
     Path(id): Path<String>,
 ) -> Result<Json<Killed>, AppError> {
-    if id == current.device_id {
-        state.auth.sign_out(&parts, &current).await?;
-        return Ok(Json(Killed {
-            mode: current.mode,
-            access_valid_until: None,
-        }));
-    }
-    Ok(Json(state.auth.kill(&current, &id).await?))
+    let (killed, changes) = state.auth.kill(&presented, &current, &id).await?;
+    changes.apply(&cookies);
+    Ok(Json(killed))
 }
 
 async fn logout(
     State(state): State<AppState>,
-    parts: Parts,
-    current: CurrentUser,
+    Presented(presented): Presented,
+    ApiUser(current): ApiUser,
+    cookies: Cookies,
 ) -> Result<StatusCode, AppError> {
-    state.auth.sign_out(&parts, &current).await?;
+    state
+        .auth
+        .sign_out(&presented, &current)
+        .await?
+        .apply(&cookies);
     Ok(StatusCode::NO_CONTENT)
 }
 

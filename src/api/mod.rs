@@ -26,52 +26,104 @@ use crate::{
 };
 
 #[cfg(feature = "ssr")]
+pub mod state;
+
+#[cfg(feature = "ssr")]
 mod ssr {
     use http::request::Parts;
     use leptos::prelude::use_context;
+    use tower_cookies::Cookies;
 
+    pub use super::state::AppState;
     use crate::{
-        auth::{CurrentUser, Recognition},
+        auth::{CookieChanges, Credentials, CurrentUser, Recognition},
+        core::client::ClientInfo,
         error::AppError,
-        server::state::AppState,
+        model::RecognitionCost,
     };
 
-    /// The request being answered, as leptos_axum left it in the context.
-    pub fn request() -> Result<Parts, AppError> {
-        use_context::<Parts>().ok_or_else(|| {
+    /// What a server function needs of the request it answers: the shared state, and what the
+    /// recognition middleware left in the request's extensions.
+    pub struct Call {
+        pub state: AppState,
+        parts: Parts,
+    }
+
+    /// The state and the request being answered, as leptos_axum left them in the context.
+    pub fn call() -> Result<Call, AppError> {
+        let parts = use_context::<Parts>().ok_or_else(|| {
             tracing::error!("request parts are not in the Leptos context");
             AppError::Internal
+        })?;
+        Ok(Call {
+            state: AppState::from_context()?,
+            parts,
         })
     }
 
-    pub fn state() -> Result<AppState, AppError> {
-        AppState::from_context()
+    fn missing(what: &'static str) -> AppError {
+        tracing::error!(
+            what,
+            "the recognition middleware is missing from the router"
+        );
+        AppError::Internal
     }
 
-    pub fn maybe_user(parts: &Parts) -> Option<CurrentUser> {
-        Recognition::user_of(parts)
-    }
+    impl Call {
+        /// What the request presented, as the middleware read it.
+        pub fn presented(&self) -> Result<&Credentials, AppError> {
+            self.parts
+                .extensions
+                .get::<Credentials>()
+                .ok_or_else(|| missing("credentials"))
+        }
 
-    pub fn user(parts: &Parts) -> Result<CurrentUser, AppError> {
-        Recognition::require(parts)
-    }
+        pub fn client(&self) -> Result<&ClientInfo, AppError> {
+            self.parts
+                .extensions
+                .get::<ClientInfo>()
+                .ok_or_else(|| missing("client"))
+        }
 
-    /// A form posted without JavaScript cannot receive a server function's value: its verdict
-    /// travels in the URL of the page it goes back to.
-    pub fn show_verdict_without_javascript(parts: &Parts, verdict: &crate::model::Verdict) {
-        let accepts_html = parts
-            .headers
-            .get(http::header::ACCEPT)
-            .and_then(|accept| accept.to_str().ok())
-            .is_some_and(|accept| accept.contains("text/html"));
-        if accepts_html {
-            let query = serde_urlencoded::to_string([
-                ("accepted", verdict.accepted.to_string()),
-                ("code", verdict.code.clone()),
-                ("reason", verdict.reason.clone()),
-            ])
-            .unwrap_or_default();
-            leptos_axum::redirect(&format!("/playground?{query}#verdict"));
+        pub fn recognition(&self) -> Recognition {
+            Recognition::of(&self.parts)
+        }
+
+        pub fn user(&self) -> Result<CurrentUser, AppError> {
+            Recognition::require(&self.parts)
+        }
+
+        pub fn cost(&self) -> Result<RecognitionCost, AppError> {
+            self.parts
+                .extensions
+                .get::<RecognitionCost>()
+                .copied()
+                .ok_or_else(|| missing("cost"))
+        }
+
+        /// Puts `changes` on the response.
+        pub fn set_cookies(&self, changes: CookieChanges) -> Result<(), AppError> {
+            let jar = self
+                .parts
+                .extensions
+                .get::<Cookies>()
+                .ok_or_else(|| missing("cookie jar"))?;
+            changes.apply(jar);
+            Ok(())
+        }
+
+        /// A form posted without JavaScript cannot receive a server function's value: its
+        /// verdict travels in the URL of the page it goes back to.
+        pub fn show_verdict_without_javascript(&self, verdict: &crate::model::Verdict) {
+            if crate::core::client::accepts_html(&self.parts.headers) {
+                let query = serde_urlencoded::to_string([
+                    ("accepted", verdict.accepted.to_string()),
+                    ("code", verdict.code.clone()),
+                    ("reason", verdict.reason.clone()),
+                ])
+                .unwrap_or_default();
+                leptos_axum::redirect(&format!("/playground?{query}#verdict"));
+            }
         }
     }
 }
@@ -84,12 +136,14 @@ pub async fn sign_up(
     mode: Option<Mode>,
 ) -> Result<(), AppError> {
     use crate::nav::HOME_AFTER_SIGN_IN;
-    let (state, parts) = (ssr::state()?, ssr::request()?);
-    let mode = mode.unwrap_or_else(|| state.auth.remembered_mode(&parts));
-    state
+    let call = ssr::call()?;
+    let (presented, client) = (call.presented()?, call.client()?);
+    let cookies = call
+        .state
         .auth
-        .sign_up(&parts, &username, password, mode)
+        .sign_up(presented, client, &username, password, mode)
         .await?;
+    call.set_cookies(cookies)?;
     leptos_axum::redirect(HOME_AFTER_SIGN_IN);
     Ok(())
 }
@@ -104,9 +158,14 @@ pub async fn log_in(
     mode: Option<Mode>,
 ) -> Result<(), AppError> {
     use crate::nav::safe_next;
-    let (state, parts) = (ssr::state()?, ssr::request()?);
-    let mode = mode.unwrap_or_else(|| state.auth.remembered_mode(&parts));
-    state.auth.log_in(&parts, &username, password, mode).await?;
+    let call = ssr::call()?;
+    let (presented, client) = (call.presented()?, call.client()?);
+    let cookies = call
+        .state
+        .auth
+        .log_in(presented, client, &username, password, mode)
+        .await?;
+    call.set_cookies(cookies)?;
     leptos_axum::redirect(&safe_next(next.as_deref()));
     Ok(())
 }
@@ -114,16 +173,21 @@ pub async fn log_in(
 /// The mode this browser chose last: the login form's default.
 #[server(prefix = "/fn", endpoint = "preferred_mode", input = GetUrl, client = RefreshingClient)]
 pub async fn preferred_mode() -> Result<Mode, AppError> {
-    let (state, parts) = (ssr::state()?, ssr::request()?);
-    Ok(state.auth.remembered_mode(&parts))
+    let call = ssr::call()?;
+    Ok(call.state.auth.remembered_mode(call.presented()?))
 }
 
 /// Ends this browser's sign-in and goes to the login page.
 #[server(prefix = "/fn", endpoint = "logout", client = RefreshingClient)]
 pub async fn log_out() -> Result<(), AppError> {
-    let (state, parts) = (ssr::state()?, ssr::request()?);
-    if let Some(current) = ssr::maybe_user(&parts) {
-        state.auth.sign_out(&parts, &current).await?;
+    let call = ssr::call()?;
+    if let Some(current) = call.recognition().user {
+        let cookies = call
+            .state
+            .auth
+            .sign_out(call.presented()?, &current)
+            .await?;
+        call.set_cookies(cookies)?;
     }
     leptos_axum::redirect("/login");
     Ok(())
@@ -133,10 +197,12 @@ pub async fn log_out() -> Result<(), AppError> {
 /// than "nobody", so that the browser refreshes it and asks again.
 #[server(prefix = "/fn", endpoint = "viewer", input = GetUrl, client = RefreshingClient)]
 pub async fn current_viewer() -> Result<Option<Viewer>, AppError> {
-    use crate::auth::Recognition;
-    let recognition = Recognition::of(&ssr::request()?);
+    let recognition = ssr::call()?.recognition();
     if recognition.is_refreshable() {
-        return Err(AppError::Unauthenticated);
+        return Err(recognition
+            .into_user()
+            .err()
+            .unwrap_or(AppError::Unauthenticated));
     }
     Ok(recognition.user.map(|user| user.viewer()))
 }
@@ -145,9 +211,14 @@ pub async fn current_viewer() -> Result<Option<Viewer>, AppError> {
 /// credentials of the other kind, and the old ones ended.
 #[server(prefix = "/fn", endpoint = "switch_mode", client = RefreshingClient)]
 pub async fn switch_mode(to: Mode) -> Result<Viewer, AppError> {
-    let (state, parts) = (ssr::state()?, ssr::request()?);
-    let current = ssr::user(&parts)?;
-    state.auth.switch_mode(&parts, &current, to).await?;
+    let call = ssr::call()?;
+    let current = call.user()?;
+    let cookies = call
+        .state
+        .auth
+        .switch_mode(call.presented()?, call.client()?, &current, to)
+        .await?;
+    call.set_cookies(cookies)?;
     Ok(Viewer {
         username: current.username,
         mode: to,
@@ -157,55 +228,55 @@ pub async fn switch_mode(to: Mode) -> Result<Viewer, AppError> {
 /// How the server recognised this very request.
 #[server(prefix = "/fn", endpoint = "dashboard", input = GetUrl, client = RefreshingClient)]
 pub async fn dashboard() -> Result<RecognitionReport, AppError> {
-    let (state, parts) = (ssr::state()?, ssr::request()?);
-    let current = ssr::user(&parts)?;
-    let mut report = state.auth.explain(&parts, &current).await?;
-    report.cost = parts
-        .extensions
-        .get::<crate::model::RecognitionCost>()
-        .copied();
-    Ok(report)
+    let call = ssr::call()?;
+    let current = call.user()?;
+    crate::inspect::explain::explain(&call.state.auth, call.presented()?, &current, call.cost()?)
+        .await
 }
 
 /// The signed-in user's devices in both modes, most recently active first.
 #[server(prefix = "/fn", endpoint = "devices", input = GetUrl, client = RefreshingClient)]
 pub async fn devices() -> Result<Vec<DeviceView>, AppError> {
-    let (state, parts) = (ssr::state()?, ssr::request()?);
-    let current = ssr::user(&parts)?;
-    state.auth.devices(&current).await
+    let call = ssr::call()?;
+    call.state.auth.devices(&call.user()?).await
 }
 
 /// Signs one of the user's devices out. For this browser's own device that is a sign-out,
 /// and the browser goes to the login page.
 #[server(prefix = "/fn", endpoint = "kill_device", client = RefreshingClient)]
 pub async fn kill_device(id: String) -> Result<Killed, AppError> {
-    let (state, parts) = (ssr::state()?, ssr::request()?);
-    let current = ssr::user(&parts)?;
+    let call = ssr::call()?;
+    let current = call.user()?;
+    let (killed, cookies) = call
+        .state
+        .auth
+        .kill(call.presented()?, &current, &id)
+        .await?;
     if id == current.device_id {
-        state.auth.sign_out(&parts, &current).await?;
+        call.set_cookies(cookies)?;
         leptos_axum::redirect("/login");
-        return Ok(Killed {
-            mode: current.mode,
-            access_valid_until: None,
-        });
     }
-    state.auth.kill(&current, &id).await
+    Ok(killed)
 }
 
 /// Signs out every device of the user but this one; returns how many were signed out.
 #[server(prefix = "/fn", endpoint = "kill_other_devices", client = RefreshingClient)]
 pub async fn kill_other_devices() -> Result<u64, AppError> {
-    let (state, parts) = (ssr::state()?, ssr::request()?);
-    let current = ssr::user(&parts)?;
-    state.auth.kill_others(&current).await
+    let call = ssr::call()?;
+    call.state.auth.kill_others(&call.user()?).await
 }
 
 /// Signs out every device of the user, this one included, and goes to the login page.
 #[server(prefix = "/fn", endpoint = "kill_all_devices", client = RefreshingClient)]
 pub async fn kill_all_devices() -> Result<u64, AppError> {
-    let (state, parts) = (ssr::state()?, ssr::request()?);
-    let current = ssr::user(&parts)?;
-    let ended = state.auth.kill_all(&parts, &current).await?;
+    let call = ssr::call()?;
+    let current = call.user()?;
+    let (ended, cookies) = call
+        .state
+        .auth
+        .kill_all(call.presented()?, &current)
+        .await?;
+    call.set_cookies(cookies)?;
     leptos_axum::redirect("/login");
     Ok(ended)
 }
@@ -213,25 +284,29 @@ pub async fn kill_all_devices() -> Result<u64, AppError> {
 /// Live figures of what recognising a request costs, per mode and revocation setting.
 #[server(prefix = "/fn", endpoint = "compare", input = GetUrl, client = RefreshingClient)]
 pub async fn compare() -> Result<Comparison, AppError> {
-    Ok(crate::server::load::comparison(&ssr::state()?))
+    let state = ssr::call()?.state;
+    Ok(crate::inspect::load::comparison(
+        &state.auth,
+        &state.metrics,
+    ))
 }
 
 /// Sends `requests` authenticated requests in each mode (and each revocation setting), then a
 /// kill drill; returns the figures that come out.
 #[server(prefix = "/fn", endpoint = "generate_load", client = RefreshingClient)]
 pub async fn generate_load(requests: u32) -> Result<Comparison, AppError> {
-    let (state, parts) = (ssr::state()?, ssr::request()?);
-    let current = ssr::user(&parts)?;
-    crate::server::load::run_burst(&state, &current, requests).await?;
-    Ok(crate::server::load::comparison(&state))
+    use crate::inspect::load::{comparison, run_burst};
+    let call = ssr::call()?;
+    let state = &call.state;
+    run_burst(&state.auth, &state.metrics, &call.user()?, requests).await?;
+    Ok(comparison(&state.auth, &state.metrics))
 }
 
 /// The caller's own access token, decoded, for the playground to edit.
 #[server(prefix = "/fn", endpoint = "token_parts", input = GetUrl, client = RefreshingClient)]
 pub async fn own_token_parts() -> Result<TokenParts, AppError> {
-    let (state, parts) = (ssr::state()?, ssr::request()?);
-    let current = ssr::user(&parts)?;
-    state.auth.token_parts(&parts, &current)
+    let call = ssr::call()?;
+    crate::inspect::playground::token_parts(call.presented()?, &call.user()?)
 }
 
 /// The caller's token with an edited header, payload and signature: what does the server say?
@@ -241,32 +316,41 @@ pub async fn try_token(
     payload: String,
     signature: SignatureEdit,
 ) -> Result<Verdict, AppError> {
-    let (state, parts) = (ssr::state()?, ssr::request()?);
-    let current = ssr::user(&parts)?;
-    let verdict = state
-        .auth
-        .try_token(&parts, &current, &header, &payload, signature)
-        .await?;
-    ssr::show_verdict_without_javascript(&parts, &verdict);
+    let call = ssr::call()?;
+    let verdict = crate::inspect::playground::try_token(
+        &call.state.auth,
+        call.presented()?,
+        &call.user()?,
+        &header,
+        &payload,
+        signature,
+    )
+    .await?;
+    call.show_verdict_without_javascript(&verdict);
     Ok(verdict)
 }
 
 /// One of the ready-made forgeries of the caller's token.
 #[server(prefix = "/fn", endpoint = "try_preset", client = RefreshingClient)]
 pub async fn try_preset(preset: TokenPreset) -> Result<Verdict, AppError> {
-    let (state, parts) = (ssr::state()?, ssr::request()?);
-    let current = ssr::user(&parts)?;
-    let verdict = state.auth.try_preset(&parts, &current, preset).await?;
-    ssr::show_verdict_without_javascript(&parts, &verdict);
+    let call = ssr::call()?;
+    let verdict = crate::inspect::playground::try_preset(
+        &call.state.auth,
+        call.presented()?,
+        &call.user()?,
+        preset,
+    )
+    .await?;
+    call.show_verdict_without_javascript(&verdict);
     Ok(verdict)
 }
 
 /// A session ID that should not work: random, signed out, or malformed.
 #[server(prefix = "/fn", endpoint = "try_session", client = RefreshingClient)]
 pub async fn try_session(probe: SessionProbe) -> Result<Verdict, AppError> {
-    let (state, parts) = (ssr::state()?, ssr::request()?);
-    let current = ssr::user(&parts)?;
-    let verdict = state.auth.try_session(&current, probe).await?;
-    ssr::show_verdict_without_javascript(&parts, &verdict);
+    let call = ssr::call()?;
+    let verdict =
+        crate::inspect::playground::try_session(&call.state.auth, &call.user()?, probe).await?;
+    call.show_verdict_without_javascript(&verdict);
     Ok(verdict)
 }

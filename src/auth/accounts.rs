@@ -1,13 +1,11 @@
 //! Signing up and signing in: input rules, password checks, then the chosen mode's credentials.
 
-use http::request::Parts;
-
-use super::{Auth, password::Password};
+use super::{Auth, CookieChanges, Credentials, password::Password};
 use crate::{
+    core::client::ClientInfo,
     db::UserRecord,
     error::{AppError, FieldError},
     model::Mode,
-    server::client::ClientInfo,
 };
 
 pub const MIN_USERNAME_CHARS: usize = 3;
@@ -112,43 +110,36 @@ impl Auth {
         }
     }
 
-    /// Creates an account and signs this browser in to it with `mode`.
+    /// Creates an account and signs this browser in to it with `mode`, or the mode it chose
+    /// last.
     pub async fn sign_up(
         &self,
-        parts: &Parts,
+        presented: &Credentials,
+        client: &ClientInfo,
         username: &str,
         password: String,
-        mode: Mode,
-    ) -> Result<(), AppError> {
+        mode: Option<Mode>,
+    ) -> Result<CookieChanges, AppError> {
         let user = self.create_account(username, password).await?;
-        self.sign_in_with(parts, &user, mode).await
+        let mode = mode.unwrap_or_else(|| self.remembered_mode(presented));
+        self.issue(presented, client, &user, mode).await
     }
 
-    /// Checks a username and password and signs this browser in with `mode`.
+    /// Checks a username and password and signs this browser in with `mode`, or the mode it
+    /// chose last.
     pub async fn log_in(
         &self,
-        parts: &Parts,
+        presented: &Credentials,
+        client: &ClientInfo,
         username: &str,
         password: String,
-        mode: Mode,
-    ) -> Result<(), AppError> {
-        let client_ip = ClientInfo::from_parts(parts).ip;
+        mode: Option<Mode>,
+    ) -> Result<CookieChanges, AppError> {
         let user = self
-            .check_credentials(&client_ip, username, password)
+            .check_credentials(&client.ip, username, password)
             .await?;
-        self.sign_in_with(parts, &user, mode).await
-    }
-
-    /// Credentials of `mode` for this browser, and `mode` remembered as its choice.
-    async fn sign_in_with(
-        &self,
-        parts: &Parts,
-        user: &UserRecord,
-        mode: Mode,
-    ) -> Result<(), AppError> {
-        self.issue(parts, user, mode).await?;
-        self.remember_mode(parts, mode);
-        Ok(())
+        let mode = mode.unwrap_or_else(|| self.remembered_mode(presented));
+        self.issue(presented, client, &user, mode).await
     }
 }
 

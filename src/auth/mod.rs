@@ -1,244 +1,82 @@
-//! How a request is recognised.
+//! How a request is recognised, and nothing about pages.
 //!
-//! [`AuthMode`] is the interface every way of telling clients apart implements: the cookie
-//! session mode ([`session::SessionMode`]) and the JWT mode ([`jwt::JwtMode`]). The recognition
-//! middleware asks [`Auth`] once per request and leaves a [`Recognition`] in the request's
-//! extensions; handlers and server functions then ask for a [`CurrentUser`] and never look at
-//! cookies or headers themselves.
+//! [`AuthMode`] is the small interface both ways of telling clients apart implement: the cookie
+//! session mode ([`session::SessionMode`]) and the JWT mode ([`jwt::JwtMode`]). It takes values,
+//! never a request: what the request presents ([`Credentials`], read once), who is on the other
+//! end ([`ClientInfo`]), and a user. What a mode wants the browser to keep comes back as
+//! [`CookieChanges`] for the caller to apply.
+//!
+//! [`Auth`] is the facade the layers above use: the recognition middleware asks it once per
+//! request and leaves a [`Recognition`] in the request's extensions; handlers and server
+//! functions then ask for a [`CurrentUser`].
 
-mod accounts;
-pub mod denylist;
+pub mod accounts;
+pub mod cookies;
+pub mod credentials;
 pub mod jwt;
-pub mod keys;
 pub mod password;
-pub mod playground;
 pub mod session;
-pub mod session_store;
 pub mod throttle;
+pub mod user;
 
-use std::{fmt, sync::Arc};
+use std::sync::Arc;
 
 use async_trait::async_trait;
-use axum::extract::FromRequestParts;
-use http::request::Parts;
-use tower_cookies::{Cookie, Cookies, cookie::SameSite, cookie::time::Duration as CookieDuration};
+use tower_cookies::cookie::SameSite;
 
 use crate::{
-    db::{Db, UserRecord},
+    core::{client::ClientInfo, clock::Clock, config::CookieNames},
+    db::{Db, SessionRow, TokenRow, UserRecord},
     error::AppError,
-    model::{DeviceView, Killed, Mode, Moment, RecognitionReport, Revoked, Viewer},
-    server::clock::Clock,
+    model::{DeviceView, Killed, Mode, Revocation, RevocationReason},
 };
-use jwt::JwtMode;
+pub use cookies::CookieChanges;
+use cookies::{CookieScope, credential_cookie};
+pub use credentials::Credentials;
+use credentials::MODE_CHOICE_COOKIE;
+use jwt::{
+    JwtMode, JwtSettings,
+    refresh::{RefreshRefusal, TokenPair},
+};
 use password::Passwords;
-use session::SessionMode;
+use session::{SessionMode, SessionSettings};
 use throttle::SignInThrottle;
-
-/// Remembers, per browser, the mode last chosen at sign-in: a preference, not a credential.
-pub const MODE_CHOICE_COOKIE: &str = "tb_mode";
-
-/// A request made inside the server (the load generator, the playground): a GET from the
-/// loopback address with `cookie`, `user_agent`, and whatever `extend` adds. Only code can build
-/// one; nothing from outside can put extensions on a request.
-pub fn in_process_request(
-    cookie: &str,
-    user_agent: &str,
-    extend: impl FnOnce(&mut http::Extensions),
-) -> Parts {
-    let (mut parts, ()) = http::Request::get("/fn/viewer")
-        .header(http::header::COOKIE, cookie)
-        .header(http::header::USER_AGENT, user_agent)
-        .body(())
-        .expect("a request from static parts is valid")
-        .into_parts();
-    parts
-        .extensions
-        .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
-            [127, 0, 0, 1],
-            0,
-        ))));
-    extend(&mut parts.extensions);
-    parts
-}
-
-/// The `name=value` pairs of a request's `Cookie` headers.
-fn cookie_pairs(parts: &Parts) -> impl Iterator<Item = (&str, &str)> {
-    parts
-        .headers
-        .get_all(http::header::COOKIE)
-        .iter()
-        .filter_map(|header| header.to_str().ok())
-        .flat_map(|header| header.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-}
-
-/// The value of the cookie `name` as the browser sent it.
-pub fn cookie_value<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
-    cookie_pairs(parts)
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value)
-}
-
-/// The bytes of `name=value` as the browser sent it, 0 if it did not.
-pub fn cookie_bytes(parts: &Parts, name: &str) -> usize {
-    cookie_value(parts, name).map_or(0, |value| name.len() + 1 + value.len())
-}
-
-/// The user a request was recognised as, and by which mode.
-#[derive(Clone, Debug)]
-pub struct CurrentUser {
-    pub user_id: i64,
-    pub username: String,
-    pub role: String,
-    pub mode: Mode,
-    /// The public id of this browser's entry on the devices page.
-    pub device_id: String,
-}
-
-impl CurrentUser {
-    pub fn viewer(&self) -> Viewer {
-        Viewer {
-            username: self.username.clone(),
-            mode: self.mode,
-        }
-    }
-}
-
-/// One place a user is signed in, as a mode stores it.
-#[derive(Clone, Debug)]
-pub struct Device {
-    pub id: String,
-    pub mode: Mode,
-    pub device: String,
-    pub ip: String,
-    pub created_at: i64,
-    pub last_seen_at: i64,
-    pub expires_at: i64,
-    /// Revoked, with the reason and until when its last access token still works.
-    pub revoked: Option<(String, i64)>,
-}
-
-impl Device {
-    pub fn view(&self, current: &CurrentUser, now: i64) -> DeviceView {
-        DeviceView {
-            id: self.id.clone(),
-            mode: self.mode,
-            device: self.device.clone(),
-            ip: self.ip.clone(),
-            created: Moment::at(self.created_at, now),
-            last_active: Moment::at(self.last_seen_at, now),
-            expires: Moment::at(self.expires_at, now),
-            is_current: self.mode == current.mode && self.id == current.device_id,
-            revoked: self.revoked.as_ref().map(|(reason, until)| Revoked {
-                reason: reason.clone(),
-                access_valid_until: Moment::at(*until, now),
-            }),
-        }
-    }
-}
-
-/// Why credentials that a request presented were not accepted.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Refusal {
-    /// The access token's time is up; a refresh can bring a new one.
-    Expired,
-    BadSignature,
-    AlgorithmNotAllowed(String),
-    WrongType,
-    MissingKid,
-    UnknownKey(String),
-    WrongIssuer,
-    WrongAudience,
-    MissingClaim(String),
-    IssuedInFuture,
-    Malformed(String),
-    /// A session cookie that names no live session.
-    UnknownSession,
-    /// "session-check": the token's refresh family was revoked.
-    DeviceSignedOut,
-    /// "denylist": this access token was revoked.
-    TokenRevoked,
-}
-
-impl Refusal {
-    /// A stable name for tests and the API.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Refusal::Expired => "expired",
-            Refusal::BadSignature => "bad_signature",
-            Refusal::AlgorithmNotAllowed(_) => "algorithm_not_allowed",
-            Refusal::WrongType => "wrong_type",
-            Refusal::MissingKid => "missing_kid",
-            Refusal::UnknownKey(_) => "unknown_key",
-            Refusal::WrongIssuer => "wrong_issuer",
-            Refusal::WrongAudience => "wrong_audience",
-            Refusal::MissingClaim(_) => "missing_claim",
-            Refusal::IssuedInFuture => "issued_in_future",
-            Refusal::Malformed(_) => "malformed",
-            Refusal::UnknownSession => "unknown_session",
-            Refusal::DeviceSignedOut => "device_signed_out",
-            Refusal::TokenRevoked => "token_revoked",
-        }
-    }
-}
-
-impl fmt::Display for Refusal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Refusal::Expired => write!(f, "the access token has expired"),
-            Refusal::BadSignature => write!(f, "the signature does not match the token"),
-            Refusal::AlgorithmNotAllowed(alg) => {
-                write!(f, "the algorithm {alg} is not allowed, only HS256")
-            }
-            Refusal::WrongType => write!(f, "the token is not an access token (typ at+jwt)"),
-            Refusal::MissingKid => write!(f, "the header names no key (kid)"),
-            Refusal::UnknownKey(kid) => write!(f, "no key named {kid:?} is in the key ring"),
-            Refusal::WrongIssuer => write!(f, "the token was issued by someone else (iss)"),
-            Refusal::WrongAudience => write!(f, "the token is meant for someone else (aud)"),
-            Refusal::MissingClaim(claim) => write!(f, "the {claim} claim is missing"),
-            Refusal::IssuedInFuture => write!(f, "the token claims to be issued in the future"),
-            Refusal::Malformed(detail) => write!(f, "malformed token: {detail}"),
-            Refusal::UnknownSession => write!(f, "the session does not exist or has ended"),
-            Refusal::DeviceSignedOut => {
-                write!(
-                    f,
-                    "this device was signed out (its refresh family is revoked)"
-                )
-            }
-            Refusal::TokenRevoked => write!(f, "this access token was revoked (denylist)"),
-        }
-    }
-}
-
-/// What a mode made of a request.
-#[derive(Clone, Debug)]
-pub enum Recognised {
-    /// This mode's credentials are not on the request.
-    Absent,
-    User(CurrentUser),
-    Refused(Refusal),
-}
+pub use user::{CurrentUser, Device, Recognised, Recognition, Refusal};
 
 /// One way for the server to tell its clients apart.
 #[async_trait]
 pub trait AuthMode: Send + Sync {
     fn mode(&self) -> Mode;
 
-    /// Checks this mode's credentials on the request, if it carries any.
-    async fn recognise(&self, parts: &Parts) -> Result<Recognised, AppError>;
+    // Recognising and issuing credentials.
 
-    /// Gives this browser fresh credentials for `user`.
-    async fn sign_in(&self, parts: &Parts, user: &UserRecord) -> Result<(), AppError>;
-
-    /// Ends this browser's credentials.
-    async fn sign_out(&self, parts: &Parts, current: &CurrentUser) -> Result<(), AppError>;
-
-    /// What the server looked at to recognise this request, for the dashboard.
-    async fn explain(
+    /// Checks this mode's credentials among those presented, if there are any, under the JWT
+    /// `revocation` setting (a mode that revokes nothing early ignores it); the cookies the
+    /// response should set (a renewed or forgotten session cookie).
+    async fn recognise(
         &self,
-        parts: &Parts,
+        presented: &Credentials,
+        client: &ClientInfo,
+        revocation: Revocation,
+    ) -> Result<(Recognised, CookieChanges), AppError>;
+
+    /// Fresh credentials of this mode for `user` on `client`, in place of any of this mode that
+    /// the browser `presented`.
+    async fn issue(
+        &self,
+        user: &UserRecord,
+        client: &ClientInfo,
+        presented: &Credentials,
+    ) -> Result<CookieChanges, AppError>;
+
+    /// Ends the credentials this browser presents, recognised as `current`.
+    async fn end(
+        &self,
+        presented: &Credentials,
         current: &CurrentUser,
-    ) -> Result<RecognitionReport, AppError>;
+    ) -> Result<CookieChanges, AppError>;
+
+    // Listing and ending devices.
 
     /// The user's devices in this mode.
     async fn devices(&self, user_id: i64) -> Result<Vec<Device>, AppError>;
@@ -250,86 +88,59 @@ pub trait AuthMode: Send + Sync {
     async fn kill_all_except(&self, user_id: i64, keep: Option<&str>) -> Result<u64, AppError>;
 }
 
-/// What recognition found, left in the request's extensions by the middleware.
-#[derive(Clone, Debug, Default)]
-pub struct Recognition {
-    pub user: Option<CurrentUser>,
-    /// Credentials that were presented and refused, when no mode recognised the request.
-    pub refused: Option<Refusal>,
-}
-
-impl Recognition {
-    /// The user the middleware recognised on this request, if any.
-    pub fn user_of(parts: &Parts) -> Option<CurrentUser> {
-        Self::of(parts).user
-    }
-
-    pub fn of(parts: &Parts) -> Recognition {
-        parts
-            .extensions
-            .get::<Recognition>()
-            .cloned()
-            .unwrap_or_default()
-    }
-
-    /// The recognised user, or the 401 that says why not: [`AppError::InvalidToken`] when
-    /// credentials were refused, [`AppError::Unauthenticated`] when there were none.
-    pub fn require(parts: &Parts) -> Result<CurrentUser, AppError> {
-        let recognition = Self::of(parts);
-        match (recognition.user, recognition.refused) {
-            (Some(user), _) => Ok(user),
-            (None, Some(refusal)) => Err(AppError::InvalidToken {
-                reason: refusal.to_string(),
-            }),
-            (None, None) => Err(AppError::Unauthenticated),
-        }
-    }
-
-    /// An expired access token: a refresh may sign the browser in again without a password.
-    pub fn is_refreshable(&self) -> bool {
-        self.user.is_none() && self.refused == Some(Refusal::Expired)
-    }
-}
-
 /// The modes and what signing in needs: shared by every request.
 #[derive(Clone)]
 pub struct Auth {
-    modes: Arc<[Arc<dyn AuthMode>]>,
     session: Arc<SessionMode>,
     jwt: Arc<JwtMode>,
     db: Db,
     passwords: Passwords,
     throttle: Arc<SignInThrottle>,
     clock: Clock,
+    cookie_names: CookieNames,
     secure_cookies: bool,
 }
 
+/// What [`Auth::recognise`] found, and the cookies the response should set because of it.
+pub struct Recognising {
+    pub recognition: Recognition,
+    pub cookies: CookieChanges,
+}
+
 impl Auth {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
-        session: Arc<SessionMode>,
-        jwt: Arc<JwtMode>,
+        session: SessionMode,
+        jwt: JwtMode,
         db: Db,
         passwords: Passwords,
         throttle: SignInThrottle,
         clock: Clock,
+        cookie_names: CookieNames,
         secure_cookies: bool,
     ) -> Self {
-        let modes: Vec<Arc<dyn AuthMode>> = vec![session.clone(), jwt.clone()];
         Auth {
-            modes: modes.into(),
-            session,
-            jwt,
+            session: Arc::new(session),
+            jwt: Arc::new(jwt),
             db,
             passwords,
             throttle: Arc::new(throttle),
             clock,
+            cookie_names,
             secure_cookies,
         }
     }
 
-    /// The session mode itself, for sessions opened outside a browser's request.
-    pub fn sessions(&self) -> &SessionMode {
-        &self.session
+    /// The modes in the order they are asked: the session cookie first.
+    fn modes(&self) -> [&dyn AuthMode; 2] {
+        [self.session.as_ref(), self.jwt.as_ref()]
+    }
+
+    fn mode(&self, mode: Mode) -> &dyn AuthMode {
+        match mode {
+            Mode::Session => self.session.as_ref(),
+            Mode::Jwt => self.jwt.as_ref(),
+        }
     }
 
     pub fn passwords(&self) -> &Passwords {
@@ -341,30 +152,57 @@ impl Auth {
         &self.throttle
     }
 
-    /// The JWT mode itself, for what only it does: refresh, and tokens for the JSON API.
-    pub fn jwt(&self) -> &JwtMode {
-        &self.jwt
+    /// Reads what a request presents, under this server's cookie names: the one reader.
+    pub fn read_credentials(&self, headers: &http::HeaderMap) -> Credentials {
+        Credentials::read(headers, self.cookie_names)
     }
 
-    fn mode(&self, mode: Mode) -> &dyn AuthMode {
-        self.modes
-            .iter()
-            .find(|candidate| candidate.mode() == mode)
-            .map(Arc::as_ref)
-            .expect("every Mode has an AuthMode registered")
+    /// What a browser holding only the session cookie `id` would present.
+    pub fn presenting_session(&self, id: String) -> Credentials {
+        Credentials::session_cookie(self.cookie_names, id)
     }
 
-    /// Asks each mode in turn; the first that recognises the request wins. Otherwise the first
-    /// refusal is kept, to say why.
-    pub async fn recognise(&self, parts: &Parts) -> Result<Recognition, AppError> {
+    /// What a browser holding only the access cookie `token` would present.
+    pub fn presenting_access_token(&self, token: String) -> Credentials {
+        Credentials::access_cookie(self.cookie_names, token)
+    }
+
+    /// This server's JWT revocation setting.
+    pub fn revocation(&self) -> Revocation {
+        self.jwt.settings().revocation
+    }
+
+    /// Asks each mode in turn, under this server's revocation setting; the first that
+    /// recognises the request wins. Otherwise the first refusal is kept, to say why.
+    pub async fn recognise(
+        &self,
+        presented: &Credentials,
+        client: &ClientInfo,
+    ) -> Result<Recognising, AppError> {
+        self.recognise_with(presented, client, self.revocation())
+            .await
+    }
+
+    /// [`Auth::recognise`] under the revocation `setting`: the compare page measures every
+    /// setting on one server.
+    pub async fn recognise_with(
+        &self,
+        presented: &Credentials,
+        client: &ClientInfo,
+        setting: Revocation,
+    ) -> Result<Recognising, AppError> {
         let mut recognition = Recognition::default();
-        for mode in self.modes.iter() {
-            match mode.recognise(parts).await? {
+        let mut cookies = CookieChanges::none();
+        for mode in self.modes() {
+            let (recognised, changes) = mode.recognise(presented, client, setting).await?;
+            cookies = cookies.and(changes);
+            match recognised {
                 Recognised::User(user) => {
-                    return Ok(Recognition {
+                    recognition = Recognition {
                         user: Some(user),
                         refused: None,
-                    });
+                    };
+                    break;
                 }
                 Recognised::Refused(refusal) => {
                     recognition.refused.get_or_insert(refusal);
@@ -372,59 +210,61 @@ impl Auth {
                 Recognised::Absent => {}
             }
         }
-        Ok(recognition)
+        Ok(Recognising {
+            recognition,
+            cookies,
+        })
     }
 
-    /// Gives `user` credentials of `mode` on this request, as a sign-in does once the password is
-    /// checked.
+    /// Gives `user` credentials of `mode` on this browser, as a sign-in does once the password
+    /// is checked, and remembers `mode` as the browser's choice.
     pub async fn issue(
         &self,
-        parts: &Parts,
+        presented: &Credentials,
+        client: &ClientInfo,
         user: &UserRecord,
         mode: Mode,
-    ) -> Result<(), AppError> {
-        self.mode(mode).sign_in(parts, user).await
+    ) -> Result<CookieChanges, AppError> {
+        let changes = self.mode(mode).issue(user, client, presented).await?;
+        Ok(changes.and(self.remember_mode(mode)))
     }
 
-    pub async fn sign_out(&self, parts: &Parts, current: &CurrentUser) -> Result<(), AppError> {
-        self.mode(current.mode).sign_out(parts, current).await
-    }
-
-    pub async fn explain(
+    /// Ends this browser's sign-in.
+    pub async fn sign_out(
         &self,
-        parts: &Parts,
+        presented: &Credentials,
         current: &CurrentUser,
-    ) -> Result<RecognitionReport, AppError> {
-        self.mode(current.mode).explain(parts, current).await
+    ) -> Result<CookieChanges, AppError> {
+        self.mode(current.mode).end(presented, current).await
     }
 
     /// Gives this browser credentials of the other kind and ends the old ones, without asking
     /// for the password again: the request is already recognised.
     pub async fn switch_mode(
         &self,
-        parts: &Parts,
+        presented: &Credentials,
+        client: &ClientInfo,
         current: &CurrentUser,
         to: Mode,
-    ) -> Result<(), AppError> {
+    ) -> Result<CookieChanges, AppError> {
         if current.mode == to {
-            return Ok(());
+            return Ok(CookieChanges::none());
         }
         let user = self
             .db
             .user_by_id(current.user_id)
             .await?
             .ok_or(AppError::Unauthenticated)?;
-        self.mode(to).sign_in(parts, &user).await?;
-        self.mode(current.mode).sign_out(parts, current).await?;
-        self.remember_mode(parts, to);
-        Ok(())
+        let issued = self.mode(to).issue(&user, client, presented).await?;
+        let ended = self.mode(current.mode).end(presented, current).await?;
+        Ok(ended.and(issued).and(self.remember_mode(to)))
     }
 
     /// Every device of the user, whatever its mode, most recently active first.
     pub async fn devices(&self, current: &CurrentUser) -> Result<Vec<DeviceView>, AppError> {
         let now = self.clock.now();
         let mut devices = Vec::new();
-        for mode in self.modes.iter() {
+        for mode in self.modes() {
             devices.extend(mode.devices(current.user_id).await?);
         }
         devices.sort_by_key(|device| {
@@ -440,11 +280,25 @@ impl Auth {
     }
 
     /// Ends one of the current user's devices. Another user's device, or none, is
-    /// [`AppError::NotFound`] and changes nothing.
-    pub async fn kill(&self, current: &CurrentUser, device_id: &str) -> Result<Killed, AppError> {
-        for mode in self.modes.iter() {
+    /// [`AppError::NotFound`] and changes nothing. Killing this browser's own device is
+    /// signing out: the cookies to clear come back too.
+    pub async fn kill(
+        &self,
+        presented: &Credentials,
+        current: &CurrentUser,
+        device_id: &str,
+    ) -> Result<(Killed, CookieChanges), AppError> {
+        if device_id == current.device_id {
+            let cookies = self.sign_out(presented, current).await?;
+            let killed = Killed {
+                mode: current.mode,
+                access_valid_until: None,
+            };
+            return Ok((killed, cookies));
+        }
+        for mode in self.modes() {
             if let Some(killed) = mode.kill(current.user_id, device_id).await? {
-                return Ok(killed);
+                return Ok((killed, CookieChanges::none()));
             }
         }
         Err(AppError::NotFound)
@@ -453,7 +307,7 @@ impl Auth {
     /// Ends every device of the current user except this one; returns how many ended.
     pub async fn kill_others(&self, current: &CurrentUser) -> Result<u64, AppError> {
         let mut ended = 0;
-        for mode in self.modes.iter() {
+        for mode in self.modes() {
             let keep = (mode.mode() == current.mode).then_some(current.device_id.as_str());
             ended += mode.kill_all_except(current.user_id, keep).await?;
         }
@@ -461,42 +315,167 @@ impl Auth {
     }
 
     /// Ends every device of the current user, this one included.
-    pub async fn kill_all(&self, parts: &Parts, current: &CurrentUser) -> Result<u64, AppError> {
+    pub async fn kill_all(
+        &self,
+        presented: &Credentials,
+        current: &CurrentUser,
+    ) -> Result<(u64, CookieChanges), AppError> {
         let others = self.kill_others(current).await?;
-        self.sign_out(parts, current).await?;
-        Ok(others + 1)
+        let cookies = self.sign_out(presented, current).await?;
+        Ok((others + 1, cookies))
     }
 
     /// The mode this browser chose last, or the cookie session.
-    pub fn remembered_mode(&self, parts: &Parts) -> Mode {
-        parts
-            .extensions
-            .get::<Cookies>()
-            .and_then(|cookies| cookies.get(MODE_CHOICE_COOKIE))
-            .and_then(|cookie| Mode::from_key(cookie.value()))
-            .unwrap_or(Mode::Session)
+    pub fn remembered_mode(&self, presented: &Credentials) -> Mode {
+        presented.mode_choice.unwrap_or(Mode::Session)
     }
 
-    pub fn remember_mode(&self, parts: &Parts, mode: Mode) {
-        if let Some(cookies) = parts.extensions.get::<Cookies>() {
-            cookies.add(
-                Cookie::build((MODE_CHOICE_COOKIE, mode.key()))
-                    .path("/")
-                    .http_only(true)
-                    .secure(self.secure_cookies)
-                    .same_site(SameSite::Lax)
-                    .max_age(CookieDuration::days(365))
-                    .build(),
-            );
-        }
+    fn remember_mode(&self, mode: Mode) -> CookieChanges {
+        let scope = CookieScope {
+            path: "/",
+            same_site: SameSite::Lax,
+            secure: self.secure_cookies,
+        };
+        CookieChanges::none().set(credential_cookie(
+            MODE_CHOICE_COOKIE,
+            mode.key().to_owned(),
+            scope,
+            Some(365 * 86_400),
+        ))
     }
-}
 
-/// Extractor: the recognised user, or a 401 that says why.
-impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
-    type Rejection = AppError;
+    // The JWT mode's own operations: refresh, and tokens for the JSON API.
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Recognition::require(parts)
+    /// Starts a JWT family for `user` and hands out its tokens (the JSON API's sign-in).
+    pub async fn start_jwt(
+        &self,
+        user: &UserRecord,
+        client: &ClientInfo,
+    ) -> Result<TokenPair, AppError> {
+        self.jwt.start(user, client).await
+    }
+
+    /// Exchanges a refresh token for a new pair.
+    pub async fn refresh(
+        &self,
+        refresh_token: &str,
+        client: &ClientInfo,
+    ) -> Result<Result<TokenPair, RefreshRefusal>, AppError> {
+        self.jwt.refresh(refresh_token, client).await
+    }
+
+    /// The browser refresh: the new pair's cookies, or why not with the cookies cleared.
+    pub async fn refresh_browser(
+        &self,
+        presented: &Credentials,
+        client: &ClientInfo,
+    ) -> Result<Result<CookieChanges, (RefreshRefusal, CookieChanges)>, AppError> {
+        let token = presented.refresh.as_deref().unwrap_or_default();
+        Ok(match self.jwt.refresh(token, client).await? {
+            Ok(pair) => Ok(self.jwt.cookies_for(&pair)),
+            Err(refusal) => Err((refusal, self.jwt.forget_cookies())),
+        })
+    }
+
+    // What the app shows about itself (`inspect`) reads through these.
+
+    pub fn session_settings(&self) -> SessionSettings {
+        self.session.settings()
+    }
+
+    pub fn jwt_settings(&self) -> JwtSettings {
+        self.jwt.settings()
+    }
+
+    /// The live session a request presents, as its store keeps it.
+    pub async fn session_record(
+        &self,
+        presented: &Credentials,
+    ) -> Result<Option<SessionRow>, AppError> {
+        self.session.record(presented).await
+    }
+
+    /// The current user's JWT family and its tokens.
+    pub async fn jwt_family(
+        &self,
+        current: &CurrentUser,
+    ) -> Result<Option<(Device, Vec<TokenRow>)>, AppError> {
+        self.jwt.family_of(current).await
+    }
+
+    /// A genuinely signed copy of this own token that must still be refused (the playground).
+    pub fn refused_copy(&self, token: &str, copy: jwt::RefusedCopy) -> Result<String, AppError> {
+        self.jwt.refused_copy(token, copy)
+    }
+
+    /// Revoked token ids on this server's denylist, and the bytes they take.
+    pub fn denylist_footprint(&self) -> (usize, usize) {
+        self.jwt.denylist().footprint()
+    }
+
+    /// A session for `user` outside any browser (the load generator, the playground): its ID,
+    /// as a cookie would present it, and its public id.
+    pub async fn open_session(
+        &self,
+        user: &UserRecord,
+        client: &ClientInfo,
+    ) -> Result<(String, String), AppError> {
+        let id = self.session.open(user, client).await?;
+        let presented = self.presenting_session(id.to_string());
+        let device = self
+            .session
+            .record(&presented)
+            .await?
+            .ok_or(AppError::Internal)?
+            .public_id;
+        Ok((id.to_string(), device))
+    }
+
+    /// Ends a session by its public id; `false` if the user had no such session.
+    pub async fn end_session(&self, user_id: i64, device_id: &str) -> Result<bool, AppError> {
+        self.session.end_device(user_id, device_id).await
+    }
+
+    /// Revokes a JWT family and puts its access tokens on the denylist, whatever this server's
+    /// setting (the kill drill measures the denylist column too). Returns until when its last
+    /// access token is valid.
+    pub async fn revoke_and_deny(
+        &self,
+        user_id: i64,
+        device_id: &str,
+        reason: RevocationReason,
+    ) -> Result<Option<i64>, AppError> {
+        let Some(family) = self.jwt.revoke(user_id, device_id, reason).await? else {
+            return Ok(None);
+        };
+        self.jwt.deny_family(family.id).await?;
+        Ok(Some(family.access_expires_at))
+    }
+
+    /// Removes a JWT family without a trace.
+    pub async fn delete_jwt_family(&self, device_id: &str) -> Result<bool, AppError> {
+        self.jwt.delete_family(device_id).await
+    }
+
+    /// The user behind a recognised request, as stored.
+    pub async fn user(&self, current: &CurrentUser) -> Result<UserRecord, AppError> {
+        self.db
+            .user_by_id(current.user_id)
+            .await?
+            .ok_or(AppError::Unauthenticated)
+    }
+
+    /// The sweeper: deletes every expired session and every wholly expired refresh family;
+    /// returns how many, and forgets old throttle records.
+    pub async fn sweep_expired(&self) -> Result<u64, AppError> {
+        let now = self.clock.now();
+        self.throttle.sweep(now);
+        let sessions = self.session.delete_expired().await?;
+        let families = self.db.delete_expired_families(now).await?;
+        Ok(sessions + families)
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now()
     }
 }

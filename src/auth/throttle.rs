@@ -22,18 +22,9 @@ use std::{
     sync::{Mutex, MutexGuard},
 };
 
+pub use crate::core::config::ThrottleLimits;
+use crate::core::sync::lock;
 use crate::error::AppError;
-
-/// How many sign-in attempts may fail within a window before more are refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ThrottleLimits {
-    /// Per account, from one network.
-    pub per_account: usize,
-    /// Per network, whatever the account.
-    pub per_network: usize,
-    /// Seconds an attempt is remembered.
-    pub window: i64,
-}
 
 /// Beyond this many tracked keys per table, the stalest are forgotten first: memory stays
 /// bounded when many addresses attack at once.
@@ -76,9 +67,7 @@ impl SignInThrottle {
     }
 
     fn tables(&self) -> MutexGuard<'_, Tables> {
-        self.tables
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.tables)
     }
 
     /// Starts an attempt to sign in as `username` from `ip`, or refuses it with

@@ -3,11 +3,13 @@
 //! Queries are checked against the schema at compile time (`sqlx::query!`), with the checked
 //! metadata committed in `.sqlx/` so that a build needs no database (`make sqlx-prepare` renews it).
 
+mod queries;
 mod refresh;
 mod sessions;
 mod users;
 
-pub use refresh::{FamilyRow, NewFamily, REASON_REUSED, Rotation, RotationOutcome, TokenRow};
+pub use queries::counting_queries;
+pub use refresh::{FamilyRow, NewFamily, Rotation, RotationOutcome, TokenRow};
 pub use sessions::{SessionRow, SessionRowUpdate};
 pub use users::UserRecord;
 
@@ -47,9 +49,9 @@ impl Db {
     }
 
     /// The one door to the database: every query passes here, and is counted for the request
-    /// whose recognition is being measured (see [`crate::server::metrics`]).
+    /// whose recognition is being measured (see [`queries`]).
     fn pool(&self) -> &SqlitePool {
-        crate::server::metrics::count_query();
+        queries::count_query();
         &self.pool
     }
 

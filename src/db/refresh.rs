@@ -1,6 +1,7 @@
 //! JWT mode's refresh-token families and tokens, keyed by SHA-256 hashes of the tokens.
 
 use super::Db;
+use crate::model::RevocationReason;
 
 /// A refresh-token family: one device signed in with JWTs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,8 +76,6 @@ pub enum RotationOutcome {
         family_id: i64,
     },
 }
-
-pub const REASON_REUSED: &str = "refresh token reused";
 
 impl Db {
     /// Starts a family with its first token.
@@ -165,7 +164,7 @@ impl Db {
             }
             Some(used_at) if now - used_at <= rotation.grace => true,
             Some(_) => {
-                revoke_family_in(&mut tx, found.family_id, REASON_REUSED, now).await?;
+                revoke_family_in(&mut tx, found.family_id, RevocationReason::Reused, now).await?;
                 tx.commit().await?;
                 return Ok(RotationOutcome::Reused {
                     family_id: found.family_id,
@@ -266,7 +265,7 @@ impl Db {
         &self,
         user_id: i64,
         public_id: &str,
-        reason: &str,
+        reason: RevocationReason,
         now: i64,
     ) -> Result<Option<FamilyRow>, sqlx::Error> {
         let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
@@ -292,7 +291,7 @@ impl Db {
         &self,
         user_id: i64,
         keep: Option<&str>,
-        reason: &str,
+        reason: RevocationReason,
         now: i64,
     ) -> Result<Vec<FamilyRow>, sqlx::Error> {
         let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
@@ -377,9 +376,10 @@ impl Db {
 async fn revoke_family_in(
     tx: &mut sqlx::SqliteConnection,
     family_id: i64,
-    reason: &str,
+    reason: RevocationReason,
     now: i64,
 ) -> Result<FamilyRow, sqlx::Error> {
+    let reason_key = reason.key();
     sqlx::query!(
         "update refresh_tokens set revoked_at = ? where family_id = ? and revoked_at is null",
         now,
@@ -393,7 +393,7 @@ async fn revoke_family_in(
            returning id as "id!", public_id, user_id, device, ip, created_at, last_used_at,
                expires_at, access_expires_at, revoked_at, revoked_reason"#,
         now,
-        reason,
+        reason_key,
         family_id,
     )
     .fetch_one(&mut *tx)

@@ -122,11 +122,10 @@ impl Db {
         user_id: i64,
         now: i64,
     ) -> Result<Vec<SessionRow>, sqlx::Error> {
-        sqlx::query_as!(
+        // In a file of its own so that the query-plan test below checks this very query.
+        sqlx::query_file_as!(
             SessionRow,
-            "select id_hash, public_id, user_id, device, ip, created_at, last_seen_at, expires_at
-             from sessions where user_id = ? and expires_at > ?
-             order by last_seen_at desc, created_at desc",
+            "src/db/sql/live_sessions_of_user.sql",
             user_id,
             now,
         )
@@ -190,20 +189,19 @@ mod tests {
         let db = Db::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
             .await
             .unwrap();
-        let plan: Vec<String> = sqlx::query(
-            "explain query plan
-             select id_hash, public_id, user_id, device, ip, created_at, last_seen_at, expires_at
-             from sessions where user_id = ? and expires_at > ?
-             order by last_seen_at desc, created_at desc",
-        )
-        .bind(1_i64)
-        .bind(0_i64)
-        .fetch_all(db.pool())
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.get::<String, _>("detail"))
-        .collect();
+        let query = format!(
+            "explain query plan {}",
+            include_str!("sql/live_sessions_of_user.sql")
+        );
+        let plan: Vec<String> = sqlx::query(&query)
+            .bind(1_i64)
+            .bind(0_i64)
+            .fetch_all(db.pool())
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.get::<String, _>("detail"))
+            .collect();
         let plan = plan.join("\n");
         assert!(
             plan.contains("USING INDEX sessions_user_last_seen (user_id=?)"),

@@ -6,7 +6,7 @@ use leptos_meta::Title;
 use super::form::{FormError, last_error};
 use crate::{
     api::{GenerateLoad, compare},
-    model::{Comparison, CostColumn},
+    model::{Comparison, CostColumn, KillEffect, MAX_BURST, MemoryUse, describe_seconds},
 };
 
 #[component]
@@ -32,7 +32,7 @@ pub fn ComparePage() -> impl IntoView {
                         name="requests"
                         value="200"
                         min="1"
-                        max="1000"
+                        max=MAX_BURST
                     />
                 </div>
                 <button
@@ -47,8 +47,8 @@ pub fn ComparePage() -> impl IntoView {
             <p class="hint">
                 "The burst signs you in once more in each mode (a “ticketbooth load generator” "
                 "device), sends the requests, then signs those devices out and checks whether "
-                "the next request still gets in: the kill drill. At most 1000 per column, one "
-                "burst at a time. You need to be signed in."
+                "the next request still gets in: the kill drill. At most " {MAX_BURST}
+                " per column, one burst at a time. You need to be signed in."
             </p>
             <FormError error />
         </section>
@@ -77,10 +77,11 @@ fn Figures(comparison: Comparison) -> impl IntoView {
         access_ttl,
         ..
     } = comparison;
+    let access_ttl = describe_seconds(access_ttl);
     let row = |label: &'static str, test_id: &'static str, cell: fn(&CostColumn) -> String| {
         let cells = columns
             .iter()
-            .map(|column| view! { <td data-column=column.key.clone()>{cell(column)}</td> })
+            .map(|column| view! { <td data-column=column.column.key()>{cell(column)}</td> })
             .collect_view();
         view! {
             <tr data-testid=test_id>
@@ -103,7 +104,7 @@ fn Figures(comparison: Comparison) -> impl IntoView {
                             <th scope="col"></th>
                             {columns
                                 .iter()
-                                .map(|column| view! { <th scope="col">{column.label.clone()}</th> })
+                                .map(|column| view! { <th scope="col">{column.column.label()}</th> })
                                 .collect_view()}
                         </tr>
                     </thead>
@@ -121,8 +122,8 @@ fn Figures(comparison: Comparison) -> impl IntoView {
                             "row-bytes",
                             |c| per_request(c.requests, c.bytes_per_request, " bytes"),
                         )}
-                        {row("A kill takes effect", "row-kill", |c| c.kill_takes_effect.clone())}
-                        {row("Server memory it needs", "row-memory", |c| c.memory.clone())}
+                        {row("A kill takes effect", "row-kill", |c| kill_effect(c.kill_takes_effect))}
+                        {row("Server memory it needs", "row-memory", |c| memory(c.memory))}
                     </tbody>
                 </table>
             </div>
@@ -134,6 +135,28 @@ fn Figures(comparison: Comparison) -> impl IntoView {
                 "kill, or a shared list."
             </p>
         </section>
+    }
+}
+
+fn kill_effect(effect: Option<KillEffect>) -> String {
+    match effect {
+        None => "not measured yet: generate load".to_owned(),
+        Some(KillEffect::AtOnce) => "at once: the next request is refused (measured)".to_owned(),
+        Some(KillEffect::AtExpiry { seconds_after_kill }) => format!(
+            "not until the token expires: {} after the kill (measured)",
+            describe_seconds(seconds_after_kill)
+        ),
+    }
+}
+
+fn memory(memory: MemoryUse) -> String {
+    match memory {
+        MemoryUse::Nothing => "none".to_owned(),
+        MemoryUse::SessionRows => "none: sessions are rows in SQLite".to_owned(),
+        MemoryUse::EverySession => "every live session".to_owned(),
+        MemoryUse::Denylist { entries, bytes } => {
+            format!("{entries} revoked token ids, about {bytes} bytes")
+        }
     }
 }
 
@@ -181,8 +204,8 @@ fn Chart(columns: Vec<CostColumn>) -> impl IntoView {
                 )
             };
             view! {
-                <g class="chart-row" data-column=column.key.clone()>
-                    <text x="0" y=top + 18.0 class="chart-label">{column.label}</text>
+                <g class="chart-row" data-column=column.column.key()>
+                    <text x="0" y=top + 18.0 class="chart-label">{column.column.label()}</text>
                     <rect x=LABEL_WIDTH y=top + 4.0 width=p99 height="12" class="bar-p99" />
                     <rect x=LABEL_WIDTH y=top + 4.0 width=median height="12" class="bar-median" />
                     <text x=LABEL_WIDTH y=top + 32.0 class="chart-value">{text}</text>

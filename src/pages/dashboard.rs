@@ -8,8 +8,8 @@ use super::{devices::When, layout::SignInRequired};
 use crate::{
     api::{SwitchMode, dashboard},
     model::{
-        ClaimView, DeviceView, Evidence, JwtEvidence, RecognitionCost, RecognitionReport,
-        Revocation, RotationView, SessionEvidence, SessionStoreKind,
+        CarriedIn, ClaimView, DeviceView, Evidence, JwtEvidence, RecognitionCost,
+        RecognitionReport, Revocation, RotationView, SessionEvidence, SessionStoreKind,
     },
 };
 
@@ -51,7 +51,7 @@ fn Report(report: RecognitionReport) -> impl IntoView {
                     {viewer.mode.label()}
                 </span> "."
             </p>
-            {cost.map(|cost| view! { <CostStrip cost /> })}
+            <CostStrip cost />
         </section>
         {match evidence {
             Evidence::Session(evidence) => view! { <SessionSteps evidence device /> }.into_any(),
@@ -59,6 +59,13 @@ fn Report(report: RecognitionReport) -> impl IntoView {
                 view! { <JwtSteps evidence device server_now /> }.into_any()
             }
         }}
+    }
+}
+
+fn carried_in_words(carried_in: &CarriedIn) -> String {
+    match carried_in {
+        CarriedIn::Cookie { name } => format!("the cookie {name}"),
+        CarriedIn::AuthorizationHeader => "the Authorization header".to_owned(),
     }
 }
 
@@ -223,7 +230,7 @@ fn JwtSteps(evidence: JwtEvidence, device: DeviceView, server_now: i64) -> impl 
             <h2>"How the server recognised this request"</h2>
             <ol class="steps">
                 <li>
-                    "Your browser sent an access token in " {carried_in} " ("
+                    "Your browser sent an access token in " {carried_in_words(&carried_in)} " ("
                     <span data-testid="token-bytes">{token_bytes}</span>
                     " bytes). It is a JWT: a header, a payload and a signature, each base64url:"
                     <div class="jwt" data-testid="jwt-parts">

@@ -9,7 +9,7 @@ use super::{
 };
 use crate::{
     api::{KillAllDevices, KillDevice, KillOtherDevices, SwitchMode, devices},
-    model::{DeviceView, Killed, Moment},
+    model::{DeviceView, Killed, Moment, RevocationReason},
 };
 
 /// A moment as relative words, with the exact UTC time on hover.
@@ -180,7 +180,7 @@ fn DeviceTable(devices: Vec<DeviceView>, kill: ServerAction<KillDevice>) -> impl
                                             Some(revoked) => {
                                                 view! {
                                                     <span class="revoked" data-testid="revoked">
-                                                        {revoked.reason} "; access token valid until "
+                                                        {reason_words(revoked.reason)} "; access token valid until "
                                                         <When moment=revoked.access_valid_until />
                                                     </span>
                                                 }
@@ -210,5 +210,15 @@ fn DeviceTable(devices: Vec<DeviceView>, kill: ServerAction<KillDevice>) -> impl
                 </tbody>
             </table>
         </div>
+    }
+}
+
+/// Why a JWT device was revoked, in words.
+fn reason_words(reason: RevocationReason) -> &'static str {
+    match reason {
+        RevocationReason::SignedOut => "signed out",
+        RevocationReason::Killed => "signed out from another device",
+        RevocationReason::Reused => "refresh token reused",
+        RevocationReason::KillDrill => "kill drill",
     }
 }

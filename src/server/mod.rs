@@ -1,12 +1,6 @@
-//! The server: router, middleware stack, background sweeper, start and stop.
+//! The top layer: the router and its middleware, the background sweeper, start and stop.
 
-pub mod client;
-pub mod clock;
-pub mod config;
-pub mod load;
-pub mod metrics;
 pub mod middleware;
-pub mod state;
 
 use std::{net::SocketAddr, time::Duration};
 
@@ -15,15 +9,15 @@ use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use tower::ServiceBuilder;
+use tower_cookies::CookieManagerLayer;
 
 use crate::{
+    api::state::{self, AppState},
     app::{App, shell},
-    auth::session::SessionMode,
+    core::{clock::Clock, config::Config},
     error::AppError,
 };
-use clock::Clock;
-use config::Config;
-use state::AppState;
+use middleware::{errors, headers, limits, origin, recognise};
 
 /// How often expired sessions are deleted.
 const SWEEP_EVERY: Duration = Duration::from_secs(10 * 60);
@@ -32,24 +26,19 @@ const SWEEP_EVERY: Duration = Duration::from_secs(10 * 60);
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
-    let session_layer = SessionMode::layer(state.sessions.clone(), &state.config);
     // Listed outermost first.
     let pipeline = ServiceBuilder::new()
-        .layer(from_fn(middleware::security_headers))
-        .layer(from_fn(middleware::secure_prefixed_removals))
-        .layer(from_fn(middleware::limit_body))
+        .layer(from_fn(headers::security_headers))
+        .layer(from_fn(limits::limit_body))
         .layer(from_fn_with_state(
             state.clone(),
-            middleware::client_address,
+            origin::refuse_cross_origin,
         ))
-        .layer(from_fn_with_state(
-            state.clone(),
-            middleware::refuse_cross_origin,
-        ))
-        .layer(session_layer)
-        .layer(from_fn(middleware::server_fn_statuses))
-        .layer(from_fn_with_state(state.clone(), middleware::recognise))
-        .layer(from_fn(middleware::guard_pages));
+        // The response's cookie jar, where modes' cookie changes are applied.
+        .layer(CookieManagerLayer::new())
+        .layer(from_fn(errors::server_fn_statuses))
+        .layer(from_fn_with_state(state.clone(), recognise::recognise))
+        .layer(from_fn(recognise::guard_pages));
     Router::new()
         .merge(crate::api::http::routes())
         .leptos_routes_with_context(
@@ -69,9 +58,7 @@ pub fn router(state: AppState) -> Router {
 /// Deletes every expired session and every refresh family that is wholly expired; returns how
 /// many.
 pub async fn sweep_expired(state: &AppState) -> Result<u64, AppError> {
-    let sessions = state.sessions.delete_expired().await?;
-    let families = state.db.delete_expired_families(state.clock.now()).await?;
-    Ok(sessions + families)
+    state.auth.sweep_expired().await
 }
 
 /// A server accepting connections, until [`RunningServer::stop`].
@@ -105,7 +92,6 @@ pub async fn start(
             let mut every = tokio::time::interval(SWEEP_EVERY);
             loop {
                 every.tick().await;
-                state.auth.sign_in_throttle().sweep(state.clock.now());
                 match sweep_expired(&state).await {
                     Ok(0) => {}
                     Ok(swept) => tracing::info!(swept, "deleted expired sessions and families"),

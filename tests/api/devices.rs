@@ -9,16 +9,17 @@ use crate::helpers::*;
 async fn devices_are_listed_most_recently_active_first_with_this_one_marked() {
     let app = spawn_app().await;
     let laptop = app.signed_in_browser("ada").await;
+    app.clock.advance(120);
     let phone = app.browser();
     assert_redirects_to(&phone.log_in("ada", PASSWORD).await, "/dashboard");
-    app.clock.advance(120);
-    phone.viewer().await;
+    app.clock.advance(30);
 
+    // The laptop's own request is activity: it is the most recent.
     let devices = laptop.devices().await;
 
     assert_eq!(devices.len(), 2);
     assert!(
-        !devices[0].is_current && devices[1].is_current,
+        devices[0].is_current && !devices[1].is_current,
         "{devices:#?}"
     );
     assert!(devices[0].last_active.unix > devices[1].last_active.unix);
@@ -30,6 +31,14 @@ async fn devices_are_listed_most_recently_active_first_with_this_one_marked() {
         assert_ne!(Some(&device.id), laptop.session_cookie().as_ref());
         assert_ne!(Some(&device.id), phone.session_cookie().as_ref());
     }
+
+    // Two minutes later the phone is used; the laptop, seen from the phone, is now second.
+    app.clock.advance(120);
+    phone.viewer().await;
+    let seen_from_phone = phone.devices().await;
+    assert!(seen_from_phone[0].is_current, "{seen_from_phone:#?}");
+    assert_eq!(seen_from_phone[1].id, devices[0].id);
+    assert!(seen_from_phone[0].last_active.unix > seen_from_phone[1].last_active.unix);
 }
 
 #[tokio::test]

@@ -16,12 +16,12 @@ use reqwest::{
 };
 use tempfile::TempDir;
 use ticketbooth::{
-    model::{DeviceView, RecognitionReport, Viewer},
-    server::{
-        self, RunningServer,
+    core::{
         clock::{self, Clock},
         config::Config,
     },
+    model::{DeviceView, RecognitionReport, Viewer},
+    server::{self, RunningServer},
 };
 
 pub const PASSWORD: &str = "correct horse battery staple";

@@ -9,8 +9,8 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
 use ticketbooth::{
-    auth::keys::KeyRing,
-    model::{DeviceView, Mode},
+    auth::jwt::keys::KeyRing,
+    model::{DeviceView, Mode, RevocationReason},
 };
 
 use crate::helpers::*;
@@ -452,8 +452,11 @@ async fn a_replay_after_the_grace_window_revokes_the_whole_family() {
         .unwrap()
         .unwrap();
     assert_eq!(
-        family.revoked_reason.as_deref(),
-        Some("refresh token reused")
+        family
+            .revoked_reason
+            .as_deref()
+            .map(RevocationReason::from_stored),
+        Some(RevocationReason::Reused)
     );
 }
 
@@ -609,7 +612,7 @@ async fn device_ids_are_opaque() {
     let id = &listed[0].id;
     assert_eq!(listed[0].mode, Mode::Jwt);
     assert!(listed[0].is_current);
-    let hash = ticketbooth::auth::jwt::hash_refresh_token(&tokens.refresh_token);
+    let hash = ticketbooth::auth::jwt::refresh::hash_refresh_token(&tokens.refresh_token);
     assert!(!tokens.refresh_token.contains(id.as_str()));
     assert_ne!(*id, URL_SAFE_NO_PAD.encode(&hash));
     assert!(
@@ -640,7 +643,9 @@ async fn the_database_holds_only_hashes_of_refresh_tokens() {
     let contains = |needle: &[u8]| stored.windows(needle.len()).any(|window| window == needle);
     for token in [&tokens.refresh_token, &rotated.refresh_token] {
         assert!(!contains(token.as_bytes()));
-        assert!(contains(&ticketbooth::auth::jwt::hash_refresh_token(token)));
+        assert!(contains(
+            &ticketbooth::auth::jwt::refresh::hash_refresh_token(token)
+        ));
     }
     assert!(!contains(tokens.access_token.as_bytes()));
 }

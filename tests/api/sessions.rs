@@ -4,9 +4,10 @@ use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use reqwest::StatusCode;
 use sha2::{Digest, Sha256};
 use ticketbooth::{
-    auth::session_store::SqlSessionStore,
+    auth::session::sql::SqlSessionStore,
+    core::config::LAST_SEEN_GRANULARITY,
     model::{Mode, Viewer},
-    server::{config::LAST_SEEN_GRANULARITY, sweep_expired},
+    server::sweep_expired,
 };
 use tower_sessions::{SessionStore as _, session::Id};
 

@@ -1,14 +1,10 @@
-//! Who is on the other end of a request: their IP address and a readable name for their device.
+//! Who is on the other end of a request: their IP address, looked up through the proxies we
+//! trust, and a readable name for their device.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use axum::extract::ConnectInfo;
-use http::{HeaderMap, header::USER_AGENT, request::Parts};
-
-/// Where a request came from once trusted proxies are looked through, left in the request's
-/// extensions by the pipeline. Without it, the TCP peer's address is the client's.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ClientAddress(pub IpAddr);
+use http::{HeaderMap, header::USER_AGENT};
+use ipnet::IpNet;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClientInfo {
@@ -18,87 +14,90 @@ pub struct ClientInfo {
 }
 
 impl ClientInfo {
-    pub fn from_parts(parts: &Parts) -> Self {
-        let forwarded = parts
-            .extensions
-            .get::<ClientAddress>()
-            .map(|ClientAddress(ip)| *ip);
-        let peer = || {
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(addr)| addr.ip().to_canonical())
-        };
-        let ip = forwarded
-            .or_else(peer)
-            .map_or_else(|| "unknown".into(), |ip| ip.to_string());
+    /// The client of a request that came from `peer` with `headers`: behind `proxies`, the
+    /// address they vouch for; without a peer (no socket), "unknown".
+    pub fn of(peer: Option<IpAddr>, headers: &HeaderMap, proxies: &TrustedProxies) -> Self {
+        let ip = peer.map_or_else(
+            || "unknown".into(),
+            |peer| proxies.client_behind(peer, headers).to_string(),
+        );
+        let agent = headers
+            .get(USER_AGENT)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or("");
         ClientInfo {
             ip,
-            device: describe_device(&parts.headers),
+            device: describe_user_agent(agent),
+        }
+    }
+
+    /// The server itself, acting as a client (the compare page's load, the playground).
+    pub fn in_process(device: &str) -> Self {
+        ClientInfo {
+            ip: IpAddr::from(Ipv4Addr::LOCALHOST).to_string(),
+            device: device.to_owned(),
         }
     }
 }
 
-fn describe_device(headers: &HeaderMap) -> String {
-    let agent = headers
-        .get(USER_AGENT)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("");
-    describe_user_agent(agent)
+/// Whether the request is a browser asking for a page (`Accept` names `text/html`), rather
+/// than a script asking for data.
+pub fn accepts_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(http::header::ACCEPT)
+        .and_then(|accept| accept.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"))
 }
 
-/// Reduces a User-Agent string to "browser major-version on OS". Only the well-known shapes are
-/// recognised; anything else is "Unknown browser". The order of the checks matters, because
-/// browsers name each other in their User-Agents (Edge says Chrome, Chrome says Safari).
+/// Reduces a User-Agent string to "browser major-version on OS", with woothee's parser. A few
+/// names it does not tell apart are checked first; anything unrecognised is "Unknown browser".
 pub fn describe_user_agent(agent: &str) -> String {
-    // A long header is not more informative, only more expensive to scan.
+    // A long header is not more informative, only more expensive to parse.
     let mut end = agent.len().min(512);
     while !agent.is_char_boundary(end) {
         end -= 1;
     }
     let agent = &agent[..end];
-    const BROWSERS: &[(&str, &str)] = &[
-        ("Edg/", "Edge"),
-        ("OPR/", "Opera"),
-        ("SamsungBrowser/", "Samsung Internet"),
-        ("Firefox/", "Firefox"),
-        ("FxiOS/", "Firefox"),
+    let parsed = woothee::parser::Parser::new().parse(agent);
+    let known = |value: &str| !value.is_empty() && value != woothee::woothee::VALUE_UNKNOWN;
+    let browser = [
+        // woothee calls these Chrome or "HTTP Library", or does not know them.
         ("HeadlessChrome/", "Headless Chrome"),
-        ("CriOS/", "Chrome"),
-        ("Chrome/", "Chrome"),
-        ("Version/", "Safari"),
         ("curl/", "curl"),
         ("Wget/", "Wget"),
-        ("python-requests/", "Python requests"),
         ("reqwest/", "reqwest"),
         ("PostmanRuntime/", "Postman"),
-    ];
-    const SYSTEMS: &[(&str, &str)] = &[
-        ("Windows NT", "Windows"),
-        ("iPhone", "iOS"),
-        ("iPad", "iPadOS"),
-        ("Android", "Android"),
-        ("CrOS", "ChromeOS"),
-        ("Macintosh", "macOS"),
-        ("Linux", "Linux"),
-    ];
-    let browser = BROWSERS.iter().find_map(|(marker, name)| {
+        ("python-requests/", "Python requests"),
+    ]
+    .iter()
+    .find_map(|(marker, name)| {
         let at = agent.find(marker)? + marker.len();
-        let major: String = agent[at..]
-            .chars()
-            .take_while(|c| c.is_ascii_digit())
-            .take(6)
-            .collect();
-        Some(if major.is_empty() {
-            (*name).to_string()
-        } else {
-            format!("{name} {major}")
-        })
+        Some(with_major(name, &agent[at..]))
+    })
+    .or_else(|| {
+        let result = parsed.as_ref().filter(|result| known(result.name))?;
+        let name = match result.name {
+            "SamsungBrowser" => "Samsung Internet",
+            other => other,
+        };
+        Some(with_major(name, result.version))
     });
-    let system = SYSTEMS
-        .iter()
-        .find(|(marker, _)| agent.contains(marker))
-        .map(|(_, name)| *name);
+    let system = parsed
+        .as_ref()
+        .map(|result| result.os)
+        .filter(|os| known(os))
+        .map(|os| match os {
+            os if os.starts_with("Windows") => "Windows",
+            "Mac OSX" => "macOS",
+            "iPhone" | "iPod" => "iOS",
+            "iPad" => "iPadOS",
+            "Android" => "Android",
+            "ChromeOS" => "ChromeOS",
+            "Linux" => "Linux",
+            other => other,
+        })
+        // woothee has no OS for headless or command-line clients that still name one.
+        .or_else(|| agent.contains("Linux").then_some("Linux"));
     match (browser, system) {
         (Some(browser), Some(system)) => format!("{browser} on {system}"),
         (Some(browser), None) => browser,
@@ -107,47 +106,51 @@ pub fn describe_user_agent(agent: &str) -> String {
     }
 }
 
+/// `name` and the major version at the start of `version` (at most six digits), if any.
+fn with_major(name: &str, version: &str) -> String {
+    let major: String = version
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .take(6)
+        .collect();
+    if major.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{name} {major}")
+    }
+}
+
 /// The proxies whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`): addresses and CIDR
 /// blocks. Anyone can send the header, so it means something only when a proxy we run added it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct TrustedProxies(Vec<(IpAddr, u8)>);
+pub struct TrustedProxies(Vec<IpNet>);
 
 impl TrustedProxies {
     /// `10.0.0.0/8, 127.0.0.1, ::1`: addresses, or blocks with their prefix length.
     pub fn parse(text: &str) -> Result<Self, String> {
         let mut blocks = Vec::new();
         for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-            let (address, prefix) = entry.split_once('/').unwrap_or((entry, ""));
-            let address: IpAddr = address
-                .parse()
-                .map_err(|_| format!("{entry:?} is not an IP address or CIDR block"))?;
-            let address = address.to_canonical();
-            let width = if address.is_ipv4() { 32 } else { 128 };
-            let prefix = if prefix.is_empty() {
-                width
-            } else {
-                prefix
-                    .parse::<u8>()
-                    .ok()
-                    .filter(|p| *p <= width)
-                    .ok_or_else(|| format!("{entry:?}: the prefix length must be 0 to {width}"))?
+            let block = match entry.parse::<IpNet>() {
+                Ok(block) => block,
+                Err(_) if entry.contains('/') => {
+                    let width = if entry.contains(':') { 128 } else { 32 };
+                    return Err(format!(
+                        "{entry:?} is not a CIDR block: the prefix length must be 0 to {width}"
+                    ));
+                }
+                Err(_) => entry
+                    .parse::<IpAddr>()
+                    .map(IpNet::from)
+                    .map_err(|_| format!("{entry:?} is not an IP address or CIDR block"))?,
             };
-            blocks.push((address, prefix));
+            blocks.push(canonical(block));
         }
         Ok(TrustedProxies(blocks))
     }
 
     fn trusts(&self, ip: IpAddr) -> bool {
         let ip = ip.to_canonical();
-        self.0.iter().any(|(block, prefix)| match (block, ip) {
-            (IpAddr::V4(block), IpAddr::V4(ip)) => {
-                same_prefix(u32::from(*block).into(), u32::from(ip).into(), *prefix, 32)
-            }
-            (IpAddr::V6(block), IpAddr::V6(ip)) => {
-                same_prefix(u128::from(*block), u128::from(ip), *prefix, 128)
-            }
-            _ => false,
-        })
+        self.0.iter().any(|block| block.contains(&ip))
     }
 
     /// The client behind `peer`: while the hop we are looking at is a trusted proxy, step to
@@ -177,12 +180,18 @@ impl TrustedProxies {
     }
 }
 
-fn same_prefix(a: u128, b: u128, prefix: u8, width: u32) -> bool {
-    let shift = width - u32::from(prefix);
-    if shift >= width {
-        return true;
+/// An IPv4-mapped IPv6 block (`::ffff:10.0.0.0/104`) as the IPv4 block it means, so that it
+/// matches the canonical addresses it is compared with.
+fn canonical(block: IpNet) -> IpNet {
+    match block {
+        IpNet::V6(v6) => match v6.addr().to_ipv4_mapped() {
+            Some(v4) if v6.prefix_len() >= 96 => {
+                IpNet::new(IpAddr::V4(v4), v6.prefix_len() - 96).unwrap_or(block)
+            }
+            _ => block,
+        },
+        IpNet::V4(_) => block,
     }
-    (a >> shift) == (b >> shift)
 }
 
 /// An `X-Forwarded-For` entry: an address, possibly with a port (`1.2.3.4:5678`, `[::1]:80`).
@@ -265,6 +274,11 @@ mod tests {
                 .trusts(ip("8.8.8.8"))
         );
         assert!(TrustedProxies::parse("10.0.0.0/33").is_err());
+        assert!(
+            TrustedProxies::parse("::ffff:10.0.0.0/104")
+                .unwrap()
+                .trusts(ip("10.9.8.7"))
+        );
         assert!(TrustedProxies::parse("proxy.local").is_err());
     }
 
@@ -296,6 +310,22 @@ mod tests {
                 "Headless Chrome 156 on Linux",
             ),
             ("curl/8.5.0", "curl 8"),
+            (
+                "Mozilla/5.0 (iPad; CPU OS 17_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.2 Mobile/15E148 Safari/604.1",
+                "Safari 17 on iPadOS",
+            ),
+            (
+                "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.2 Safari/605.1.15",
+                "Safari 17 on macOS",
+            ),
+            (
+                "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0",
+                "Firefox 121 on Windows",
+            ),
+            (
+                "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 Edg/120.0.0.0",
+                "Edge 120 on macOS",
+            ),
         ];
         for (agent, expected) in cases {
             assert_eq!(describe_user_agent(agent), expected, "{agent}");
@@ -305,8 +335,22 @@ mod tests {
     #[test]
     fn unknown_or_hostile_agents_stay_short() {
         assert_eq!(describe_user_agent(""), "Unknown browser");
-        let long = format!("Chrome/{}", "9".repeat(10_000));
-        assert_eq!(describe_user_agent(&long), "Chrome 999999");
-        assert_eq!(describe_user_agent("Firefox/ü"), "Firefox");
+        for hostile in [
+            format!("Chrome/{}", "9".repeat(10_000)),
+            format!(
+                "Mozilla/5.0 (X11; Linux x86_64) Chrome/{}",
+                "9".repeat(10_000)
+            ),
+            "Firefox/ü".to_owned(),
+            format!("curl/{}", "1".repeat(10_000)),
+            "\u{0}\u{7f}💥".repeat(1_000),
+        ] {
+            let described = describe_user_agent(&hostile);
+            assert!(described.len() <= 40, "{described}");
+        }
+        assert_eq!(
+            describe_user_agent(&format!("curl/{}", "1".repeat(10_000))),
+            "curl 111111"
+        );
     }
 }

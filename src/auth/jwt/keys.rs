@@ -15,11 +15,12 @@ use std::{
 
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{DecodingKey, EncodingKey};
-use rand::RngCore as _;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
-use crate::server::config::{Config, MIN_SECRET_BYTES, Secret};
+use crate::core::{
+    config::{Config, MIN_SECRET_BYTES, Secret},
+    ids::{fingerprint, random_bytes},
+};
 
 pub const KEY_FILE: &str = "jwt-keys.json";
 
@@ -91,14 +92,11 @@ struct StoredKey {
 /// A key's name: derived from the secret, so servers sharing a secret agree on it without being
 /// told. 48 bits of a hash reveal nothing usable about a 256-bit secret.
 fn kid_of(secret: &[u8]) -> String {
-    let digest = Sha256::digest(secret);
-    URL_SAFE_NO_PAD.encode(&digest[..6])
+    fingerprint(secret, 6)
 }
 
 fn new_secret() -> Vec<u8> {
-    let mut secret = vec![0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut secret);
-    secret
+    random_bytes(32)
 }
 
 impl KeyRing {
@@ -110,7 +108,8 @@ impl KeyRing {
         }
     }
 
-    fn from_secrets(current: &Secret, previous: &[Secret]) -> Self {
+    /// A ring of `current`, which signs, and `previous`, which still verify.
+    pub fn from_secrets(current: &Secret, previous: &[Secret]) -> Self {
         let keys = std::iter::once(current)
             .chain(previous)
             .map(|secret| SigningKey::new(secret.expose(), kid_of(secret.expose()), None))

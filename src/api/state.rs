@@ -5,19 +5,23 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use leptos::{config::LeptosOptions, prelude::use_context};
 
-use super::{clock::Clock, config::Config, metrics::Metrics};
 use crate::{
     auth::{
         Auth,
-        jwt::JwtMode,
-        keys::{KeyError, KeyRing},
+        jwt::{
+            JwtMode,
+            keys::{KeyError, KeyRing},
+        },
         password::Passwords,
-        session::SessionMode,
-        session_store::{MemorySessionStore, SessionBackend, SqlSessionStore},
+        session::{
+            SessionMode, memory::MemorySessionStore, sql::SqlSessionStore, store::SessionBackend,
+        },
         throttle::SignInThrottle,
     },
+    core::{clock::Clock, config::Config},
     db::Db,
     error::AppError,
+    inspect::metrics::Metrics,
     model::SessionStoreKind,
 };
 
@@ -34,8 +38,6 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub config: Arc<Config>,
     pub db: Db,
-    /// Where cookie sessions live: shared by the session layer and the session mode.
-    pub sessions: Arc<dyn SessionBackend>,
     pub auth: Auth,
     pub clock: Clock,
     /// What recognising requests has cost, for the dashboard and the compare page.
@@ -52,22 +54,20 @@ impl AppState {
             SessionStoreKind::Sqlite => Arc::new(SqlSessionStore::new(db.clone(), clock.clone())),
             SessionStoreKind::Memory => Arc::new(MemorySessionStore::new(clock.clone())),
         };
-        let session_mode = SessionMode::new(sessions.clone(), clock.clone(), &config);
-        let jwt_mode = JwtMode::new(db.clone(), clock.clone(), &config, keys);
         let auth = Auth::new(
-            Arc::new(session_mode),
-            Arc::new(jwt_mode),
+            SessionMode::new(sessions, clock.clone(), &config),
+            JwtMode::new(db.clone(), clock.clone(), &config, keys),
             db.clone(),
             passwords,
             SignInThrottle::new(config.sign_in_limits),
             clock.clone(),
+            config.cookie_names(),
             config.secure_cookies(),
         );
         Ok(AppState {
             leptos_options: config.leptos_options.clone(),
             config: Arc::new(config),
             db,
-            sessions,
             auth,
             clock,
             metrics: Arc::new(Metrics::default()),

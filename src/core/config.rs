@@ -22,7 +22,7 @@
 //! | `SIGN_IN_FAILURE_WINDOW` | `15m` | how long a failed sign-in counts |
 //! | `TRUSTED_PROXIES` | none | proxies (addresses, CIDR blocks) whose `X-Forwarded-For` is believed |
 //!
-//! Durations are a number followed by `s`, `m`, `h` or `d`. A value that cannot be read stops
+//! Durations are numbers with units: `30s`, `15m`, `12h`, `14d`, `1h30m`. A value that cannot be read stops
 //! the server with a message naming the variable.
 
 use std::{fmt, net::SocketAddr, path::PathBuf};
@@ -34,10 +34,7 @@ use base64::{
 use leptos::config::LeptosOptions;
 
 use super::client::TrustedProxies;
-use crate::{
-    auth::throttle::ThrottleLimits,
-    model::{Revocation, SessionStoreKind},
-};
+use crate::model::{Revocation, SessionStoreKind};
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -83,6 +80,17 @@ impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret([redacted])")
     }
+}
+
+/// How many sign-in attempts may fail within a window before more are refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ThrottleLimits {
+    /// Per account, from one network.
+    pub per_account: usize,
+    /// Per network, whatever the account.
+    pub per_network: usize,
+    /// Seconds an attempt is remembered.
+    pub window: i64,
 }
 
 /// An HS256 secret shorter than this is refused: the key would be weaker than the hash.
@@ -267,20 +275,13 @@ fn parse_secret(variable: &'static str, text: &str) -> Result<Secret, ConfigErro
     Ok(Secret(bytes))
 }
 
-/// `90s`, `15m`, `12h`, `14d` → seconds.
+/// `90s`, `15m`, `12h`, `14d`, `1h30m` → whole seconds, at least one. A bare number has no
+/// unit and is refused: `14` could mean days as easily as seconds.
 pub fn parse_duration(text: &str) -> Option<i64> {
-    let text = text.trim();
-    let unit_at = text.len().checked_sub(1)?;
-    let (number, unit) = text.split_at(unit_at);
-    let scale = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => return None,
-    };
-    let number: i64 = number.parse().ok()?;
-    (number > 0).then_some(number)?.checked_mul(scale)
+    let duration = humantime::parse_duration(text.trim()).ok()?;
+    i64::try_from(duration.as_secs())
+        .ok()
+        .filter(|seconds| *seconds > 0)
 }
 
 fn duration_var(
@@ -291,7 +292,7 @@ fn duration_var(
     let text = lookup(variable).unwrap_or_else(|| default.into());
     parse_duration(&text).ok_or_else(|| ConfigError {
         variable,
-        problem: format!("{text:?} is not a positive duration like 30s, 15m, 12h or 14d"),
+        problem: format!("{text:?} is not a positive duration like 30s, 15m, 12h, 14d or 1h30m"),
     })
 }
 
@@ -327,6 +328,12 @@ mod tests {
         assert_eq!(parse_duration("-5m"), None);
         assert_eq!(parse_duration("14"), None);
         assert_eq!(parse_duration("d"), None);
+        assert_eq!(parse_duration("1h30m"), Some(5_400));
+        assert_eq!(
+            parse_duration("500ms"),
+            None,
+            "less than a second is no lifetime"
+        );
         assert_eq!(parse_duration(""), None);
     }
 

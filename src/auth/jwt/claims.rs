@@ -1,0 +1,421 @@
+//! Access tokens: their claims, and the two pure functions that make and check them.
+//!
+//! [`AccessTokens::verify`] takes the time as an argument and reads nothing else, so every
+//! refusal has a unit test below. The rules, stated once: HS256 only, `typ` `at+jwt`
+//! (RFC 9068), a `kid` naming a key of the ring, `iss` this server and `aud` this app, every claim
+//! present with its type, and [`LEEWAY`] seconds of clock skew for `exp` and `iat`, no more.
+
+use std::collections::HashSet;
+
+use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+use jsonwebtoken::{Algorithm, Header, Validation, errors::ErrorKind};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::keys::KeyRing;
+use crate::{auth::user::Refusal, db::UserRecord, error::AppError};
+
+/// The `typ` of our access tokens (RFC 9068): a token of another kind is refused even if signed
+/// with our key.
+pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
+/// The `aud` of our access tokens.
+pub const AUDIENCE: &str = "ticketbooth";
+/// Clock skew tolerated when checking `exp` and `iat`: 2 seconds, no more.
+pub const LEEWAY: i64 = 2;
+/// Tokens longer than this are refused unread.
+pub const MAX_TOKEN_BYTES: usize = 4096;
+
+/// The claims of an access token.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AccessClaims {
+    pub iss: String,
+    pub aud: String,
+    /// The user id.
+    pub sub: String,
+    pub iat: i64,
+    pub exp: i64,
+    /// This token's own id.
+    pub jti: String,
+    /// The refresh family: the device.
+    pub sid: String,
+    pub name: String,
+    pub role: String,
+}
+
+/// Claims as they arrive, each optional, so that a missing one is named in the refusal.
+#[derive(Deserialize)]
+struct ArrivingClaims {
+    iss: Option<String>,
+    aud: Option<String>,
+    sub: Option<String>,
+    iat: Option<i64>,
+    exp: Option<i64>,
+    jti: Option<String>,
+    sid: Option<String>,
+    name: Option<String>,
+    role: Option<String>,
+}
+
+/// The three dot-separated parts of a compact JWT, or `None` for any other shape.
+pub fn split(token: &str) -> Option<[&str; 3]> {
+    let mut parts = token.split('.');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(header), Some(payload), Some(signature), None) => Some([header, payload, signature]),
+        _ => None,
+    }
+}
+
+/// A header or payload part decoded: base64url JSON holding an object, or `None`.
+pub fn decode_part(part: &str) -> Option<Map<String, Value>> {
+    let bytes = URL_SAFE_NO_PAD.decode(part).ok()?;
+    match serde_json::from_slice(&bytes).ok()? {
+        Value::Object(object) => Some(object),
+        _ => None,
+    }
+}
+
+/// Signs and checks access tokens with one key ring, for one issuer.
+pub struct AccessTokens {
+    keys: KeyRing,
+    validation: Validation,
+    issuer: String,
+    ttl: i64,
+}
+
+impl AccessTokens {
+    pub fn new(keys: KeyRing, issuer: &str, ttl: i64) -> Self {
+        // The crate checks algorithm, signature, iss and aud, and that exp, iss, aud and sub are
+        // present. Time it leaves to us (validate_exp off), because only our clock can be moved
+        // by tests; `verify` checks exp and iat with LEEWAY.
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.algorithms = vec![Algorithm::HS256];
+        validation.required_spec_claims =
+            HashSet::from(["exp", "iss", "aud", "sub"].map(String::from));
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.leeway = 0;
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[AUDIENCE]);
+        AccessTokens {
+            keys,
+            validation,
+            issuer: issuer.to_owned(),
+            ttl,
+        }
+    }
+
+    /// Lifetime of an access token, in seconds.
+    pub fn ttl(&self) -> i64 {
+        self.ttl
+    }
+
+    /// Checks an access token at `now`: shape, header, signature, claims, time.
+    pub fn verify(&self, token: &str, now: i64) -> Result<AccessClaims, Refusal> {
+        if token.is_empty() {
+            return Err(Refusal::Malformed("the token is empty".into()));
+        }
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(Refusal::Malformed("the token is too long".into()));
+        }
+        let [header, _, _] = split(token)
+            .ok_or_else(|| Refusal::Malformed("a JWT has three dot-separated parts".into()))?;
+        let header = decode_part(header)
+            .ok_or_else(|| Refusal::Malformed("the header is not base64url JSON".into()))?;
+        let algorithm = header
+            .get("alg")
+            .and_then(Value::as_str)
+            .unwrap_or("(none given)");
+        if algorithm != "HS256" {
+            return Err(Refusal::AlgorithmNotAllowed(algorithm.to_owned()));
+        }
+        if header.get("typ").and_then(Value::as_str) != Some(ACCESS_TOKEN_TYPE) {
+            return Err(Refusal::WrongType);
+        }
+        let kid = header
+            .get("kid")
+            .and_then(Value::as_str)
+            .ok_or(Refusal::MissingKid)?;
+        let key = self
+            .keys
+            .verifying(kid, now)
+            .ok_or_else(|| Refusal::UnknownKey(kid.to_owned()))?;
+        let claims = jsonwebtoken::decode::<ArrivingClaims>(token, key, &self.validation)
+            .map_err(|error| match error.into_kind() {
+                ErrorKind::InvalidSignature => Refusal::BadSignature,
+                ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
+                    Refusal::AlgorithmNotAllowed(algorithm.to_owned())
+                }
+                ErrorKind::MissingRequiredClaim(claim) => Refusal::MissingClaim(claim),
+                ErrorKind::InvalidIssuer => Refusal::WrongIssuer,
+                ErrorKind::InvalidAudience => Refusal::WrongAudience,
+                ErrorKind::InvalidClaimFormat(claim) => {
+                    Refusal::Malformed(format!("the {claim} claim has the wrong type"))
+                }
+                ErrorKind::Json(error) => Refusal::Malformed(format!(
+                    "the claims are not those of an access token ({error})"
+                )),
+                ErrorKind::Base64(_) | ErrorKind::Utf8(_) => {
+                    Refusal::Malformed("a part is not base64url text".into())
+                }
+                other => Refusal::Malformed(format!("{other:?}")),
+            })?
+            .claims;
+        let missing = |name: &str| Refusal::MissingClaim(name.to_owned());
+        let claims = AccessClaims {
+            iss: claims.iss.ok_or_else(|| missing("iss"))?,
+            aud: claims.aud.ok_or_else(|| missing("aud"))?,
+            sub: claims.sub.ok_or_else(|| missing("sub"))?,
+            iat: claims.iat.ok_or_else(|| missing("iat"))?,
+            exp: claims.exp.ok_or_else(|| missing("exp"))?,
+            jti: claims.jti.ok_or_else(|| missing("jti"))?,
+            sid: claims.sid.ok_or_else(|| missing("sid"))?,
+            name: claims.name.ok_or_else(|| missing("name"))?,
+            role: claims.role.ok_or_else(|| missing("role"))?,
+        };
+        if now > claims.exp + LEEWAY {
+            return Err(Refusal::Expired);
+        }
+        if claims.iat > now + LEEWAY {
+            return Err(Refusal::IssuedInFuture);
+        }
+        if claims.sub.parse::<i64>().is_err() {
+            return Err(Refusal::Malformed("sub is not a user id".into()));
+        }
+        Ok(claims)
+    }
+
+    /// Signs an access token for `user` on the device `device_id`, with the id `jti`; returns it
+    /// with its `exp`.
+    pub fn sign(
+        &self,
+        user: &UserRecord,
+        device_id: &str,
+        jti: String,
+        now: i64,
+    ) -> Result<(String, i64), AppError> {
+        let exp = now + self.ttl;
+        let claims = AccessClaims {
+            iss: self.issuer.clone(),
+            aud: AUDIENCE.into(),
+            sub: user.id.to_string(),
+            iat: now,
+            exp,
+            jti,
+            sid: device_id.into(),
+            name: user.username.clone(),
+            role: user.role.clone(),
+        };
+        Ok((self.sign_claims(&claims)?, exp))
+    }
+
+    /// Signs `claims` as they are, with the current key.
+    pub(super) fn sign_claims(&self, claims: &impl Serialize) -> Result<String, AppError> {
+        let (kid, key) = self.keys.current();
+        let mut header = Header::new(Algorithm::HS256);
+        header.typ = Some(ACCESS_TOKEN_TYPE.into());
+        header.kid = Some(kid.into());
+        jsonwebtoken::encode(&header, claims, key)
+            .map_err(|error| AppError::internal("signing an access token", &error))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use jsonwebtoken::EncodingKey;
+    use serde_json::json;
+
+    use super::*;
+    use crate::core::config::Secret;
+
+    const NOW: i64 = 1_800_000_000;
+    const ISSUER: &str = "http://127.0.0.1:3000";
+    const SECRET: [u8; 32] = [7; 32];
+
+    fn tokens() -> AccessTokens {
+        AccessTokens::new(
+            KeyRing::from_secrets(&Secret::new(SECRET.to_vec()), &[]),
+            ISSUER,
+            300,
+        )
+    }
+
+    fn user() -> UserRecord {
+        UserRecord {
+            id: 42,
+            username: "alice".into(),
+            password_hash: String::new(),
+            role: "user".into(),
+            created_at: NOW,
+        }
+    }
+
+    fn signed() -> String {
+        tokens()
+            .sign(&user(), "device", "jti".into(), NOW)
+            .unwrap()
+            .0
+    }
+
+    fn parts_of(token: &str) -> (Map<String, Value>, Map<String, Value>) {
+        let [header, payload, _] = split(token).unwrap();
+        (decode_part(header).unwrap(), decode_part(payload).unwrap())
+    }
+
+    /// A token with this header and these claims, signed with `secret` under `alg`.
+    fn forged(header: Value, claims: Value, secret: &[u8], alg: Algorithm) -> String {
+        let encode = |value: &Value| URL_SAFE_NO_PAD.encode(value.to_string());
+        let input = format!("{}.{}", encode(&header), encode(&claims));
+        let signature =
+            jsonwebtoken::crypto::sign(input.as_bytes(), &EncodingKey::from_secret(secret), alg)
+                .unwrap();
+        format!("{input}.{signature}")
+    }
+
+    /// Our own token with `edit` applied to its header and claims, re-signed with our key.
+    fn edited(edit: impl FnOnce(&mut Map<String, Value>, &mut Map<String, Value>)) -> String {
+        let (mut header, mut claims) = parts_of(&signed());
+        edit(&mut header, &mut claims);
+        forged(
+            Value::Object(header),
+            Value::Object(claims),
+            &SECRET,
+            Algorithm::HS256,
+        )
+    }
+
+    fn refusal(token: &str) -> Refusal {
+        tokens().verify(token, NOW).unwrap_err()
+    }
+
+    #[test]
+    fn a_signed_token_verifies_with_every_claim() {
+        let claims = tokens().verify(&signed(), NOW).unwrap();
+        assert_eq!(claims.sub, "42");
+        assert_eq!(claims.sid, "device");
+        assert_eq!(
+            (claims.iss.as_str(), claims.aud.as_str()),
+            (ISSUER, AUDIENCE)
+        );
+        assert_eq!(claims.exp, NOW + 300);
+    }
+
+    #[test]
+    fn the_shape_is_checked_before_anything_is_decoded() {
+        assert!(matches!(refusal(""), Refusal::Malformed(m) if m.contains("empty")));
+        assert!(
+            matches!(refusal(&"a".repeat(5000)), Refusal::Malformed(m) if m.contains("too long"))
+        );
+        assert!(matches!(refusal("a.b"), Refusal::Malformed(m) if m.contains("three")));
+        assert!(matches!(refusal("a.b.c.d"), Refusal::Malformed(m) if m.contains("three")));
+        assert!(matches!(refusal("!!.b.c"), Refusal::Malformed(m) if m.contains("header")));
+    }
+
+    #[test]
+    fn only_hs256_access_tokens_with_a_known_key_pass_the_header() {
+        let alg_none = edited(|header, _| {
+            header.insert("alg".into(), json!("none"));
+        });
+        assert_eq!(
+            refusal(&alg_none),
+            Refusal::AlgorithmNotAllowed("none".into())
+        );
+        let (header, claims) = parts_of(&signed());
+        let mut hs384 = header.clone();
+        hs384.insert("alg".into(), json!("HS384"));
+        let hs384 = forged(
+            Value::Object(hs384),
+            Value::Object(claims.clone()),
+            &SECRET,
+            Algorithm::HS384,
+        );
+        assert_eq!(
+            refusal(&hs384),
+            Refusal::AlgorithmNotAllowed("HS384".into())
+        );
+        let id_token = edited(|header, _| {
+            header.insert("typ".into(), json!("JWT"));
+        });
+        assert_eq!(refusal(&id_token), Refusal::WrongType);
+        let no_kid = edited(|header, _| {
+            header.remove("kid");
+        });
+        assert_eq!(refusal(&no_kid), Refusal::MissingKid);
+        let unknown = edited(|header, _| {
+            header.insert("kid".into(), json!("not-a-key"));
+        });
+        assert_eq!(refusal(&unknown), Refusal::UnknownKey("not-a-key".into()));
+    }
+
+    #[test]
+    fn a_signature_by_another_key_or_over_other_claims_is_refused() {
+        let (header, claims) = parts_of(&signed());
+        let other_key = forged(
+            Value::Object(header),
+            Value::Object(claims),
+            &[8; 32],
+            Algorithm::HS256,
+        );
+        assert_eq!(refusal(&other_key), Refusal::BadSignature);
+        let token = signed();
+        let [h, _, signature] = split(&token).unwrap();
+        let mut admin = parts_of(&token).1;
+        admin.insert("role".into(), json!("admin"));
+        let swapped = format!(
+            "{h}.{}.{signature}",
+            URL_SAFE_NO_PAD.encode(Value::Object(admin).to_string())
+        );
+        assert_eq!(refusal(&swapped), Refusal::BadSignature);
+    }
+
+    #[test]
+    fn issuer_audience_and_every_claim_are_required() {
+        let foreign = edited(|_, claims| {
+            claims.insert("iss".into(), json!("https://elsewhere.example"));
+        });
+        assert_eq!(refusal(&foreign), Refusal::WrongIssuer);
+        let other_app = edited(|_, claims| {
+            claims.insert("aud".into(), json!("another-app"));
+        });
+        assert_eq!(refusal(&other_app), Refusal::WrongAudience);
+        for claim in [
+            "exp", "iss", "aud", "sub", "iat", "jti", "sid", "name", "role",
+        ] {
+            let without = edited(|_, claims| {
+                claims.remove(claim);
+            });
+            assert_eq!(
+                refusal(&without),
+                Refusal::MissingClaim(claim.into()),
+                "{claim}"
+            );
+        }
+        let numeric_sub = edited(|_, claims| {
+            claims.insert("sub".into(), json!(42));
+        });
+        assert!(matches!(refusal(&numeric_sub), Refusal::Malformed(_)));
+        let string_exp = edited(|_, claims| {
+            claims.insert("exp".into(), json!("9999999999"));
+        });
+        assert!(matches!(refusal(&string_exp), Refusal::Malformed(_)));
+        let not_a_user = edited(|_, claims| {
+            claims.insert("sub".into(), json!("alice"));
+        });
+        assert!(matches!(refusal(&not_a_user), Refusal::Malformed(m) if m.contains("sub")));
+    }
+
+    #[test]
+    fn time_is_checked_with_exactly_the_stated_leeway() {
+        let token = signed();
+        let expiry = NOW + 300;
+        assert!(tokens().verify(&token, expiry + LEEWAY).is_ok());
+        assert_eq!(
+            tokens().verify(&token, expiry + LEEWAY + 1).unwrap_err(),
+            Refusal::Expired
+        );
+        assert!(tokens().verify(&token, NOW - LEEWAY).is_ok());
+        assert_eq!(
+            tokens().verify(&token, NOW - LEEWAY - 1).unwrap_err(),
+            Refusal::IssuedInFuture
+        );
+    }
+}

@@ -1,0 +1,291 @@
+//! JWT mode: a short-lived signed access token, and a long-lived refresh token that rotates.
+//!
+//! The access token is checked by signature alone ([`claims`]): no database read per request,
+//! and no way to take it back before it expires, unless the revocation setting adds a check
+//! ([`revocation`]). The refresh token ([`refresh`]) is an opaque random value whose SHA-256 the
+//! server keeps, in a family that stands for one device. Killing a device revokes its family:
+//! its next refresh fails, its current access token lives until `exp`.
+//!
+//! Browsers carry both tokens in HttpOnly cookies ([`cookies`]); scripts and curl send
+//! `Authorization: Bearer`.
+
+pub mod claims;
+pub mod cookies;
+pub mod keys;
+pub mod refresh;
+pub mod revocation;
+
+use async_trait::async_trait;
+
+use super::{
+    AuthMode,
+    cookies::CookieChanges,
+    credentials::Credentials,
+    user::{CurrentUser, Device, Recognised},
+};
+use crate::{
+    core::{
+        client::ClientInfo,
+        clock::Clock,
+        config::{Config, CookieNames},
+    },
+    db::{Db, FamilyRow, TokenRow, UserRecord},
+    error::AppError,
+    model::{Killed, Mode, Moment, Revocation, RevocationReason},
+};
+use claims::AccessTokens;
+use keys::KeyRing;
+use revocation::Denylist;
+
+/// How this server's JWTs are set up, for the dashboard and the compare page.
+#[derive(Clone, Copy, Debug)]
+pub struct JwtSettings {
+    pub access_ttl: i64,
+    pub refresh_ttl: i64,
+    pub revocation: Revocation,
+    pub cookie_names: CookieNames,
+}
+
+/// Refused copies of a valid token, for the playground ([`JwtMode::refused_copy`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefusedCopy {
+    /// `exp` a minute ago.
+    Expired,
+    /// No `sid` claim.
+    WithoutSid,
+}
+
+pub struct JwtMode {
+    db: Db,
+    clock: Clock,
+    tokens: AccessTokens,
+    revocation: Revocation,
+    denylist: Denylist,
+    refresh_ttl: i64,
+    grace: i64,
+    absolute_ttl: i64,
+    cookie_names: CookieNames,
+    secure: bool,
+}
+
+impl JwtMode {
+    pub fn new(db: Db, clock: Clock, config: &Config, keys: KeyRing) -> Self {
+        JwtMode {
+            db,
+            clock,
+            tokens: AccessTokens::new(keys, &config.public_origin, config.access_token_ttl),
+            revocation: config.jwt_revocation,
+            denylist: Denylist::default(),
+            refresh_ttl: config.refresh_token_ttl,
+            grace: config.refresh_reuse_grace,
+            absolute_ttl: config.session_absolute_timeout,
+            cookie_names: config.cookie_names(),
+            secure: config.secure_cookies(),
+        }
+    }
+
+    pub fn settings(&self) -> JwtSettings {
+        JwtSettings {
+            access_ttl: self.tokens.ttl(),
+            refresh_ttl: self.refresh_ttl,
+            revocation: self.revocation,
+            cookie_names: self.cookie_names,
+        }
+    }
+
+    pub fn denylist(&self) -> &Denylist {
+        &self.denylist
+    }
+
+    /// Recognises the access token `presented` carries, with the revocation `setting` (the
+    /// server's own, or each in turn for the compare page's measurements).
+    async fn recognise_with(
+        &self,
+        presented: &Credentials,
+        setting: Revocation,
+    ) -> Result<Recognised, AppError> {
+        let token = match presented.access_token() {
+            None => return Ok(Recognised::Absent),
+            Some(Err(refusal)) => return Ok(Recognised::Refused(refusal)),
+            Some(Ok((token, _))) => token,
+        };
+        let claims = match self.tokens.verify(token, self.clock.now()) {
+            Ok(claims) => claims,
+            Err(refusal) => return Ok(Recognised::Refused(refusal)),
+        };
+        if let Some(refusal) = self.check_revocation(&claims, setting).await? {
+            return Ok(Recognised::Refused(refusal));
+        }
+        Ok(Recognised::User(CurrentUser {
+            user_id: claims.sub.parse().unwrap_or_default(),
+            username: claims.name,
+            role: claims.role,
+            mode: Mode::Jwt,
+            device_id: claims.sid,
+        }))
+    }
+
+    /// A copy of one of our own valid access tokens, genuinely signed, that recognition must
+    /// still refuse: the playground shows the checks that stand behind the signature. Only
+    /// copies that are refused are ever made, and they never leave the server.
+    pub fn refused_copy(&self, token: &str, copy: RefusedCopy) -> Result<String, AppError> {
+        let now = self.clock.now();
+        let mut claims =
+            self.tokens
+                .verify(token, now)
+                .map_err(|refusal| AppError::BadRequest {
+                    reason: format!("your own access token is refused: {refusal}"),
+                })?;
+        match copy {
+            RefusedCopy::Expired => {
+                claims.exp = now - 60;
+                claims.iat = claims.exp - self.tokens.ttl();
+                self.tokens.sign_claims(&claims)
+            }
+            RefusedCopy::WithoutSid => {
+                let mut object = serde_json::to_value(&claims).unwrap_or_default();
+                if let Some(object) = object.as_object_mut() {
+                    object.remove("sid");
+                }
+                self.tokens.sign_claims(&object)
+            }
+        }
+    }
+
+    /// The current user's family (this device) and its tokens, oldest first.
+    pub async fn family_of(
+        &self,
+        current: &CurrentUser,
+    ) -> Result<Option<(Device, Vec<TokenRow>)>, AppError> {
+        let Some(family) = self
+            .db
+            .family(&current.device_id)
+            .await?
+            .filter(|family| family.user_id == current.user_id)
+        else {
+            return Ok(None);
+        };
+        let tokens = self.db.tokens_of_family(family.id).await?;
+        Ok(Some((self.family_device(family, self.clock.now()), tokens)))
+    }
+
+    /// Revokes one of the user's families; the family as it now stands, if they had it.
+    pub async fn revoke(
+        &self,
+        user_id: i64,
+        device_id: &str,
+        reason: RevocationReason,
+    ) -> Result<Option<FamilyRow>, AppError> {
+        let revoked = self
+            .db
+            .revoke_family_of_user(user_id, device_id, reason, self.clock.now())
+            .await?;
+        self.after_revoking(revoked.as_ref().map(|family| family.id))
+            .await?;
+        Ok(revoked)
+    }
+
+    /// Removes a family and its tokens without a trace (the compare page's load devices).
+    pub async fn delete_family(&self, device_id: &str) -> Result<bool, AppError> {
+        Ok(self.db.delete_family(device_id).await?)
+    }
+
+    fn family_device(&self, row: FamilyRow, now: i64) -> Device {
+        let revoked = row.revoked_at.map(|_| {
+            (
+                RevocationReason::from_stored(row.revoked_reason.as_deref().unwrap_or_default()),
+                row.access_expires_at,
+            )
+        });
+        Device {
+            id: row.public_id,
+            mode: Mode::Jwt,
+            device: row.device,
+            ip: row.ip,
+            created_at: row.created_at,
+            last_seen_at: row.last_used_at,
+            expires_at: if revoked.is_some() {
+                row.access_expires_at
+            } else {
+                row.expires_at
+            },
+            revoked: revoked.filter(|(_, until)| *until > now),
+        }
+    }
+}
+
+#[async_trait]
+impl AuthMode for JwtMode {
+    fn mode(&self) -> Mode {
+        Mode::Jwt
+    }
+
+    async fn recognise(
+        &self,
+        presented: &Credentials,
+        _client: &ClientInfo,
+        revocation: Revocation,
+    ) -> Result<(Recognised, CookieChanges), AppError> {
+        let recognised = self.recognise_with(presented, revocation).await?;
+        Ok((recognised, CookieChanges::none()))
+    }
+
+    async fn issue(
+        &self,
+        user: &UserRecord,
+        client: &ClientInfo,
+        _presented: &Credentials,
+    ) -> Result<CookieChanges, AppError> {
+        let pair = self.start(user, client).await?;
+        Ok(self.cookies_for(&pair))
+    }
+
+    async fn end(
+        &self,
+        _presented: &Credentials,
+        current: &CurrentUser,
+    ) -> Result<CookieChanges, AppError> {
+        self.revoke(
+            current.user_id,
+            &current.device_id,
+            RevocationReason::SignedOut,
+        )
+        .await?;
+        Ok(self.forget_cookies())
+    }
+
+    async fn devices(&self, user_id: i64) -> Result<Vec<Device>, AppError> {
+        let now = self.clock.now();
+        let rows = self.db.visible_families_of_user(user_id, now).await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| self.family_device(row, now))
+            .collect())
+    }
+
+    async fn kill(&self, user_id: i64, device_id: &str) -> Result<Option<Killed>, AppError> {
+        let now = self.clock.now();
+        let revoked = self
+            .revoke(user_id, device_id, RevocationReason::Killed)
+            .await?;
+        Ok(revoked.map(|family| Killed {
+            mode: Mode::Jwt,
+            access_valid_until: Some(Moment::at(family.access_expires_at, now)),
+        }))
+    }
+
+    async fn kill_all_except(&self, user_id: i64, keep: Option<&str>) -> Result<u64, AppError> {
+        let revoked = self
+            .db
+            .revoke_families_of_user_except(
+                user_id,
+                keep,
+                RevocationReason::Killed,
+                self.clock.now(),
+            )
+            .await?;
+        let ids: Vec<i64> = revoked.iter().map(|family| family.id).collect();
+        self.after_revoking(ids).await?;
+        Ok(revoked.len() as u64)
+    }
+}

@@ -1,0 +1,163 @@
+//! Refresh tokens: opaque random values whose SHA-256 the server keeps, in a family that stands
+//! for one device. Every refresh swaps the token for a new one; a used token that comes back
+//! after the grace window revokes the whole family (someone copied it).
+
+use super::{JwtMode, claims::MAX_TOKEN_BYTES};
+use crate::{
+    core::{
+        client::ClientInfo,
+        ids::{fingerprint, new_public_id, random_token, sha256},
+    },
+    db::{NewFamily, Rotation, RotationOutcome, UserRecord},
+    error::AppError,
+};
+
+/// Marks our refresh tokens, so that a leaked one is recognisable (for secret scanners too).
+const REFRESH_TOKEN_PREFIX: &str = "tbr_";
+
+/// What a sign-in or a refresh hands out.
+#[derive(Clone, Debug)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub access_expires_at: i64,
+    pub refresh_token: String,
+    pub refresh_expires_at: i64,
+    /// The family's public id, the `sid` of the access token.
+    pub device_id: String,
+}
+
+/// Why a refresh token was not exchanged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefreshRefusal {
+    Missing,
+    Unknown,
+    Expired,
+    Revoked,
+    /// Used before, after the grace window: the family is revoked now.
+    Reused,
+}
+
+impl RefreshRefusal {
+    /// The API's error message.
+    pub fn describe(self) -> &'static str {
+        match self {
+            RefreshRefusal::Missing => "no refresh token",
+            RefreshRefusal::Unknown => "unknown refresh token",
+            RefreshRefusal::Expired => "the refresh token has expired",
+            RefreshRefusal::Revoked => "this device was signed out",
+            RefreshRefusal::Reused => {
+                "the refresh token was already used: this device is signed out for safety"
+            }
+        }
+    }
+}
+
+/// SHA-256 of a refresh token: what the database keeps.
+pub fn hash_refresh_token(token: &str) -> Vec<u8> {
+    sha256(token.as_bytes())
+}
+
+fn new_refresh_token() -> String {
+    format!("{REFRESH_TOKEN_PREFIX}{}", random_token(32))
+}
+
+impl JwtMode {
+    /// Starts a family for a new sign-in: a first refresh token and an access token.
+    pub async fn start(
+        &self,
+        user: &UserRecord,
+        client: &ClientInfo,
+    ) -> Result<TokenPair, AppError> {
+        let now = self.clock.now();
+        let device_id = new_public_id();
+        let refresh_token = new_refresh_token();
+        let refresh_expires_at = now + self.refresh_ttl.min(self.absolute_ttl);
+        let access_jti = random_token(16);
+        let (access_token, access_expires_at) =
+            self.tokens
+                .sign(user, &device_id, access_jti.clone(), now)?;
+        self.db
+            .insert_family(&NewFamily {
+                public_id: &device_id,
+                user_id: user.id,
+                device: &client.device,
+                ip: &client.ip,
+                now,
+                token_hash: &hash_refresh_token(&refresh_token),
+                token_expires_at: refresh_expires_at,
+                access_jti: &access_jti,
+                access_expires_at,
+            })
+            .await?;
+        Ok(TokenPair {
+            access_token,
+            access_expires_at,
+            refresh_token,
+            refresh_expires_at,
+            device_id,
+        })
+    }
+
+    /// Exchanges a refresh token for a new pair.
+    pub async fn refresh(
+        &self,
+        refresh_token: &str,
+        client: &ClientInfo,
+    ) -> Result<Result<TokenPair, RefreshRefusal>, AppError> {
+        if refresh_token.is_empty() {
+            return Ok(Err(RefreshRefusal::Missing));
+        }
+        if refresh_token.len() > MAX_TOKEN_BYTES {
+            return Ok(Err(RefreshRefusal::Unknown));
+        }
+        let now = self.clock.now();
+        let new_token = new_refresh_token();
+        // The access token's id is chosen first, so that it is stored with the rotation.
+        let access_jti = random_token(16);
+        let outcome = self
+            .db
+            .rotate_refresh_token(&Rotation {
+                presented_hash: &hash_refresh_token(refresh_token),
+                new_hash: &hash_refresh_token(&new_token),
+                access_jti: &access_jti,
+                ip: &client.ip,
+                now,
+                grace: self.grace,
+                refresh_ttl: self.refresh_ttl,
+                absolute_ttl: self.absolute_ttl,
+                access_ttl: self.tokens.ttl(),
+            })
+            .await?;
+        let (family, refresh_expires_at) = match outcome {
+            RotationOutcome::Rotated {
+                family,
+                token_expires_at,
+                ..
+            } => (family, token_expires_at),
+            RotationOutcome::Unknown => return Ok(Err(RefreshRefusal::Unknown)),
+            RotationOutcome::Expired => return Ok(Err(RefreshRefusal::Expired)),
+            RotationOutcome::Revoked => return Ok(Err(RefreshRefusal::Revoked)),
+            RotationOutcome::Reused { family_id } => {
+                tracing::warn!(
+                    device = %fingerprint(refresh_token.as_bytes(), 4),
+                    "a used refresh token came back: its family is revoked"
+                );
+                self.after_revoking([family_id]).await?;
+                return Ok(Err(RefreshRefusal::Reused));
+            }
+        };
+        let Some(user) = self.db.user_by_id(family.user_id).await? else {
+            return Ok(Err(RefreshRefusal::Revoked));
+        };
+        let (access_token, access_expires_at) =
+            self.tokens
+                .sign(&user, &family.public_id, access_jti, now)?;
+        Ok(Ok(TokenPair {
+            access_token,
+            access_expires_at,
+            refresh_token: new_token,
+            refresh_expires_at,
+            device_id: family.public_id,
+        }))
+    }
+}

@@ -1,0 +1,105 @@
+//! What a kill does to access tokens already out there: the revocation setting
+//! (`JWT_REVOCATION`).
+//!
+//! - `pure`: nothing. The signature is all that is checked; a killed device's token works until
+//!   its `exp`.
+//! - `session-check`: every request also reads the token's refresh family (`sid`): one indexed
+//!   read, and a kill takes effect at once.
+//! - `denylist`: the `jti`s of revoked access tokens, in memory, each until its token's `exp`
+//!   (after that the signature check refuses the token anyway). A lookup costs no database read;
+//!   the price is memory, and that the list is this server's alone.
+
+use std::{collections::HashMap, sync::Mutex};
+
+use super::{JwtMode, claims::AccessClaims};
+use crate::{auth::user::Refusal, core::sync::lock, error::AppError, model::Revocation};
+
+#[derive(Debug, Default)]
+pub struct Denylist {
+    entries: Mutex<HashMap<String, i64>>,
+}
+
+impl Denylist {
+    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, i64>> {
+        lock(&self.entries)
+    }
+
+    /// Refuses `jti` until `exp`; drops the entries whose tokens have expired meanwhile.
+    pub fn deny(&self, jti: String, exp: i64, now: i64) {
+        let mut entries = self.entries();
+        entries.retain(|_, until| *until > now);
+        entries.insert(jti, exp);
+    }
+
+    pub fn denies(&self, jti: &str, now: i64) -> bool {
+        self.entries().get(jti).is_some_and(|until| *until > now)
+    }
+
+    /// Entries, and the bytes they take: the map's slots plus each `jti`'s heap bytes.
+    pub fn footprint(&self) -> (usize, usize) {
+        let entries = self.entries();
+        let slot = std::mem::size_of::<(String, i64)>() + 1;
+        let heap: usize = entries.keys().map(String::capacity).sum();
+        (entries.len(), entries.capacity() * slot + heap)
+    }
+}
+
+impl JwtMode {
+    /// Puts every unexpired access token of a revoked family on the denylist.
+    pub async fn deny_family(&self, family_id: i64) -> Result<(), AppError> {
+        let now = self.clock.now();
+        for (jti, exp) in self.db.live_access_tokens_of_family(family_id, now).await? {
+            self.denylist.deny(jti, exp, now);
+        }
+        Ok(())
+    }
+
+    /// After families are revoked: with the denylist setting, their access tokens stop now.
+    pub(super) async fn after_revoking(
+        &self,
+        family_ids: impl IntoIterator<Item = i64>,
+    ) -> Result<(), AppError> {
+        if self.revocation == Revocation::Denylist {
+            for family_id in family_ids {
+                self.deny_family(family_id).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The checks `setting` adds to a valid signature.
+    pub(super) async fn check_revocation(
+        &self,
+        claims: &AccessClaims,
+        setting: Revocation,
+    ) -> Result<Option<Refusal>, AppError> {
+        let now = self.clock.now();
+        Ok(match setting {
+            Revocation::Pure => None,
+            Revocation::SessionCheck => (!self.db.family_is_live(&claims.sid, now).await?)
+                .then_some(Refusal::DeviceSignedOut),
+            Revocation::Denylist => self
+                .denylist
+                .denies(&claims.jti, now)
+                .then_some(Refusal::TokenRevoked),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Denylist;
+
+    #[test]
+    fn a_denied_token_stays_denied_until_its_expiry_then_costs_nothing() {
+        let denylist = Denylist::default();
+        denylist.deny("a".into(), 100, 0);
+        assert!(denylist.denies("a", 99));
+        assert!(!denylist.denies("b", 99));
+        assert!(!denylist.denies("a", 100));
+        assert_eq!(denylist.footprint().0, 1);
+        denylist.deny("b".into(), 300, 200);
+        assert_eq!(denylist.footprint().0, 1, "the expired entry was dropped");
+        assert!(denylist.footprint().1 > 0);
+    }
+}

@@ -1,0 +1,282 @@
+//! Cookie + server-side session mode.
+//!
+//! The browser holds a random session ID in an HttpOnly cookie; the server holds the session's
+//! entry in a store ([`store`]). Every request is checked against the store, so a session the
+//! server deletes is dead on its very next request.
+//!
+//! The mode talks to its store directly, through tower-sessions' `SessionStore` interface, and
+//! sets its cookie itself: it needs no session layer around the router, and no request. What
+//! tower-sessions would leave to the app is done here:
+//! - a new ID at every sign-in, the browser's old session deleted (against session fixation);
+//! - an absolute lifetime: the session ends `absolute_timeout` after sign-in however busy it is;
+//! - idle expiry that counts reads: a request refreshes `last_seen_at` and the expiry, at most
+//!   once per [`LAST_SEEN_GRANULARITY`], so a busy session costs one write a minute, not one per
+//!   request.
+
+pub mod memory;
+pub mod sql;
+pub mod state;
+pub mod store;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tower_cookies::cookie::SameSite;
+use tower_sessions::session::Id;
+
+use super::{
+    AuthMode,
+    cookies::{CookieChanges, CookieScope, credential_cookie, removal},
+    credentials::Credentials,
+    user::{CurrentUser, Device, Recognised, Refusal},
+};
+use crate::{
+    core::{
+        client::ClientInfo,
+        clock::Clock,
+        config::{Config, LAST_SEEN_GRANULARITY},
+        ids::new_public_id,
+    },
+    db::{SessionRow, UserRecord},
+    error::AppError,
+    model::{Killed, Mode, Revocation, SessionStoreKind},
+};
+use state::{SessionState, hash_session_id};
+use store::SessionBackend;
+
+/// The session cookie: HttpOnly, SameSite=Lax (top-level navigations from other sites keep the
+/// user signed in; their POSTs are refused by the origin check anyway), Path=/, no Domain, and
+/// Secure (with the `__Host-` prefix) when the public URL is https.
+const SAME_SITE: SameSite = SameSite::Lax;
+
+/// How this server's sessions are set up, for the dashboard.
+#[derive(Clone, Copy, Debug)]
+pub struct SessionSettings {
+    pub idle_timeout: i64,
+    pub absolute_timeout: i64,
+    pub cookie_name: &'static str,
+    pub secure: bool,
+    pub store: SessionStoreKind,
+}
+
+pub struct SessionMode {
+    store: Arc<dyn SessionBackend>,
+    clock: Clock,
+    settings: SessionSettings,
+}
+
+impl SessionMode {
+    pub fn new(store: Arc<dyn SessionBackend>, clock: Clock, config: &Config) -> Self {
+        let settings = SessionSettings {
+            idle_timeout: config.session_idle_timeout,
+            absolute_timeout: config.session_absolute_timeout,
+            cookie_name: config.cookie_names().session,
+            secure: config.secure_cookies(),
+            store: store.kind(),
+        };
+        SessionMode {
+            store,
+            clock,
+            settings,
+        }
+    }
+
+    pub fn settings(&self) -> SessionSettings {
+        self.settings
+    }
+
+    /// When a session used at `now` expires: after the idle timeout, but never later than the
+    /// absolute limit after sign-in.
+    fn expires_at(&self, signed_in_at: i64, now: i64) -> i64 {
+        (now + self.settings.idle_timeout).min(signed_in_at + self.settings.absolute_timeout)
+    }
+
+    fn scope(&self) -> CookieScope {
+        CookieScope {
+            path: "/",
+            same_site: SAME_SITE,
+            secure: self.settings.secure,
+        }
+    }
+
+    fn cookie(&self, id: &Id, expires_at: i64) -> CookieChanges {
+        let max_age = expires_at - self.clock.now();
+        CookieChanges::none().set(credential_cookie(
+            self.settings.cookie_name,
+            id.to_string(),
+            self.scope(),
+            Some(max_age),
+        ))
+    }
+
+    fn forget_cookie(&self) -> CookieChanges {
+        CookieChanges::none().set(removal(self.settings.cookie_name, self.scope()))
+    }
+
+    /// Opens a session for `user` on `client`; returns its ID, to present as the cookie.
+    pub async fn open(&self, user: &UserRecord, client: &ClientInfo) -> Result<Id, AppError> {
+        let now = self.clock.now();
+        let state = SessionState {
+            user_id: user.id,
+            username: user.username.clone(),
+            role: user.role.clone(),
+            device_id: new_public_id(),
+            device: client.device.clone(),
+            ip: client.ip.clone(),
+            signed_in_at: now,
+            last_seen_at: now,
+        };
+        // The store picks the ID: whatever the record carries is replaced.
+        let mut record = state.into_record(Id::default(), self.expires_at(now, now))?;
+        self.store.create(&mut record).await?;
+        Ok(record.id)
+    }
+
+    /// The store's entry for the live session a request presents. Its `created_at` is the
+    /// sign-in time.
+    pub async fn record(&self, presented: &Credentials) -> Result<Option<SessionRow>, AppError> {
+        let Some(id) = presented_id(presented) else {
+            return Ok(None);
+        };
+        Ok(self.store.live_session(&hash_session_id(&id)).await?)
+    }
+
+    /// Ends a session by its public id (the playground's "killed" session, the load devices).
+    pub async fn end_device(&self, user_id: i64, device_id: &str) -> Result<bool, AppError> {
+        Ok(self
+            .store
+            .delete_session_of_user(user_id, device_id)
+            .await?)
+    }
+
+    /// The sweeper: removes expired sessions.
+    pub async fn delete_expired(&self) -> Result<u64, AppError> {
+        Ok(self.store.delete_expired().await?)
+    }
+}
+
+/// The session ID a request presents, if its cookie holds one. Anything else in the cookie is
+/// not looked up at all.
+fn presented_id(presented: &Credentials) -> Option<Id> {
+    presented.session.as_deref()?.parse().ok()
+}
+
+/// A session's store entry as a device of the devices page.
+pub fn device_of(row: SessionRow) -> Device {
+    Device {
+        id: row.public_id,
+        mode: Mode::Session,
+        device: row.device,
+        ip: row.ip,
+        created_at: row.created_at,
+        last_seen_at: row.last_seen_at,
+        expires_at: row.expires_at,
+        revoked: None,
+    }
+}
+
+#[async_trait]
+impl AuthMode for SessionMode {
+    fn mode(&self) -> Mode {
+        Mode::Session
+    }
+
+    async fn recognise(
+        &self,
+        presented: &Credentials,
+        client: &ClientInfo,
+        _revocation: Revocation,
+    ) -> Result<(Recognised, CookieChanges), AppError> {
+        if presented.session.is_none() {
+            return Ok((Recognised::Absent, CookieChanges::none()));
+        }
+        // A cookie that holds no session ID: nothing to look up, no query; the browser forgets it.
+        let Some(id) = presented_id(presented) else {
+            return Ok((Recognised::Absent, self.forget_cookie()));
+        };
+        let ended = || {
+            Ok((
+                Recognised::Refused(Refusal::UnknownSession),
+                self.forget_cookie(),
+            ))
+        };
+        let Some(record) = self.store.load(&id).await? else {
+            return ended();
+        };
+        let Ok(mut state) = SessionState::of(&record) else {
+            return ended();
+        };
+        let now = self.clock.now();
+        if now >= state.signed_in_at + self.settings.absolute_timeout {
+            self.store.delete(&id).await?;
+            return ended();
+        }
+        let mut changes = CookieChanges::none();
+        if now - state.last_seen_at >= LAST_SEEN_GRANULARITY {
+            state.last_seen_at = now;
+            state.ip = client.ip.clone();
+            let expires_at = self.expires_at(state.signed_in_at, now);
+            let record = state.clone().into_record(id, expires_at)?;
+            // Updates a live entry only: a session killed meanwhile stays dead.
+            self.store.save(&record).await?;
+            changes = self.cookie(&id, expires_at);
+        }
+        Ok((
+            Recognised::User(CurrentUser {
+                user_id: state.user_id,
+                username: state.username,
+                role: state.role,
+                mode: Mode::Session,
+                device_id: state.device_id,
+            }),
+            changes,
+        ))
+    }
+
+    async fn issue(
+        &self,
+        user: &UserRecord,
+        client: &ClientInfo,
+        presented: &Credentials,
+    ) -> Result<CookieChanges, AppError> {
+        // Whatever session this browser had ends here; the new one gets a new ID.
+        if let Some(old) = presented_id(presented) {
+            self.store.delete(&old).await?;
+        }
+        let id = self.open(user, client).await?;
+        let now = self.clock.now();
+        Ok(self.cookie(&id, self.expires_at(now, now)))
+    }
+
+    async fn end(
+        &self,
+        presented: &Credentials,
+        _current: &CurrentUser,
+    ) -> Result<CookieChanges, AppError> {
+        if let Some(id) = presented_id(presented) {
+            self.store.delete(&id).await?;
+        }
+        Ok(self.forget_cookie())
+    }
+
+    async fn devices(&self, user_id: i64) -> Result<Vec<Device>, AppError> {
+        let rows = self.store.live_sessions_of_user(user_id).await?;
+        Ok(rows.into_iter().map(device_of).collect())
+    }
+
+    async fn kill(&self, user_id: i64, device_id: &str) -> Result<Option<Killed>, AppError> {
+        // The row is gone: the device's next request is anonymous, nothing survives.
+        let deleted = self.end_device(user_id, device_id).await?;
+        Ok(deleted.then_some(Killed {
+            mode: Mode::Session,
+            access_valid_until: None,
+        }))
+    }
+
+    async fn kill_all_except(&self, user_id: i64, keep: Option<&str>) -> Result<u64, AppError> {
+        Ok(self
+            .store
+            .delete_sessions_of_user_except(user_id, keep)
+            .await?)
+    }
+}

@@ -1,0 +1,206 @@
+//! Where cookie sessions are kept: the tower-sessions store, ours, in SQLite or in memory.
+//!
+//! Owning the store, instead of using a stock one, buys three properties the stock stores lack:
+//! - sessions are queryable by user (the devices page) because each entry carries its user,
+//!   device, IP and times, derived from the typed [`SessionState`] at every write;
+//! - only the SHA-256 of a session ID is kept, so a copy of the store rides no session;
+//! - `save` only ever updates a live entry: a session killed while a slow request still held it
+//!   is not written back to life when that request finishes.
+//!
+//! Two backends keep them: SQLite ([`super::sql`], the "drawer": sessions survive a restart)
+//! and memory ([`super::memory`], the "desk": a restart signs every cookie-session user out),
+//! chosen with `SESSION_STORE`.
+
+use async_trait::async_trait;
+use tower_sessions::{
+    SessionStore,
+    session::{Id, Record},
+    session_store::{Error, Result},
+};
+
+#[cfg(doc)]
+use super::state::SessionState;
+use super::state::entry_of;
+use crate::{db::SessionRow, model::SessionStoreKind};
+
+/// A session store that can also answer the devices page. Every read ignores expired sessions.
+#[async_trait]
+pub trait SessionBackend: SessionStore {
+    fn kind(&self) -> SessionStoreKind;
+
+    async fn live_session(&self, id_hash: &[u8]) -> Result<Option<SessionRow>>;
+
+    /// A user's live sessions, most recently active first.
+    async fn live_sessions_of_user(&self, user_id: i64) -> Result<Vec<SessionRow>>;
+
+    /// Deletes one of `user_id`'s sessions; `false` if they have no such session.
+    async fn delete_session_of_user(&self, user_id: i64, public_id: &str) -> Result<bool>;
+
+    /// Deletes all of `user_id`'s sessions but `keep`.
+    async fn delete_sessions_of_user_except(&self, user_id: i64, keep: Option<&str>)
+    -> Result<u64>;
+
+    /// The sweeper: removes expired sessions.
+    async fn delete_expired(&self) -> Result<u64>;
+}
+
+/// A 128-bit random ID practically never collides; a few attempts settle the rest. Always a
+/// fresh ID, whatever the record carried: no ID chosen by a client is ever stored (fixation).
+pub(super) async fn create_with_fresh_id<F, Fut>(record: &mut Record, mut insert: F) -> Result<()>
+where
+    F: FnMut(SessionRow, String) -> Fut,
+    Fut: Future<Output = Result<bool>>,
+{
+    for _ in 0..4 {
+        record.id = Id::default();
+        let (row, data) = entry_of(record)?;
+        if insert(row, data).await? {
+            return Ok(());
+        }
+    }
+    Err(Error::Backend("no free session id after 4 attempts".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{collections::HashMap, sync::Arc};
+
+    use time::OffsetDateTime;
+
+    use super::*;
+    use crate::{
+        auth::session::{
+            memory::MemorySessionStore,
+            sql::SqlSessionStore,
+            state::{STATE_KEY, SessionState, hash_session_id},
+        },
+        core::clock::Clock,
+        db::Db,
+    };
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn record(user_id: i64, device_id: &str, last_seen_at: i64, expires_at: i64) -> Record {
+        let state = SessionState {
+            user_id,
+            username: format!("user{user_id}"),
+            role: "user".into(),
+            device_id: device_id.into(),
+            device: "Firefox 130 on Linux".into(),
+            ip: "127.0.0.1".into(),
+            signed_in_at: NOW,
+            last_seen_at,
+        };
+        let mut data = HashMap::new();
+        data.insert(STATE_KEY.to_owned(), serde_json::to_value(state).unwrap());
+        Record {
+            id: Id::default(),
+            data,
+            expiry_date: OffsetDateTime::from_unix_timestamp(expires_at).unwrap(),
+        }
+    }
+
+    /// Both stores, the same clock standing at NOW.
+    async fn stores() -> (tempfile::TempDir, Vec<Arc<dyn SessionBackend>>) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&format!("sqlite://{}", dir.path().join("s.db").display()))
+            .await
+            .unwrap();
+        for name in ["user1", "user2"] {
+            db.insert_user(name, "$argon2id$not-a-real-hash", NOW)
+                .await
+                .unwrap();
+        }
+        let clock = Clock::frozen_at(NOW);
+        let stores: Vec<Arc<dyn SessionBackend>> = vec![
+            Arc::new(SqlSessionStore::new(db, clock.clone())),
+            Arc::new(MemorySessionStore::new(clock)),
+        ];
+        (dir, stores)
+    }
+
+    #[tokio::test]
+    async fn both_stores_never_bring_a_deleted_session_back() {
+        let (_dir, stores) = stores().await;
+        for store in stores {
+            let mut first = record(1, "a", NOW, NOW + 100);
+            store.create(&mut first).await.unwrap();
+            let read_by_a_slow_request = store.load(&first.id).await.unwrap().unwrap();
+            assert!(store.delete_session_of_user(1, "a").await.unwrap());
+            store.save(&read_by_a_slow_request).await.unwrap();
+            assert!(
+                store.load(&first.id).await.unwrap().is_none(),
+                "{:?}",
+                store.kind()
+            );
+            assert!(store.live_sessions_of_user(1).await.unwrap().is_empty());
+        }
+    }
+
+    #[tokio::test]
+    async fn both_stores_pick_their_own_ids_and_key_entries_by_hash() {
+        let (_dir, stores) = stores().await;
+        for store in stores {
+            let mut planted = record(1, "a", NOW, NOW + 100);
+            let chosen = planted.id;
+            store.create(&mut planted).await.unwrap();
+            assert_ne!(planted.id, chosen, "{:?}", store.kind());
+            assert!(store.load(&chosen).await.unwrap().is_none());
+            let row = store
+                .live_session(&hash_session_id(&planted.id))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(row.id_hash, hash_session_id(&planted.id));
+        }
+    }
+
+    #[tokio::test]
+    async fn both_stores_hide_expired_sessions_and_sweep_them() {
+        let (_dir, stores) = stores().await;
+        for store in stores {
+            let mut live = record(1, "live", NOW, NOW + 1);
+            let mut expired = record(1, "expired", NOW, NOW);
+            store.create(&mut live).await.unwrap();
+            store.create(&mut expired).await.unwrap();
+            assert!(
+                store.load(&expired.id).await.unwrap().is_none(),
+                "{:?}",
+                store.kind()
+            );
+            let listed = store.live_sessions_of_user(1).await.unwrap();
+            assert_eq!(listed.len(), 1);
+            assert_eq!(store.delete_expired().await.unwrap(), 1);
+        }
+    }
+
+    #[tokio::test]
+    async fn both_stores_list_by_activity_and_kill_only_the_users_own() {
+        let (_dir, stores) = stores().await;
+        for store in stores {
+            for (user, device, seen) in [(1, "old", NOW - 60), (1, "new", NOW), (2, "other", NOW)] {
+                store
+                    .create(&mut record(user, device, seen, NOW + 100))
+                    .await
+                    .unwrap();
+            }
+            let listed: Vec<String> = store
+                .live_sessions_of_user(1)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|row| row.public_id)
+                .collect();
+            assert_eq!(listed, ["new", "old"], "{:?}", store.kind());
+            assert!(!store.delete_session_of_user(1, "other").await.unwrap());
+            assert_eq!(
+                store
+                    .delete_sessions_of_user_except(1, Some("new"))
+                    .await
+                    .unwrap(),
+                1
+            );
+            assert_eq!(store.live_sessions_of_user(2).await.unwrap().len(), 1);
+        }
+    }
+}

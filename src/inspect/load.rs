@@ -1,0 +1,170 @@
+//! The compare page's own load: a bounded burst of authenticated requests in each column, and a
+//! kill drill that measures how soon a kill stops each kind of device.
+//!
+//! The burst's credentials are values, issued to the signed-in user for a "load generator"
+//! device that is removed afterwards, and they go through exactly the measurement the middleware
+//! makes for every live request ([`measure_recognition`]). The JWT credentials are measured once
+//! per revocation setting, so one server shows what each setting costs.
+
+use tokio::sync::Semaphore;
+
+use super::metrics::{Metrics, measure_recognition};
+use crate::{
+    auth::{Auth, Credentials, CurrentUser},
+    core::client::ClientInfo,
+    db::UserRecord,
+    error::AppError,
+    model::{
+        Column, Comparison, CostColumn, KillEffect, MAX_BURST, MemoryUse, Mode, Revocation,
+        RevocationReason, SessionStoreKind,
+    },
+};
+
+/// The device name the load generator's credentials carry.
+pub const LOAD_DEVICE: &str = "ticketbooth load generator";
+
+/// One burst at a time, server-wide: a burst is bounded, and so is their number.
+static ONE_BURST: Semaphore = Semaphore::const_new(1);
+
+/// What two browsers of the user would present: a session and a JWT.
+struct LoadDevices {
+    session: Credentials,
+    session_device: String,
+    jwt: Credentials,
+    jwt_device: String,
+}
+
+async fn issue(
+    auth: &Auth,
+    user: &UserRecord,
+    client: &ClientInfo,
+) -> Result<LoadDevices, AppError> {
+    let (session_id, session_device) = auth.open_session(user, client).await?;
+    let pair = auth.start_jwt(user, client).await?;
+    Ok(LoadDevices {
+        session: auth.presenting_session(session_id),
+        session_device,
+        jwt: auth.presenting_access_token(pair.access_token),
+        jwt_device: pair.device_id,
+    })
+}
+
+/// Sends `requests` authenticated requests in each column, then the kill drill.
+pub async fn run_burst(
+    auth: &Auth,
+    metrics: &Metrics,
+    current: &CurrentUser,
+    requests: u32,
+) -> Result<(), AppError> {
+    if !(1..=MAX_BURST).contains(&requests) {
+        return Err(AppError::invalid(
+            "requests",
+            format!("Choose between 1 and {MAX_BURST} requests."),
+        ));
+    }
+    let Ok(_turn) = ONE_BURST.try_acquire() else {
+        return Err(AppError::Busy);
+    };
+    let user = auth.user(current).await?;
+    let client = ClientInfo::in_process(LOAD_DEVICE);
+    let devices = issue(auth, &user, &client).await?;
+    let result = async {
+        // Round-robin, so that warm-up and whatever else the machine does weigh on every
+        // column alike.
+        for _ in 0..requests {
+            let setting = auth.revocation();
+            measure_recognition(auth, metrics, &devices.session, &client, setting).await?;
+            for setting in Revocation::ALL {
+                measure_recognition(auth, metrics, &devices.jwt, &client, setting).await?;
+            }
+        }
+        kill_drill(auth, metrics, &user, &client, &devices).await
+    }
+    .await;
+    remove(auth, &user, &devices).await?;
+    result
+}
+
+/// Kills both load devices, then asks: is the next request still let in?
+async fn kill_drill(
+    auth: &Auth,
+    metrics: &Metrics,
+    user: &UserRecord,
+    client: &ClientInfo,
+    devices: &LoadDevices,
+) -> Result<(), AppError> {
+    let now = auth.now();
+    auth.end_session(user.id, &devices.session_device).await?;
+    // Denied whatever this server's own setting, so that the denylist column can be measured.
+    let access_expires_at = auth
+        .revoke_and_deny(user.id, &devices.jwt_device, RevocationReason::KillDrill)
+        .await?
+        .ok_or(AppError::Internal)?;
+    let effect = |still_let_in: bool| {
+        if still_let_in {
+            KillEffect::AtExpiry {
+                seconds_after_kill: (access_expires_at + crate::auth::jwt::claims::LEEWAY - now)
+                    .max(1),
+            }
+        } else {
+            KillEffect::AtOnce
+        }
+    };
+    let session_after = auth.recognise(&devices.session, client).await?.recognition;
+    metrics.set_kill_effect(Column::Session, effect(session_after.user.is_some()));
+    for setting in Revocation::ALL {
+        let after = auth
+            .recognise_with(&devices.jwt, client, setting)
+            .await?
+            .recognition;
+        metrics.set_kill_effect(Column::of(Mode::Jwt, setting), effect(after.user.is_some()));
+    }
+    Ok(())
+}
+
+/// The load devices leave no trace on the devices page.
+async fn remove(auth: &Auth, user: &UserRecord, devices: &LoadDevices) -> Result<(), AppError> {
+    auth.end_session(user.id, &devices.session_device).await?;
+    auth.delete_jwt_family(&devices.jwt_device).await?;
+    Ok(())
+}
+
+/// The compare page: live figures per column, and what each costs in memory.
+pub fn comparison(auth: &Auth, metrics: &Metrics) -> Comparison {
+    let (denied, denylist_bytes) = auth.denylist_footprint();
+    let store = auth.session_settings().store;
+    let jwt = auth.jwt_settings();
+    let columns = Column::ALL
+        .into_iter()
+        .map(|column| {
+            let summary = metrics.summary(column);
+            let memory = match column {
+                Column::Session => match store {
+                    SessionStoreKind::Sqlite => MemoryUse::SessionRows,
+                    SessionStoreKind::Memory => MemoryUse::EverySession,
+                },
+                Column::JwtDenylist => MemoryUse::Denylist {
+                    entries: denied,
+                    bytes: denylist_bytes,
+                },
+                Column::JwtPure | Column::JwtSessionCheck => MemoryUse::Nothing,
+            };
+            CostColumn {
+                column,
+                requests: summary.requests,
+                median_micros: summary.median_micros,
+                p99_micros: summary.p99_micros,
+                queries_per_request: summary.queries_per_request,
+                bytes_per_request: summary.bytes_per_request,
+                kill_takes_effect: metrics.kill_effect(column),
+                memory,
+            }
+        })
+        .collect();
+    Comparison {
+        columns,
+        revocation: jwt.revocation,
+        session_store: store,
+        access_ttl: jwt.access_ttl,
+    }
+}

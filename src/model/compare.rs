@@ -1,0 +1,108 @@
+//! The compare page: live figures per way of recognising requests.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Mode, Revocation, SessionStoreKind};
+
+/// The most requests the compare page's burst sends in each column.
+pub const MAX_BURST: u32 = 1000;
+
+/// One way of recognising requests, as the compare page measures it: the cookie session, or a
+/// JWT under one revocation setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Column {
+    Session,
+    JwtPure,
+    JwtSessionCheck,
+    JwtDenylist,
+}
+
+impl Column {
+    /// The compare page's columns, in order.
+    pub const ALL: [Column; 4] = [
+        Column::Session,
+        Column::JwtPure,
+        Column::JwtSessionCheck,
+        Column::JwtDenylist,
+    ];
+
+    /// The column a request recognised by `mode` under `revocation` is measured in.
+    pub fn of(mode: Mode, revocation: Revocation) -> Column {
+        match (mode, revocation) {
+            (Mode::Session, _) => Column::Session,
+            (Mode::Jwt, Revocation::Pure) => Column::JwtPure,
+            (Mode::Jwt, Revocation::SessionCheck) => Column::JwtSessionCheck,
+            (Mode::Jwt, Revocation::Denylist) => Column::JwtDenylist,
+        }
+    }
+
+    /// Stable name for `data-column`, `Server-Timing` and tests.
+    pub fn key(self) -> &'static str {
+        match self {
+            Column::Session => "session",
+            Column::JwtPure => "jwt-pure",
+            Column::JwtSessionCheck => "jwt-session-check",
+            Column::JwtDenylist => "jwt-denylist",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Column::Session => "cookie session",
+            Column::JwtPure => "JWT, pure",
+            Column::JwtSessionCheck => "JWT, session-check",
+            Column::JwtDenylist => "JWT, denylist",
+        }
+    }
+}
+
+/// When a kill stops a device, as the kill drill measured it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KillEffect {
+    /// The very next request was refused.
+    AtOnce,
+    /// The next request still got in: the device works until its access token expires, this
+    /// many seconds after the kill.
+    AtExpiry { seconds_after_kill: i64 },
+}
+
+/// What the server holds in memory for one column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemoryUse {
+    /// Nothing: the column's state lives in the database, or nowhere.
+    Nothing,
+    /// Sessions are rows in SQLite.
+    SessionRows,
+    /// Every live session is in this process's memory.
+    EverySession,
+    /// The denylist: this many revoked token ids, about this many bytes.
+    Denylist { entries: usize, bytes: usize },
+}
+
+/// Live figures for one way of recognising requests.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CostColumn {
+    pub column: Column,
+    pub requests: usize,
+    pub median_micros: f64,
+    pub p99_micros: f64,
+    pub queries_per_request: f64,
+    pub bytes_per_request: f64,
+    /// When a kill from the devices page stops this device; `None` until a kill drill ran.
+    pub kill_takes_effect: Option<KillEffect>,
+    pub memory: MemoryUse,
+}
+
+/// The compare page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    pub columns: Vec<CostColumn>,
+    /// This server's revocation setting and session store.
+    pub revocation: Revocation,
+    pub session_store: SessionStoreKind,
+    /// Lifetime of an access token, in seconds.
+    pub access_ttl: i64,
+}

@@ -1,0 +1,85 @@
+//! The devices page: every place a user is signed in, and what a kill leaves behind.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Mode, Moment};
+
+/// One place a user is signed in: a session, or a refresh-token family.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceView {
+    /// Opaque: never the session ID, the token, or a hash of either.
+    pub id: String,
+    pub mode: Mode,
+    /// Browser and operating system, from the User-Agent.
+    pub device: String,
+    pub ip: String,
+    pub created: Moment,
+    pub last_active: Moment,
+    pub expires: Moment,
+    pub is_current: bool,
+    /// A JWT device whose refresh tokens are revoked but whose last access token still works.
+    pub revoked: Option<Revoked>,
+}
+
+/// What is left of a killed JWT device: an access token nobody can take back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revoked {
+    pub reason: RevocationReason,
+    pub access_valid_until: Moment,
+}
+
+/// The answer to "sign this device out".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Killed {
+    pub mode: Mode,
+    /// For a JWT device: until when its current access token still gets in.
+    pub access_valid_until: Option<Moment>,
+}
+
+/// Why a JWT device's refresh family was revoked. Stored by [`RevocationReason::key`]; the
+/// devices page words it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RevocationReason {
+    /// The device signed itself out.
+    SignedOut,
+    /// Another device of the user signed it out.
+    Killed,
+    /// A spent refresh token came back after the grace window: someone copied it.
+    Reused,
+    /// The compare page's kill drill (its devices are removed right after).
+    KillDrill,
+}
+
+impl RevocationReason {
+    const ALL: [RevocationReason; 4] = [
+        RevocationReason::SignedOut,
+        RevocationReason::Killed,
+        RevocationReason::Reused,
+        RevocationReason::KillDrill,
+    ];
+
+    /// What the database stores.
+    pub fn key(self) -> &'static str {
+        match self {
+            RevocationReason::SignedOut => "signed_out",
+            RevocationReason::Killed => "killed",
+            RevocationReason::Reused => "reused",
+            RevocationReason::KillDrill => "kill_drill",
+        }
+    }
+
+    /// The reason a stored text names. Rows written before reasons had keys hold the old
+    /// English sentence; an unknown text reads as a kill, the safest thing to show.
+    pub fn from_stored(text: &str) -> RevocationReason {
+        Self::ALL
+            .into_iter()
+            .find(|reason| reason.key() == text)
+            .unwrap_or(match text {
+                "signed out" => RevocationReason::SignedOut,
+                "refresh token reused" => RevocationReason::Reused,
+                "kill drill" => RevocationReason::KillDrill,
+                _ => RevocationReason::Killed,
+            })
+    }
+}

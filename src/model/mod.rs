@@ -1,0 +1,16 @@
+//! Values that travel between the server and the browser, one file per feature. Both builds
+//! have them: the server fills them in, the pages show them.
+
+mod compare;
+mod dashboard;
+mod devices;
+mod mode;
+mod playground;
+mod time;
+
+pub use compare::*;
+pub use dashboard::*;
+pub use devices::*;
+pub use mode::*;
+pub use playground::*;
+pub use time::*;

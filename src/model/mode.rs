@@ -1,0 +1,104 @@
+//! The two ways of telling clients apart, the settings that shape them, and who is signed in.
+
+use serde::{Deserialize, Serialize};
+
+/// How the server recognises a browser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// A session-ID cookie pointing at a row the server keeps.
+    Session,
+    /// A signed access token checked by signature, and a rotating refresh token.
+    Jwt,
+}
+
+impl Mode {
+    /// Stable name for forms, CSS and tests.
+    pub fn key(self) -> &'static str {
+        match self {
+            Mode::Session => "session",
+            Mode::Jwt => "jwt",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Mode::Session => "cookie session",
+            Mode::Jwt => "JWT",
+        }
+    }
+
+    pub fn other(self) -> Mode {
+        match self {
+            Mode::Session => Mode::Jwt,
+            Mode::Jwt => Mode::Session,
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Mode> {
+        [Mode::Session, Mode::Jwt]
+            .into_iter()
+            .find(|mode| mode.key() == key)
+    }
+}
+
+/// How far a JWT server goes to make a kill take effect before the access token expires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Revocation {
+    /// Signature only: a killed device keeps working until its token's `exp`.
+    Pure,
+    /// Every request also reads the token's refresh family (`sid`): kills are instant, one
+    /// indexed read per request.
+    SessionCheck,
+    /// Revoked `jti`s are kept in memory until their `exp`: instant on this server, no read.
+    Denylist,
+}
+
+impl Revocation {
+    pub const ALL: [Revocation; 3] = [
+        Revocation::Pure,
+        Revocation::SessionCheck,
+        Revocation::Denylist,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Revocation::Pure => "pure",
+            Revocation::SessionCheck => "session-check",
+            Revocation::Denylist => "denylist",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Revocation> {
+        Self::ALL.into_iter().find(|setting| setting.key() == key)
+    }
+}
+
+/// Where the server keeps cookie sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionStoreKind {
+    /// The drawer: a table in SQLite; sessions survive a restart.
+    Sqlite,
+    /// The desk: this process's memory; a restart signs every cookie-session user out.
+    Memory,
+}
+
+impl SessionStoreKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            SessionStoreKind::Sqlite => "SQLite (the drawer: sessions survive a restart)",
+            SessionStoreKind::Memory => {
+                "memory (the desk: a restart signs every cookie-session user out)"
+            }
+        }
+    }
+}
+
+/// The signed-in user as the pages see them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Viewer {
+    pub username: String,
+    pub mode: Mode,
+}

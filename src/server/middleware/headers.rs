@@ -1,0 +1,25 @@
+//! Security headers on every response.
+
+use axum::{extract::Request, middleware::Next, response::Response};
+use http::HeaderValue;
+
+/// Headers every response gets: no framing (the kill buttons must not be clickjacked), no
+/// content sniffing, no full URLs leaked to other sites, and no caching of anything personal.
+pub async fn security_headers(request: Request, next: Next) -> Response {
+    let cacheable = request.uri().path().starts_with("/pkg/");
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let mut set = |name: &'static str, value: &'static str| {
+        headers
+            .entry(name)
+            .or_insert_with(|| HeaderValue::from_static(value));
+    };
+    set("x-frame-options", "DENY");
+    set("content-security-policy", "frame-ancestors 'none'");
+    set("x-content-type-options", "nosniff");
+    set("referrer-policy", "same-origin");
+    if !cacheable {
+        set("cache-control", "no-store");
+    }
+    response
+}
