@@ -173,12 +173,13 @@ mod ssr {
             StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
         }
 
-        /// The `WWW-Authenticate` challenge of a 401 that credentials could fix (RFC 6750): no
-        /// error code when none were presented, `invalid_token` when they were refused. A wrong
-        /// password gets none: no token would help.
+        /// The `WWW-Authenticate` challenge of a 401 whose access or refresh token was refused
+        /// (RFC 6750 `invalid_token`): the browser's client answers it with a refresh. A 401
+        /// without credentials gets none here: a cookie-session browser has no token to renew,
+        /// and the JSON API adds its own plain `Bearer` challenge. A wrong password gets none:
+        /// no token would help.
         pub fn www_authenticate(&self) -> Option<HeaderValue> {
             let challenge = match self {
-                AppError::Unauthenticated => r#"Bearer realm="ticketbooth""#.to_owned(),
                 AppError::InvalidToken { reason } | AppError::RefreshRefused { reason } => {
                     let reason: String = reason
                         .chars()

@@ -14,6 +14,7 @@ pub mod accounts;
 pub mod cookies;
 pub mod credentials;
 pub mod jwt;
+pub mod mode;
 pub mod password;
 pub mod session;
 pub mod throttle;
@@ -21,7 +22,6 @@ pub mod user;
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use tower_cookies::cookie::SameSite;
 
 use crate::{
@@ -38,55 +38,11 @@ use jwt::{
     JwtMode, JwtSettings,
     refresh::{RefreshRefusal, TokenPair},
 };
+pub use mode::AuthMode;
 use password::Passwords;
 use session::{SessionMode, SessionSettings};
 use throttle::SignInThrottle;
 pub use user::{CurrentUser, Device, Recognised, Recognition, Refusal};
-
-/// One way for the server to tell its clients apart.
-#[async_trait]
-pub trait AuthMode: Send + Sync {
-    fn mode(&self) -> Mode;
-
-    // Recognising and issuing credentials.
-
-    /// Checks this mode's credentials among those presented, if there are any, under the JWT
-    /// `revocation` setting (a mode that revokes nothing early ignores it); the cookies the
-    /// response should set (a renewed or forgotten session cookie).
-    async fn recognise(
-        &self,
-        presented: &Credentials,
-        client: &ClientInfo,
-        revocation: Revocation,
-    ) -> Result<(Recognised, CookieChanges), AppError>;
-
-    /// Fresh credentials of this mode for `user` on `client`, in place of any of this mode that
-    /// the browser `presented`.
-    async fn issue(
-        &self,
-        user: &UserRecord,
-        client: &ClientInfo,
-        presented: &Credentials,
-    ) -> Result<CookieChanges, AppError>;
-
-    /// Ends the credentials this browser presents, recognised as `current`.
-    async fn end(
-        &self,
-        presented: &Credentials,
-        current: &CurrentUser,
-    ) -> Result<CookieChanges, AppError>;
-
-    // Listing and ending devices.
-
-    /// The user's devices in this mode.
-    async fn devices(&self, user_id: i64) -> Result<Vec<Device>, AppError>;
-
-    /// Ends one of the user's devices; `Ok(None)` if they have no live one with that id.
-    async fn kill(&self, user_id: i64, device_id: &str) -> Result<Option<Killed>, AppError>;
-
-    /// Ends all the user's devices in this mode except `keep`.
-    async fn kill_all_except(&self, user_id: i64, keep: Option<&str>) -> Result<u64, AppError>;
-}
 
 /// The modes and what signing in needs: shared by every request.
 #[derive(Clone)]

@@ -1,4 +1,5 @@
-//! A real ticketbooth server on a random port, a fresh database, and browsers that keep cookies.
+//! Every helper of the integration tests: a real ticketbooth server on a random port with a
+//! fresh database, browsers that keep cookies, a script's JSON API client, and assertions.
 
 use std::{
     collections::HashMap,
@@ -7,20 +8,26 @@ use std::{
     sync::Arc,
 };
 
+use base64::{
+    Engine as _,
+    engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD},
+};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use leptos::config::LeptosOptions;
 use reqwest::{
-    Client, Response, StatusCode,
+    Client, Method, Response, StatusCode,
     cookie::{CookieStore, Jar},
-    header::{self, HeaderMap, HeaderValue},
+    header::{self, HeaderMap, HeaderValue, RETRY_AFTER},
     redirect::Policy,
 };
+use serde_json::{Value, json};
 use tempfile::TempDir;
 use ticketbooth::{
     core::{
         clock::{self, Clock},
         config::Config,
     },
-    model::{DeviceView, RecognitionReport, Viewer},
+    model::{DeviceView, Mode, RecognitionReport, Viewer},
     server::{self, RunningServer},
 };
 
@@ -155,6 +162,24 @@ impl TestApp {
         start(data, env, clock, &address).await
     }
 
+    /// A second browser holding a copy of every cookie of `browser`: a stolen or replayed
+    /// cookie jar.
+    pub fn browser_holding_the_cookies_of(&self, browser: &Browser) -> Browser {
+        let copy = self.browser();
+        for path in ["/", "/auth/refresh"] {
+            let url = copy.url(path).parse().unwrap();
+            for pair in browser
+                .cookies_for(path)
+                .split("; ")
+                .filter(|p| !p.is_empty())
+            {
+                copy.jar
+                    .add_cookie_str(&format!("{pair}; Path={path}"), &url);
+            }
+        }
+        copy
+    }
+
     pub fn database_files(&self) -> Vec<PathBuf> {
         std::fs::read_dir(self.data.path())
             .unwrap()
@@ -233,6 +258,22 @@ impl Browser {
     /// Who the server thinks this browser is.
     pub async fn viewer(&self) -> Option<Viewer> {
         let response = self.get("/fn/viewer").await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
+    }
+
+    /// Who the server thinks this browser is, renewing an expired access token first as the
+    /// browser's server-function client does: a 401 with a challenge, one refresh, one retry.
+    pub async fn viewer_after_renewal(&self) -> Option<Viewer> {
+        let response = self.get("/fn/viewer").await;
+        if response.status() == StatusCode::UNAUTHORIZED
+            && response.headers().contains_key("www-authenticate")
+        {
+            if self.refresh_as_script().await.status() != StatusCode::NO_CONTENT {
+                return None;
+            }
+            return self.viewer().await;
+        }
         assert_eq!(response.status(), StatusCode::OK);
         response.json().await.unwrap()
     }
@@ -318,4 +359,279 @@ pub fn set_cookies_named(response: &Response, name: &str) -> Vec<String> {
 /// The JSON body of an error response.
 pub async fn error_body(response: Response) -> serde_json::Value {
     response.json().await.unwrap()
+}
+
+// The JSON API, as a script uses it.
+
+/// The signing secret the test server is given, so that tests can forge well-signed tokens.
+pub const SECRET: [u8; 32] = [42; 32];
+
+pub async fn jwt_app(extra: &[(&str, &str)]) -> TestApp {
+    let secret = STANDARD.encode(SECRET);
+    let mut settings = vec![("JWT_SECRET", secret.as_str())];
+    settings.extend_from_slice(extra);
+    spawn_app_with(&settings).await
+}
+
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct Tokens {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub token_type: String,
+    pub expires_in: i64,
+}
+
+pub fn api() -> Client {
+    Client::builder().build().unwrap()
+}
+
+/// Creates an account and gets a first token pair for it.
+pub async fn api_user(app: &TestApp, username: &str) -> Tokens {
+    let created = api()
+        .post(format!("{}/api/users", app.base))
+        .json(&json!({"username": username, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    api_token(app, username).await
+}
+
+pub async fn api_token(app: &TestApp, username: &str) -> Tokens {
+    let response = api()
+        .post(format!("{}/api/token", app.base))
+        .json(&json!({"username": username, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
+pub async fn with_bearer(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+) -> Response {
+    api()
+        .request(method, format!("{}{path}", app.base))
+        .header("authorization", format!("Bearer {token}"))
+        .send()
+        .await
+        .unwrap()
+}
+
+pub async fn me(app: &TestApp, token: &str) -> Response {
+    with_bearer(app, reqwest::Method::GET, "/api/me", token).await
+}
+
+pub async fn refresh(app: &TestApp, refresh_token: &str) -> Response {
+    api()
+        .post(format!("{}/api/token/refresh", app.base))
+        .json(&json!({"refresh_token": refresh_token}))
+        .send()
+        .await
+        .unwrap()
+}
+
+pub async fn devices(app: &TestApp, token: &str) -> Vec<DeviceView> {
+    let response = with_bearer(app, reqwest::Method::GET, "/api/devices", token).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
+pub fn part(token: &str, index: usize) -> Value {
+    let part = token.split('.').nth(index).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+}
+
+pub fn encode_part(value: &Value) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).unwrap())
+}
+
+/// A token signed with `SECRET` under `alg`, with the given header fields and claims.
+pub fn forge(alg: Algorithm, header_of: &Value, claims: &Value) -> String {
+    let mut header = Header::new(alg);
+    header.typ = header_of["typ"].as_str().map(String::from);
+    header.kid = header_of["kid"].as_str().map(String::from);
+    jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(&SECRET)).unwrap()
+}
+
+/// Asserts a 401 whose challenge is `invalid_token` and whose description says `why`.
+pub async fn assert_refused(response: Response, why: &str) {
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{why}");
+    let challenge = response.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        challenge.starts_with("Bearer realm=\"ticketbooth\""),
+        "{challenge}"
+    );
+    assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_token");
+    let reason = body["reason"].as_str().unwrap();
+    assert!(reason.contains(why), "expected {why:?} in {reason:?}");
+}
+
+pub const JWT: &str = "jwt";
+
+impl Browser {
+    /// Signs up with the mode given (as the login form's radio button would).
+    pub async fn sign_up_with(&self, username: &str, mode: &str) -> reqwest::Response {
+        self.post_form(
+            "/fn/signup",
+            &[
+                ("username", username),
+                ("password", PASSWORD),
+                ("mode", mode),
+            ],
+        )
+        .await
+    }
+
+    pub async fn log_in_with(&self, username: &str, mode: &str) -> reqwest::Response {
+        self.post_form(
+            "/fn/login",
+            &[
+                ("username", username),
+                ("password", PASSWORD),
+                ("mode", mode),
+            ],
+        )
+        .await
+    }
+
+    /// The cookies this browser would send to `path`.
+    pub fn cookies_for(&self, path: &str) -> String {
+        self.jar
+            .cookies(&self.url(path).parse().unwrap())
+            .map(|value| value.to_str().unwrap().to_owned())
+            .unwrap_or_default()
+    }
+
+    /// What the refresh page does: post to /auth/refresh as a form, asking for a page.
+    pub async fn refresh_as_page(&self, next: &str) -> reqwest::Response {
+        self.client
+            .post(self.url("/auth/refresh"))
+            .header("accept", "text/html")
+            .form(&[("next", next)])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// What the server-function client does after a 401.
+    pub async fn refresh_as_script(&self) -> reqwest::Response {
+        self.client
+            .post(self.url("/auth/refresh"))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn switch_to(&self, mode: &str) -> reqwest::Response {
+        self.post_form("/fn/switch_mode", &[("to", mode)]).await
+    }
+}
+
+/// A page load as a browser makes it.
+pub async fn load_page(browser: &Browser, path: &str) -> reqwest::Response {
+    browser
+        .client
+        .get(browser.url(path))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap()
+}
+
+pub async fn preferred(browser: &Browser) -> Mode {
+    browser
+        .get("/fn/preferred_mode")
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
+/// The `Server-Timing` of a recognised request: its column, queries and credential bytes.
+pub fn timing(response: &Response) -> (String, u32, usize, f64) {
+    let header = response
+        .headers()
+        .get("server-timing")
+        .expect("a recognised request is timed")
+        .to_str()
+        .unwrap();
+    let duration: f64 = header
+        .split(";dur=")
+        .nth(1)
+        .and_then(|rest| rest.split(';').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let desc = header
+        .split("desc=\"")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches('"');
+    let (column, rest) = desc.split_once(": ").unwrap();
+    let mut numbers = rest
+        .split(' ')
+        .filter_map(|word| word.parse::<usize>().ok());
+    let queries = numbers.next().unwrap() as u32;
+    let bytes = numbers.next().unwrap();
+    (column.to_owned(), queries, bytes, duration)
+}
+
+pub fn device_of(tokens: &Tokens) -> String {
+    let payload = tokens.access_token.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+            .unwrap(),
+    )
+    .unwrap();
+    claims["sid"].as_str().unwrap().to_owned()
+}
+
+pub async fn kill(app: &TestApp, killer: &Tokens, device: &str) {
+    let response = with_bearer(
+        app,
+        Method::DELETE,
+        &format!("/api/devices/{device}"),
+        &killer.access_token,
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+pub async fn try_preset(browser: &Browser, preset: &str) -> Response {
+    browser
+        .post_form("/fn/try_preset", &[("preset", preset)])
+        .await
+}
+
+pub fn host(last: u8) -> IpAddr {
+    Ipv4Addr::new(127, 0, 0, last).into()
+}
+
+pub fn retry_after(response: &Response) -> i64 {
+    response
+        .headers()
+        .get(RETRY_AFTER)
+        .expect("a Retry-After header")
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// Fails `times` sign-ins as `username` from `browser`, each a plain wrong password.
+pub async fn fail(browser: &Browser, username: &str, times: usize) {
+    for n in 0..times {
+        let response = browser.log_in(username, &format!("wrong guess {n}")).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "guess {n}");
+    }
 }

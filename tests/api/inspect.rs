@@ -2,44 +2,11 @@
 //! playground, the compare page's load and the dashboard's inspector.
 
 use reqwest::{Method, Response, StatusCode};
-use serde_json::Value;
 use ticketbooth::model::{
     Column, Comparison, Evidence, KillEffect, Mode, SessionStoreKind, Verdict,
 };
 
-use crate::{
-    helpers::*,
-    jwt::{Tokens, api_token, api_user, jwt_app, me, refresh, with_bearer},
-};
-
-/// The `Server-Timing` of a recognised request: its column, queries and credential bytes.
-fn timing(response: &Response) -> (String, u32, usize, f64) {
-    let header = response
-        .headers()
-        .get("server-timing")
-        .expect("a recognised request is timed")
-        .to_str()
-        .unwrap();
-    let duration: f64 = header
-        .split(";dur=")
-        .nth(1)
-        .and_then(|rest| rest.split(';').next())
-        .unwrap()
-        .parse()
-        .unwrap();
-    let desc = header
-        .split("desc=\"")
-        .nth(1)
-        .unwrap()
-        .trim_end_matches('"');
-    let (column, rest) = desc.split_once(": ").unwrap();
-    let mut numbers = rest
-        .split(' ')
-        .filter_map(|word| word.parse::<usize>().ok());
-    let queries = numbers.next().unwrap() as u32;
-    let bytes = numbers.next().unwrap();
-    (column.to_owned(), queries, bytes, duration)
-}
+use crate::helpers::*;
 
 #[tokio::test]
 async fn a_session_request_costs_one_query_and_a_33_byte_cookie() {
@@ -179,27 +146,6 @@ async fn an_unknown_revocation_setting_stops_the_server() {
     assert!(error.to_string().starts_with("JWT_REVOCATION"));
 }
 
-fn device_of(tokens: &Tokens) -> String {
-    let payload = tokens.access_token.split('.').nth(1).unwrap();
-    let claims: Value = serde_json::from_slice(
-        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
-            .unwrap(),
-    )
-    .unwrap();
-    claims["sid"].as_str().unwrap().to_owned()
-}
-
-async fn kill(app: &TestApp, killer: &Tokens, device: &str) {
-    let response = with_bearer(
-        app,
-        Method::DELETE,
-        &format!("/api/devices/{device}"),
-        &killer.access_token,
-    )
-    .await;
-    assert_eq!(response.status(), StatusCode::OK);
-}
-
 #[tokio::test]
 async fn the_dashboard_reports_the_cost_of_its_own_request() {
     let app = jwt_app(&[]).await;
@@ -295,12 +241,6 @@ async fn the_inspector_decodes_the_token_and_its_rotations_without_showing_any_w
     );
     assert_eq!(report.server_now, app.clock.now());
     assert_eq!(evidence.expires.unix, app.clock.now() + 300);
-}
-
-async fn try_preset(browser: &Browser, preset: &str) -> Response {
-    browser
-        .post_form("/fn/try_preset", &[("preset", preset)])
-        .await
 }
 
 #[tokio::test]

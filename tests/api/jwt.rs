@@ -1,132 +1,16 @@
 //! JWT mode through the JSON API: every forged token refused for its own reason, refresh
 //! rotation and reuse detection, kills that wait for `exp`, key rotation.
 
-use base64::{
-    Engine as _,
-    engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD},
-};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use reqwest::{Client, Response, StatusCode};
+use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+use jsonwebtoken::Algorithm;
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 use ticketbooth::{
     auth::jwt::keys::KeyRing,
-    model::{DeviceView, Mode, RevocationReason},
+    model::{Mode, RevocationReason},
 };
 
 use crate::helpers::*;
-
-/// The signing secret the test server is given, so that tests can forge well-signed tokens.
-const SECRET: [u8; 32] = [42; 32];
-
-pub async fn jwt_app(extra: &[(&str, &str)]) -> TestApp {
-    let secret = STANDARD.encode(SECRET);
-    let mut settings = vec![("JWT_SECRET", secret.as_str())];
-    settings.extend_from_slice(extra);
-    spawn_app_with(&settings).await
-}
-
-#[derive(Clone, Debug, serde::Deserialize)]
-pub struct Tokens {
-    pub access_token: String,
-    pub refresh_token: String,
-    pub token_type: String,
-    pub expires_in: i64,
-}
-
-pub fn api() -> Client {
-    Client::builder().build().unwrap()
-}
-
-/// Creates an account and gets a first token pair for it.
-pub async fn api_user(app: &TestApp, username: &str) -> Tokens {
-    let created = api()
-        .post(format!("{}/api/users", app.base))
-        .json(&json!({"username": username, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), StatusCode::CREATED);
-    api_token(app, username).await
-}
-
-pub async fn api_token(app: &TestApp, username: &str) -> Tokens {
-    let response = api()
-        .post(format!("{}/api/token", app.base))
-        .json(&json!({"username": username, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    response.json().await.unwrap()
-}
-
-pub async fn with_bearer(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    token: &str,
-) -> Response {
-    api()
-        .request(method, format!("{}{path}", app.base))
-        .header("authorization", format!("Bearer {token}"))
-        .send()
-        .await
-        .unwrap()
-}
-
-pub async fn me(app: &TestApp, token: &str) -> Response {
-    with_bearer(app, reqwest::Method::GET, "/api/me", token).await
-}
-
-pub async fn refresh(app: &TestApp, refresh_token: &str) -> Response {
-    api()
-        .post(format!("{}/api/token/refresh", app.base))
-        .json(&json!({"refresh_token": refresh_token}))
-        .send()
-        .await
-        .unwrap()
-}
-
-pub async fn devices(app: &TestApp, token: &str) -> Vec<DeviceView> {
-    let response = with_bearer(app, reqwest::Method::GET, "/api/devices", token).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    response.json().await.unwrap()
-}
-
-fn part(token: &str, index: usize) -> Value {
-    let part = token.split('.').nth(index).unwrap();
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
-}
-
-fn encode_part(value: &Value) -> String {
-    URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).unwrap())
-}
-
-/// A token signed with `SECRET` under `alg`, with the given header fields and claims.
-fn forge(alg: Algorithm, header_of: &Value, claims: &Value) -> String {
-    let mut header = Header::new(alg);
-    header.typ = header_of["typ"].as_str().map(String::from);
-    header.kid = header_of["kid"].as_str().map(String::from);
-    jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(&SECRET)).unwrap()
-}
-
-/// Asserts a 401 whose challenge is `invalid_token` and whose description says `why`.
-async fn assert_refused(response: Response, why: &str) {
-    assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{why}");
-    let challenge = response.headers()["www-authenticate"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert!(
-        challenge.starts_with("Bearer realm=\"ticketbooth\""),
-        "{challenge}"
-    );
-    assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["error"], "invalid_token");
-    let reason = body["reason"].as_str().unwrap();
-    assert!(reason.contains(why), "expected {why:?} in {reason:?}");
-}
 
 #[tokio::test]
 async fn a_token_the_server_signs_it_accepts() {
@@ -774,4 +658,30 @@ async fn the_json_api_refuses_bad_bodies_and_writes_nothing() {
         .unwrap();
     assert_eq!(wrong_password.status(), StatusCode::UNAUTHORIZED);
     assert!(wrong_password.headers().get("www-authenticate").is_none());
+}
+
+#[tokio::test]
+async fn two_authorization_headers_are_refused_not_guessed() {
+    let app = jwt_app(&[]).await;
+    let alice = api_user(&app, "alice").await;
+    let bob = api_user(&app, "bob").await;
+
+    for (first, second) in [(&alice, &bob), (&alice, &alice)] {
+        let response = api()
+            .get(format!("{}/api/me", app.base))
+            .header("authorization", format!("Bearer {}", first.access_token))
+            .header("authorization", format!("Bearer {}", second.access_token))
+            .send()
+            .await
+            .unwrap();
+        assert_refused(response, "more than one Authorization header").await;
+    }
+    // The header is still read case-insensitively by its scheme.
+    let lower = api()
+        .get(format!("{}/api/me", app.base))
+        .header("authorization", format!("bearer {}", alice.access_token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lower.status(), StatusCode::OK);
 }

@@ -1,82 +1,10 @@
 //! JWT mode in the browser: cookies, the refresh flow, logout, switching modes, and the
 //! devices page across both modes.
 
-use reqwest::{StatusCode, cookie::CookieStore as _};
+use reqwest::StatusCode;
 use ticketbooth::model::{Killed, Mode, Viewer};
 
-use crate::{helpers::*, jwt::jwt_app};
-
-const JWT: &str = "jwt";
-
-impl Browser {
-    /// Signs up with the mode given (as the login form's radio button would).
-    pub async fn sign_up_with(&self, username: &str, mode: &str) -> reqwest::Response {
-        self.post_form(
-            "/fn/signup",
-            &[
-                ("username", username),
-                ("password", PASSWORD),
-                ("mode", mode),
-            ],
-        )
-        .await
-    }
-
-    pub async fn log_in_with(&self, username: &str, mode: &str) -> reqwest::Response {
-        self.post_form(
-            "/fn/login",
-            &[
-                ("username", username),
-                ("password", PASSWORD),
-                ("mode", mode),
-            ],
-        )
-        .await
-    }
-
-    /// The cookies this browser would send to `path`.
-    pub fn cookies_for(&self, path: &str) -> String {
-        self.jar
-            .cookies(&self.url(path).parse().unwrap())
-            .map(|value| value.to_str().unwrap().to_owned())
-            .unwrap_or_default()
-    }
-
-    /// What the refresh page does: post to /auth/refresh as a form, asking for a page.
-    pub async fn refresh_as_page(&self, next: &str) -> reqwest::Response {
-        self.client
-            .post(self.url("/auth/refresh"))
-            .header("accept", "text/html")
-            .form(&[("next", next)])
-            .send()
-            .await
-            .unwrap()
-    }
-
-    /// What the server-function client does after a 401.
-    pub async fn refresh_as_script(&self) -> reqwest::Response {
-        self.client
-            .post(self.url("/auth/refresh"))
-            .send()
-            .await
-            .unwrap()
-    }
-
-    pub async fn switch_to(&self, mode: &str) -> reqwest::Response {
-        self.post_form("/fn/switch_mode", &[("to", mode)]).await
-    }
-}
-
-/// A page load as a browser makes it.
-async fn load_page(browser: &Browser, path: &str) -> reqwest::Response {
-    browser
-        .client
-        .get(browser.url(path))
-        .header("accept", "text/html")
-        .send()
-        .await
-        .unwrap()
-}
+use crate::helpers::*;
 
 #[tokio::test]
 async fn a_jwt_login_sets_an_access_cookie_and_a_refresh_cookie_for_the_refresh_path_only() {
@@ -112,15 +40,6 @@ async fn a_jwt_login_sets_an_access_cookie_and_a_refresh_cookie_for_the_refresh_
     assert!(browser.cookies_for("/auth/refresh").contains("tb_refresh="));
     let viewer = browser.viewer().await.unwrap();
     assert_eq!((viewer.username.as_str(), viewer.mode), ("gwen", Mode::Jwt));
-}
-
-async fn preferred(browser: &Browser) -> Mode {
-    browser
-        .get("/fn/preferred_mode")
-        .await
-        .json()
-        .await
-        .unwrap()
 }
 
 #[tokio::test]
@@ -342,7 +261,7 @@ async fn the_devices_page_lists_and_kills_both_kinds() {
     let session = app.signed_in_browser("pia").await;
     let jwt = app.browser();
     jwt.log_in_with("pia", JWT).await;
-    let script = crate::jwt::api_token(&app, "pia").await;
+    let script = api_token(&app, "pia").await;
 
     let devices = jwt.devices().await;
     assert_eq!(devices.len(), 3);
@@ -370,7 +289,7 @@ async fn the_devices_page_lists_and_kills_both_kinds() {
         .await
         .unwrap();
     assert_eq!(ended, 1);
-    let refused = crate::jwt::refresh(&app, &script.refresh_token).await;
+    let refused = refresh(&app, &script.refresh_token).await;
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
     assert!(jwt.viewer().await.is_some());
     assert_eq!(

@@ -2,6 +2,7 @@
 //! and talks to it over HTTP, as a browser or a script would.
 
 mod accounts;
+mod both_modes;
 mod devices;
 mod helpers;
 mod inspect;

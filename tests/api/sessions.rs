@@ -335,3 +335,31 @@ async fn with_the_sqlite_store_a_restart_signs_nobody_out() {
     assert_eq!(session.devices().await.len(), 2);
     drop(app);
 }
+
+#[tokio::test]
+async fn a_cookie_session_401_carries_no_bearer_challenge() {
+    let app = spawn_app().await;
+    let browser = app.signed_in_browser("kim").await;
+    let ended = browser.session_cookie().unwrap();
+    browser.log_out().await;
+
+    // A session that has ended, and no credentials at all: a plain 401, nothing to refresh.
+    let replay = get_with_session_cookie(&app, "/fn/devices", &ended).await;
+    let anonymous = app.browser().get("/fn/devices").await;
+    for response in [replay, anonymous] {
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert!(
+            response.headers().get("www-authenticate").is_none(),
+            "{:?}",
+            response.headers()
+        );
+        assert_eq!(error_body(response).await["error"], "unauthenticated");
+    }
+    // The JSON API is protected by Bearer tokens: there the challenge says how to get in.
+    let api = app.browser().get("/api/me").await;
+    assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        api.headers()["www-authenticate"],
+        "Bearer realm=\"ticketbooth\""
+    );
+}

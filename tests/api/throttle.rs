@@ -2,42 +2,14 @@
 //! before anything is hashed, without telling whether the account exists and without locking
 //! its owner out from elsewhere.
 
-use std::net::{IpAddr, Ipv4Addr};
-
-use reqwest::{Response, StatusCode, header::RETRY_AFTER};
+use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::{
-    helpers::*,
-    jwt::{api, api_user},
-};
+use crate::helpers::*;
 
 /// The defaults: 5 failures per account and network within 15 minutes.
 const PER_ACCOUNT: usize = 5;
 const WINDOW: i64 = 15 * 60;
-
-fn host(last: u8) -> IpAddr {
-    Ipv4Addr::new(127, 0, 0, last).into()
-}
-
-fn retry_after(response: &Response) -> i64 {
-    response
-        .headers()
-        .get(RETRY_AFTER)
-        .expect("a Retry-After header")
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap()
-}
-
-/// Fails `times` sign-ins as `username` from `browser`, each a plain wrong password.
-async fn fail(browser: &Browser, username: &str, times: usize) {
-    for n in 0..times {
-        let response = browser.log_in(username, &format!("wrong guess {n}")).await;
-        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "guess {n}");
-    }
-}
 
 #[tokio::test]
 async fn after_five_failures_even_the_right_password_waits_and_nothing_is_hashed() {
