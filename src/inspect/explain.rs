@@ -1,6 +1,6 @@
 //! The dashboard's account of a request: what the browser presented, what the server looked
 //! at, what it keeps, and what recognising the request cost. Built from what `auth` exposes, for
-//! the credentials the request presented.
+//! the credentials the request presented; values only, the dashboard words them.
 
 use serde_json::Value;
 
@@ -15,7 +15,7 @@ use crate::{
     error::AppError,
     model::{
         CarriedIn, ClaimView, Evidence, JwtEvidence, Mode, Moment, RecognitionCost,
-        RecognitionReport, RotationView, SessionEvidence, describe_seconds,
+        RecognitionReport, RotationView, SessionEvidence, TokenStatus, describe_seconds,
     },
 };
 
@@ -64,51 +64,11 @@ async fn session_evidence(
         fingerprint,
         idle_timeout: describe_seconds(settings.idle_timeout),
         absolute_expiry: Moment::at(row.created_at + settings.absolute_timeout, now),
-        attributes: session_cookie_attributes(row.expires_at - now, settings.secure),
+        max_age: row.expires_at - now,
+        secure: settings.secure,
         store: settings.store,
     });
     Ok((device_of(row), evidence))
-}
-
-/// The session cookie's attributes as the server sets them, each with what it does.
-fn session_cookie_attributes(max_age: i64, secure: bool) -> Vec<ClaimView> {
-    let attribute = |name: &str, value: String, meaning: &str| ClaimView {
-        name: name.into(),
-        value,
-        meaning: meaning.into(),
-    };
-    vec![
-        attribute(
-            "Max-Age",
-            max_age.to_string(),
-            "seconds left; renewed with last-seen, at most once a minute",
-        ),
-        attribute("Path", "/".into(), "sent with every request to this site"),
-        attribute(
-            "Domain",
-            "(none)".into(),
-            "this host only, never its subdomains",
-        ),
-        attribute(
-            "HttpOnly",
-            "yes".into(),
-            "page scripts cannot read it (no theft by XSS)",
-        ),
-        attribute(
-            "Secure",
-            if secure { "yes" } else { "no" }.into(),
-            if secure {
-                "sent over https only"
-            } else {
-                "this server is reached over plain http; with an https PUBLIC_URL it is set"
-            },
-        ),
-        attribute(
-            "SameSite",
-            "Lax".into(),
-            "sent when you follow a link here, not with other sites' forms or frames",
-        ),
-    ]
 }
 
 async fn jwt_evidence(
@@ -144,11 +104,11 @@ async fn jwt_evidence(
         token_bytes,
         header: header
             .iter()
-            .map(|(name, value)| explain_field(name, value, now))
+            .map(|(name, value)| claim_view(name, value, now))
             .collect(),
         claims: claims
             .iter()
-            .map(|(name, value)| explain_field(name, value, now))
+            .map(|(name, value)| claim_view(name, value, now))
             .collect(),
         header_start: start(header_text),
         payload_start: start(payload_text),
@@ -168,56 +128,34 @@ async fn jwt_evidence(
 /// A refresh token of the family as the dashboard's history shows it.
 fn rotation_view(token: TokenRow, now: i64) -> RotationView {
     let status = match (token.revoked_at, token.used_at) {
-        (Some(at), _) => format!("revoked {}", Moment::at(at, now).relative),
-        (None, Some(at)) => format!("used {}", Moment::at(at, now).relative),
-        (None, None) if token.expires_at <= now => "expired".to_owned(),
-        (None, None) => "current".to_owned(),
+        (Some(at), _) => TokenStatus::Revoked {
+            at: Moment::at(at, now),
+        },
+        (None, Some(at)) => TokenStatus::Used {
+            at: Moment::at(at, now),
+        },
+        (None, None) if token.expires_at <= now => TokenStatus::Expired,
+        (None, None) => TokenStatus::Current,
     };
     RotationView {
         issued: Moment::at(token.created_at, now),
         ip: token.ip,
-        kind: if token.is_first {
-            "sign-in"
-        } else {
-            "rotation"
-        }
-        .to_owned(),
+        at_sign_in: token.is_first,
         status,
     }
 }
 
-/// The meaning of each header field and claim, for the dashboard.
-fn explain_field(name: &str, value: &Value, now: i64) -> ClaimView {
-    let time = |meaning: &str| {
-        value.as_i64().map_or_else(
-            || meaning.to_owned(),
-            |at| {
-                let moment = Moment::at(at, now);
-                format!("{meaning}: {} ({})", moment.utc, moment.relative)
-            },
-        )
-    };
-    let meaning = match name {
-        "alg" => "HMAC-SHA-256 with the server's secret; the only algorithm accepted".to_owned(),
-        "typ" => "an access token (RFC 9068); a token of another type is refused".to_owned(),
-        "kid" => "which key of the server's key ring signed it".to_owned(),
-        "iss" => "who issued it: this server".to_owned(),
-        "aud" => "who it is for: this app".to_owned(),
-        "sub" => "the user's id".to_owned(),
-        "iat" => time("issued"),
-        "exp" => time("expires"),
-        "jti" => "this token's own random id".to_owned(),
-        "sid" => "the refresh family, that is this device: the devices page kills it".to_owned(),
-        "name" => "the username, copied in at signing: no lookup needed".to_owned(),
-        "role" => "the role, copied in at signing: a change shows at the next refresh".to_owned(),
-        _ => "not ours".to_owned(),
-    };
-    let value = value
-        .as_str()
-        .map_or_else(|| value.to_string(), str::to_owned);
+/// A header field or claim as the token carries it; a time claim with the moment it names.
+fn claim_view(name: &str, value: &Value, now: i64) -> ClaimView {
+    let at = matches!(name, "iat" | "exp")
+        .then(|| value.as_i64())
+        .flatten()
+        .map(|at| Moment::at(at, now));
     ClaimView {
         name: name.to_owned(),
-        value,
-        meaning,
+        value: value
+            .as_str()
+            .map_or_else(|| value.to_string(), str::to_owned),
+        at,
     }
 }

@@ -46,8 +46,10 @@ pub struct SessionEvidence {
     /// Idle time after which the session ends, and the hard limit after sign-in.
     pub idle_timeout: String,
     pub absolute_expiry: Moment,
-    /// The cookie as the server sets it: each attribute and what it does.
-    pub attributes: Vec<ClaimView>,
+    /// Seconds the cookie has left, as the server last set it (`Max-Age`).
+    pub max_age: i64,
+    /// Whether the cookie is `Secure` (the public URL is https).
+    pub secure: bool,
     pub store: SessionStoreKind,
 }
 
@@ -55,7 +57,7 @@ pub struct SessionEvidence {
 pub struct JwtEvidence {
     pub carried_in: CarriedIn,
     pub token_bytes: usize,
-    /// The decoded header and claims, each with what it means.
+    /// The decoded header and claims.
     pub header: Vec<ClaimView>,
     pub claims: Vec<ClaimView>,
     /// The first characters of each part: the token is never shown whole.
@@ -85,16 +87,32 @@ pub enum CarriedIn {
 pub struct RotationView {
     pub issued: Moment,
     pub ip: String,
-    /// `sign-in` or `rotation`
-    pub kind: String,
-    /// `in use`, `used <when>`, `revoked <when>`, `expired`
-    pub status: String,
+    /// The family's first token (issued at sign-in), or one issued by a refresh.
+    pub at_sign_in: bool,
+    pub status: TokenStatus,
 }
 
-/// One header field or claim of a JWT.
+/// What became of a refresh token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenStatus {
+    /// The one the browser holds now.
+    Current,
+    /// Exchanged for its successor.
+    Used {
+        at: Moment,
+    },
+    Revoked {
+        at: Moment,
+    },
+    Expired,
+}
+
+/// One header field or claim of a JWT, as the token carries it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClaimView {
     pub name: String,
     pub value: String,
-    pub meaning: String,
+    /// For a time claim (`iat`, `exp`): the moment it names.
+    pub at: Option<Moment>,
 }

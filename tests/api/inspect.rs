@@ -3,7 +3,7 @@
 
 use reqwest::{Method, Response, StatusCode};
 use ticketbooth::model::{
-    Column, Comparison, Evidence, KillEffect, Mode, SessionStoreKind, Verdict,
+    Column, Comparison, Evidence, KillEffect, Mode, SessionStoreKind, TokenStatus, Verdict,
 };
 
 use crate::helpers::*;
@@ -177,20 +177,10 @@ async fn the_inspector_shows_cookie_attributes_and_the_store() {
         panic!("session evidence");
     };
     assert_eq!(evidence.store, SessionStoreKind::Memory);
-    let attribute = |name: &str| {
-        evidence
-            .attributes
-            .iter()
-            .find(|attribute| attribute.name == name)
-            .map(|attribute| attribute.value.clone())
-            .unwrap()
-    };
-    assert_eq!(attribute("HttpOnly"), "yes");
-    assert_eq!(attribute("SameSite"), "Lax");
-    assert_eq!(attribute("Path"), "/");
-    assert_eq!(attribute("Secure"), "no");
-    let max_age: i64 = attribute("Max-Age").parse().unwrap();
-    assert_eq!(max_age, 14 * 86_400);
+    // The attributes themselves are checked on the Set-Cookie header (sessions.rs) and on the
+    // page (end2end/inspect.spec.ts); the report carries what varies.
+    assert!(!evidence.secure);
+    assert_eq!(evidence.max_age, 14 * 86_400);
 }
 
 #[tokio::test]
@@ -230,15 +220,20 @@ async fn the_inspector_decodes_the_token_and_its_rotations_without_showing_any_w
         assert!(names.contains(&claim), "{claim}");
     }
     assert_eq!(evidence.history.len(), 2);
-    assert_eq!(evidence.history[0].kind, "sign-in");
-    assert!(evidence.history[0].status.starts_with("used"));
-    assert_eq!(
-        (
-            evidence.history[1].kind.as_str(),
-            evidence.history[1].status.as_str()
-        ),
-        ("rotation", "current")
+    assert!(evidence.history[0].at_sign_in);
+    assert!(
+        matches!(&evidence.history[0].status, TokenStatus::Used { at } if at.unix == app.clock.now()),
+        "{:?}",
+        evidence.history[0].status
     );
+    assert!(!evidence.history[1].at_sign_in);
+    assert_eq!(evidence.history[1].status, TokenStatus::Current);
+    let exp = evidence
+        .claims
+        .iter()
+        .find(|claim| claim.name == "exp")
+        .unwrap();
+    assert_eq!(exp.at.as_ref().unwrap().unix, app.clock.now() + 300);
     assert_eq!(report.server_now, app.clock.now());
     assert_eq!(evidence.expires.unix, app.clock.now() + 300);
 }

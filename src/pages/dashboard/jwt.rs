@@ -3,9 +3,9 @@
 
 use leptos::prelude::*;
 
-use super::{ClaimTable, DeviceFacts, StoredAndNot};
+use super::{ClaimTable, DeviceFacts, StoredAndNot, explain_claim};
 use crate::{
-    model::{CarriedIn, DeviceView, JwtEvidence, Revocation, RotationView},
+    model::{CarriedIn, DeviceView, JwtEvidence, Revocation, RotationView, TokenStatus},
     pages::devices::When,
 };
 
@@ -103,9 +103,9 @@ pub(super) fn JwtSteps(
         <section class="card">
             <h2>"The access token, decoded"</h2>
             <h3 class="part-title jwt-header">"Header"</h3>
-            <ClaimTable fields=header />
+            <ClaimTable rows=header.into_iter().map(explain_claim).collect() />
             <h3 class="part-title jwt-payload">"Payload"</h3>
-            <ClaimTable fields=claims />
+            <ClaimTable rows=claims.into_iter().map(explain_claim).collect() />
             <h3 class="part-title jwt-signature">"Signature"</h3>
             <p>
                 <code class="jwt-signature">{signature_start} "…"</code>
@@ -195,16 +195,31 @@ fn RotationTable(history: Vec<RotationView>) -> impl IntoView {
                     .map(|(index, token)| {
                         view! {
                             <tr>
-                                <td>{format!("#{} ({})", index + 1, token.kind)}</td>
+                                <td>
+                                    {format!(
+                                        "#{} ({})",
+                                        index + 1,
+                                        if token.at_sign_in { "sign-in" } else { "rotation" },
+                                    )}
+                                </td>
                                 <td><When moment=token.issued /></td>
                                 <td><code>{token.ip}</code></td>
-                                <td>{token.status}</td>
+                                <td>{status_words(token.status)}</td>
                             </tr>
                         }
                     })
                     .collect_view()}
             </tbody>
         </table>
+    }
+}
+
+fn status_words(status: TokenStatus) -> String {
+    match status {
+        TokenStatus::Current => "current".to_owned(),
+        TokenStatus::Used { at } => format!("used {}", at.relative),
+        TokenStatus::Revoked { at } => format!("revoked {}", at.relative),
+        TokenStatus::Expired => "expired".to_owned(),
     }
 }
 

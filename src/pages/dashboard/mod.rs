@@ -105,9 +105,11 @@ fn SessionSteps(evidence: SessionEvidence, device: DeviceView) -> impl IntoView 
         fingerprint,
         idle_timeout,
         absolute_expiry,
-        attributes,
+        max_age,
+        secure,
         store,
     } = evidence;
+    let attributes = cookie_attributes(max_age, secure);
     let where_kept = match store {
         SessionStoreKind::Sqlite => "a row in the SQLite sessions table",
         SessionStoreKind::Memory => "an entry in this server's memory",
@@ -145,7 +147,7 @@ fn SessionSteps(evidence: SessionEvidence, device: DeviceView) -> impl IntoView 
                 "As your browser sent it: " <code>{format!("{cookie_name}=…")}</code> ", "
                 {cookie_bytes} " bytes with every request. As the server set it:"
             </p>
-            <ClaimTable fields=attributes />
+            <ClaimTable rows=attributes />
         </section>
         <section class="card">
             <h2>"What the server keeps for this session"</h2>
@@ -220,12 +222,87 @@ pub(super) fn DeviceFacts(device: DeviceView, children: Children) -> impl IntoVi
     }
 }
 
+/// One row of a table of names, values and what each means.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Explained {
+    pub name: String,
+    pub value: String,
+    pub meaning: String,
+}
+
+/// The session cookie as the server sets it: each attribute and what it does.
+fn cookie_attributes(max_age: i64, secure: bool) -> Vec<Explained> {
+    let row = |name: &str, value: &str, meaning: &str| Explained {
+        name: name.into(),
+        value: value.into(),
+        meaning: meaning.into(),
+    };
+    vec![
+        row(
+            "Max-Age",
+            &max_age.to_string(),
+            "seconds left; renewed with last-seen, at most once a minute",
+        ),
+        row("Path", "/", "sent with every request to this site"),
+        row("Domain", "(none)", "this host only, never its subdomains"),
+        row(
+            "HttpOnly",
+            "yes",
+            "page scripts cannot read it (no theft by XSS)",
+        ),
+        if secure {
+            row("Secure", "yes", "sent over https only")
+        } else {
+            row(
+                "Secure",
+                "no",
+                "this server is reached over plain http; with an https PUBLIC_URL it is set",
+            )
+        },
+        row(
+            "SameSite",
+            "Lax",
+            "sent when you follow a link here, not with other sites' forms or frames",
+        ),
+    ]
+}
+
+/// A JWT header field or claim, with what it means.
+pub(super) fn explain_claim(claim: ClaimView) -> Explained {
+    let time = |meaning: &str| {
+        claim.at.as_ref().map_or_else(
+            || meaning.to_owned(),
+            |moment| format!("{meaning}: {} ({})", moment.utc, moment.relative),
+        )
+    };
+    let meaning = match claim.name.as_str() {
+        "alg" => "HMAC-SHA-256 with the server's secret; the only algorithm accepted".to_owned(),
+        "typ" => "an access token (RFC 9068); a token of another type is refused".to_owned(),
+        "kid" => "which key of the server's key ring signed it".to_owned(),
+        "iss" => "who issued it: this server".to_owned(),
+        "aud" => "who it is for: this app".to_owned(),
+        "sub" => "the user's id".to_owned(),
+        "iat" => time("issued"),
+        "exp" => time("expires"),
+        "jti" => "this token's own random id".to_owned(),
+        "sid" => "the refresh family, that is this device: the devices page kills it".to_owned(),
+        "name" => "the username, copied in at signing: no lookup needed".to_owned(),
+        "role" => "the role, copied in at signing: a change shows at the next refresh".to_owned(),
+        _ => "not ours".to_owned(),
+    };
+    Explained {
+        name: claim.name,
+        value: claim.value,
+        meaning,
+    }
+}
+
 #[component]
-pub(super) fn ClaimTable(fields: Vec<ClaimView>) -> impl IntoView {
+pub(super) fn ClaimTable(rows: Vec<Explained>) -> impl IntoView {
     view! {
         <table class="claims">
             <tbody>
-                {fields
+                {rows
                     .into_iter()
                     .map(|field| {
                         let test_id = format!("claim-{}", field.name);
