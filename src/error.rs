@@ -55,6 +55,10 @@ pub enum AppError {
     /// A request the server could not read (malformed arguments, wrong types).
     #[error("Bad request: {reason}")]
     BadRequest { reason: String },
+    /// Credentials presented in a way that cannot be read unambiguously (RFC 6750 §3.1
+    /// `invalid_request`): two `Authorization` headers, say.
+    #[error("Invalid request: {reason}")]
+    InvalidRequest { reason: String },
     /// The browser could not reach the server (only ever built on the client).
     #[error("Could not reach the server: {reason}")]
     Network { reason: String },
@@ -76,7 +80,7 @@ impl AppError {
             AppError::PayloadTooLarge => 413,
             AppError::TooManyAttempts { .. } => 429,
             AppError::Busy => 503,
-            AppError::BadRequest { .. } => 400,
+            AppError::BadRequest { .. } | AppError::InvalidRequest { .. } => 400,
             AppError::Network { .. } | AppError::Internal => 500,
         }
     }
@@ -89,6 +93,18 @@ impl AppError {
                 | AppError::InvalidToken { .. }
                 | AppError::RefreshRefused { .. }
         )
+    }
+
+    /// A request the server could not read. The reason may quote what the client sent: only a
+    /// short excerpt of it goes back.
+    pub fn bad_request(reason: &str) -> Self {
+        const MAX_CHARS: usize = 200;
+        let cut = reason.chars().count() > MAX_CHARS;
+        let mut reason: String = reason.chars().take(MAX_CHARS).collect();
+        if cut {
+            reason.push('…');
+        }
+        AppError::BadRequest { reason }
     }
 
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
@@ -129,8 +145,12 @@ impl FromServerFnError for AppError {
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
             ServerFnErrorErr::Args(reason) | ServerFnErrorErr::MissingArg(reason) => {
-                AppError::BadRequest { reason }
+                AppError::bad_request(&reason)
             }
+            // On the server this is a request body it could not read (not UTF-8, say): the
+            // client's fault, not ours.
+            #[cfg(feature = "ssr")]
+            ServerFnErrorErr::Deserialization(reason) => AppError::bad_request(&reason),
             ServerFnErrorErr::Request(reason) => AppError::Network { reason },
             // Anything else is the framework failing, not the user: no details leave the server.
             other => {
@@ -179,24 +199,27 @@ mod ssr {
         /// and the JSON API adds its own plain `Bearer` challenge. A wrong password gets none:
         /// no token would help.
         pub fn www_authenticate(&self) -> Option<HeaderValue> {
-            let challenge = match self {
+            let (code, reason) = match self {
                 AppError::InvalidToken { reason } | AppError::RefreshRefused { reason } => {
-                    let reason: String = reason
-                        .chars()
-                        .map(|c| {
-                            if c == '"' || c == '\\' || c.is_control() {
-                                '\''
-                            } else {
-                                c
-                            }
-                        })
-                        .collect();
-                    format!(
-                        r#"Bearer realm="ticketbooth", error="invalid_token", error_description="{reason}""#
-                    )
+                    ("invalid_token", reason)
                 }
+                AppError::InvalidRequest { reason } => ("invalid_request", reason),
                 _ => return None,
             };
+            let reason: String = reason
+                .chars()
+                .take(200)
+                .map(|c| {
+                    if c == '"' || c == '\\' || c.is_control() {
+                        '\''
+                    } else {
+                        c
+                    }
+                })
+                .collect();
+            let challenge = format!(
+                r#"Bearer realm="ticketbooth", error="{code}", error_description="{reason}""#
+            );
             HeaderValue::from_str(&challenge).ok()
         }
 

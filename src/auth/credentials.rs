@@ -9,12 +9,14 @@
 //!   the first wins: browsers send the most specific cookie first (RFC 6265 §5.4), and a cookie
 //!   a subdomain planted for the parent domain comes after ours.
 //! - **`Authorization`** must be one header, `Bearer <token>`, the scheme in any case
-//!   (RFC 7235). Another scheme, a value that is not text, or two headers are refused with the
-//!   reason, never guessed at.
-//! - **Which credential wins**: between the access token of `Authorization` and the access
-//!   cookie, the header (a script that sends one means it). Between the modes, the session
-//!   cookie is asked first, then the access token: the first mode that recognises the request
-//!   wins, and when none does, the first refusal says why ([`super::Auth::recognise`]).
+//!   (RFC 7235). Another scheme or a value that is not text is refused with the reason; two
+//!   headers make the whole request a 400 `invalid_request` (RFC 6750 §3.1), whatever the route:
+//!   nothing is guessed.
+//! - **Which credential wins**: an `Authorization` header, when there is one, decides alone:
+//!   the request is recognised by its token or refused, and cookies are not consulted (they are
+//!   sent by the browser on its own, the header is sent on purpose). Without one, the session
+//!   cookie is asked first, then the access cookie: the first that is recognised wins, and when
+//!   none is, the first refusal says why ([`super::Auth::recognise`]).
 
 use std::fmt;
 
@@ -24,7 +26,10 @@ use http::{
 };
 
 use super::user::Refusal;
-use crate::{core::config::CookieNames, model::Mode};
+use crate::{
+    core::{config::CookieNames, text::excerpt},
+    model::Mode,
+};
 
 /// Remembers, per browser, the mode last chosen at sign-in: a preference, not a credential, read
 /// by the same rule.
@@ -38,6 +43,8 @@ pub enum Authorization {
     Bearer(String),
     /// Present, and not something we accept: the reason.
     Refused(Refusal),
+    /// More than one header: the request cannot be read unambiguously.
+    Repeated,
 }
 
 /// Everything a request presents to be recognised. `Debug` shows which credentials are present,
@@ -121,12 +128,20 @@ impl Credentials {
         }
     }
 
+    /// Whether the request presents an `Authorization` header: then it alone decides.
+    pub fn has_authorization(&self) -> bool {
+        self.authorization != Authorization::Absent
+    }
+
     /// The access token this request presents and where it was, by the rule above; `None` when
     /// it presents none, `Err` when its `Authorization` header is refused.
     pub fn access_token(&self) -> Option<Result<(&str, TokenSource), Refusal>> {
         match &self.authorization {
             Authorization::Bearer(token) => Some(Ok((token, TokenSource::AuthorizationHeader))),
             Authorization::Refused(refusal) => Some(Err(refusal.clone())),
+            Authorization::Repeated => Some(Err(Refusal::Malformed(
+                "the request has more than one Authorization header".into(),
+            ))),
             Authorization::Absent => self
                 .access_cookie
                 .as_deref()
@@ -170,16 +185,18 @@ fn read_authorization(headers: &HeaderMap) -> Authorization {
     };
     let refused = |detail: String| Authorization::Refused(Refusal::Malformed(detail));
     if values.next().is_some() {
-        return refused("the request has more than one Authorization header".into());
+        return Authorization::Repeated;
     }
     let Ok(value) = value.to_str() else {
         return refused("the Authorization header is not text".into());
     };
     let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
     if !scheme.eq_ignore_ascii_case("bearer") {
-        // The scheme is echoed into the error message: keep what an attacker typed short.
-        let scheme: String = scheme.chars().take(20).collect();
-        return refused(format!("the {scheme} scheme is not accepted, only Bearer"));
+        // The scheme is echoed into the error message: only a short, escaped excerpt.
+        return refused(format!(
+            "the {} scheme is not accepted, only Bearer",
+            excerpt(scheme, 20)
+        ));
     }
     Authorization::Bearer(token.trim().to_owned())
 }
@@ -253,6 +270,7 @@ mod tests {
             &headers(&[("authorization", "Bearer a"), ("authorization", "Bearer b")]),
             NAMES,
         );
+        assert!(twice.authorization == Authorization::Repeated);
         assert!(
             matches!(twice.access_token(), Some(Err(Refusal::Malformed(m))) if m.contains("more than one"))
         );

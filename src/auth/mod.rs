@@ -150,6 +150,10 @@ impl Auth {
         let mut recognition = Recognition::default();
         let mut cookies = CookieChanges::none();
         for mode in self.modes() {
+            if presented.has_authorization() && mode.mode() == Mode::Session {
+                // An Authorization header decides alone (see `credentials`).
+                continue;
+            }
             let (recognised, changes) = mode.recognise(presented, client, setting).await?;
             cookies = cookies.and(changes);
             match recognised {

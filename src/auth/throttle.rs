@@ -23,7 +23,7 @@ use std::{
 };
 
 pub use crate::core::config::ThrottleLimits;
-use crate::core::sync::lock;
+use crate::core::{ids::fingerprint, sync::lock};
 use crate::error::AppError;
 
 /// Beyond this many tracked keys per table, the stalest are forgotten first: memory stays
@@ -93,8 +93,13 @@ impl SignInThrottle {
         .map(|oldest_counted| oldest_counted + self.limits.window - now)
         .max();
         if let Some(wait) = wait {
-            // Debug formatting escapes whatever the client typed as a username.
-            tracing::warn!(%network, username = ?account.1, "sign-in refused: too many failed attempts");
+            // Never the typed username: it may be a password typed into the wrong field. A
+            // fingerprint still tells one account's attacks from another's.
+            tracing::warn!(
+                %network,
+                account = %fingerprint(account.1.as_bytes(), 4),
+                "sign-in refused: too many failed attempts"
+            );
             return Err(AppError::TooManyAttempts {
                 retry_after: wait.max(1),
             });

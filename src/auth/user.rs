@@ -126,7 +126,7 @@ impl fmt::Display for Refusal {
             }
             Refusal::WrongType => write!(f, "the token is not an access token (typ at+jwt)"),
             Refusal::MissingKid => write!(f, "the header names no key (kid)"),
-            Refusal::UnknownKey(kid) => write!(f, "no key named {kid:?} is in the key ring"),
+            Refusal::UnknownKey(kid) => write!(f, "no key named \"{kid}\" is in the key ring"),
             Refusal::WrongIssuer => write!(f, "the token was issued by someone else (iss)"),
             Refusal::WrongAudience => write!(f, "the token is meant for someone else (aud)"),
             Refusal::MissingClaim(claim) => write!(f, "the {claim} claim is missing"),

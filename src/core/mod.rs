@@ -7,3 +7,4 @@ pub mod clock;
 pub mod config;
 pub mod ids;
 pub mod sync;
+pub mod text;

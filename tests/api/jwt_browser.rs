@@ -319,3 +319,43 @@ async fn signing_out_everywhere_ends_every_device_in_both_modes() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_authorization_header_decides_alone_over_a_session_cookie() {
+    let app = jwt_app(&[]).await;
+    let browser = app.signed_in_browser("alma").await;
+    let other = api_user(&app, "boris").await;
+
+    // A session cookie of one user and a Bearer token of another: the header decides.
+    let response = browser
+        .client
+        .get(browser.url("/api/me"))
+        .header("authorization", format!("Bearer {}", other.access_token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let me: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(me["username"], "boris");
+
+    // A refused header is refused: the session cookie does not step in.
+    let forged = browser
+        .client
+        .get(browser.url("/fn/viewer"))
+        .header("authorization", "Bearer not.a.token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::OK);
+    assert_eq!(forged.json::<Option<Viewer>>().await.unwrap(), None);
+    let devices = browser
+        .client
+        .get(browser.url("/fn/devices"))
+        .header("authorization", "Bearer not.a.token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(devices.status(), StatusCode::UNAUTHORIZED);
+    // Without the header the cookie still works.
+    assert_eq!(browser.viewer().await.unwrap().username, "alma");
+}

@@ -154,3 +154,58 @@ async fn an_unknown_page_is_a_404() {
     let response = app.browser().get("/no/such/page").await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_form_body_that_is_not_utf8_is_a_400_not_a_500() {
+    let app = spawn_app().await;
+    let browser = app.browser();
+    for path in [
+        "/fn/login",
+        "/fn/signup",
+        "/fn/switch_mode",
+        "/fn/kill_device",
+    ] {
+        let response = browser
+            .client
+            .post(browser.url(path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(vec![b'u', b'=', 0xff, 0xfe, 0x80])
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        assert!(
+            status.is_client_error(),
+            "{path}: {status} {}",
+            response.text().await.unwrap()
+        );
+    }
+    assert_eq!(app.user_count().await, 0);
+}
+
+#[tokio::test]
+async fn what_a_client_sent_is_echoed_only_as_a_short_excerpt() {
+    let app = spawn_app().await;
+    let huge = "x".repeat(20_000);
+    for authorization in [
+        huge.clone(),
+        format!("{huge} token"),
+        format!("Bearer {huge}"),
+    ] {
+        let response = Client::new()
+            .get(format!("{}/api/me", app.base))
+            .header("authorization", &authorization)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let header_bytes: usize = response
+            .headers()
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len())
+            .sum();
+        assert!(header_bytes < 1_024, "{header_bytes} bytes of headers");
+        let body = response.text().await.unwrap();
+        assert!(body.len() < 1_024, "{} bytes of body", body.len());
+    }
+}

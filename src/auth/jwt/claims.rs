@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::keys::KeyRing;
-use crate::{auth::user::Refusal, db::UserRecord, error::AppError};
+use crate::{auth::user::Refusal, core::text::excerpt, db::UserRecord, error::AppError};
 
 /// The `typ` of our access tokens (RFC 9068): a token of another kind is refused even if signed
 /// with our key.
@@ -126,7 +126,7 @@ impl AccessTokens {
             .and_then(Value::as_str)
             .unwrap_or("(none given)");
         if algorithm != "HS256" {
-            return Err(Refusal::AlgorithmNotAllowed(algorithm.to_owned()));
+            return Err(Refusal::AlgorithmNotAllowed(excerpt(algorithm, 20)));
         }
         if header.get("typ").and_then(Value::as_str) != Some(ACCESS_TOKEN_TYPE) {
             return Err(Refusal::WrongType);
@@ -138,12 +138,12 @@ impl AccessTokens {
         let key = self
             .keys
             .verifying(kid, now)
-            .ok_or_else(|| Refusal::UnknownKey(kid.to_owned()))?;
+            .ok_or_else(|| Refusal::UnknownKey(excerpt(kid, 40)))?;
         let claims = jsonwebtoken::decode::<ArrivingClaims>(token, key, &self.validation)
             .map_err(|error| match error.into_kind() {
                 ErrorKind::InvalidSignature => Refusal::BadSignature,
                 ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
-                    Refusal::AlgorithmNotAllowed(algorithm.to_owned())
+                    Refusal::AlgorithmNotAllowed(excerpt(algorithm, 20))
                 }
                 ErrorKind::MissingRequiredClaim(claim) => Refusal::MissingClaim(claim),
                 ErrorKind::InvalidIssuer => Refusal::WrongIssuer,

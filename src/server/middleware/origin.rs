@@ -10,7 +10,11 @@ use http::{
     header::{self, ORIGIN, REFERER},
 };
 
-use crate::{api::state::AppState, core::config::parse_origin, error::AppError};
+use crate::{
+    api::state::AppState,
+    core::{config::parse_origin, text::excerpt},
+    error::AppError,
+};
 
 /// Refuses state-changing requests that another site made the browser send (CSRF).
 ///
@@ -35,9 +39,13 @@ pub async fn refuse_cross_origin(
     if safe_method || comes_from_our_pages(request.headers(), &state.config.public_origin) {
         return next.run(request).await;
     }
+    let origin = request
+        .headers()
+        .get(ORIGIN)
+        .map(|origin| excerpt(&String::from_utf8_lossy(origin.as_bytes()), 100));
     tracing::warn!(
-        path = request.uri().path(),
-        origin = ?request.headers().get(ORIGIN),
+        path = %excerpt(request.uri().path(), 100),
+        origin = origin.as_deref().unwrap_or("(none)"),
         "refused a cross-origin state-changing request"
     );
     AppError::CrossOrigin.into_response()

@@ -14,8 +14,9 @@ use tower_cookies::Cookies;
 use super::SERVER_FN_PREFIX;
 use crate::{
     api::state::AppState,
-    auth::Recognition,
+    auth::{Recognition, credentials::Authorization},
     core::client::{ClientInfo, accepts_html},
+    error::AppError,
     inspect::metrics::{Measured, measure_recognition},
     nav::{is_protected, login_url},
 };
@@ -32,6 +33,12 @@ pub async fn recognise(State(state): State<AppState>, request: Request, next: Ne
         .map(|ConnectInfo(addr)| addr.ip());
     let client = ClientInfo::of(peer, &parts.headers, &state.config.trusted_proxies);
     let presented = state.auth.read_credentials(&parts.headers);
+    if presented.authorization == Authorization::Repeated {
+        return AppError::InvalidRequest {
+            reason: "send one Authorization header, not several".into(),
+        }
+        .into_response();
+    }
     let Measured {
         recognition,
         cookies,
