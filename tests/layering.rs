@@ -41,8 +41,16 @@ fn layers(lib: &str) -> Vec<String> {
 fn code_of(line: &str) -> &str {
     let mut in_string = false;
     let mut previous = ' ';
-    for (at, c) in line.char_indices() {
+    let mut chars = line.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
         match c {
+            // The character literal '"' opens no string.
+            '\'' if !in_string && line[at..].starts_with("'\"'") => {
+                chars.next();
+                chars.next();
+                previous = '\'';
+                continue;
+            }
             '"' if previous != '\\' => in_string = !in_string,
             '/' if !in_string && previous == '/' => return &line[..at - 1],
             _ => {}
@@ -60,12 +68,15 @@ fn identifier(text: &str) -> &str {
     &text[..end]
 }
 
-/// Reads `crate::` paths line by line; a `crate::{...}` group may go on over several lines,
-/// and each of its items is reported on the line where it stands.
+/// Reads paths that start at the crate root, line by line: `crate::`, and `super::` climbed as
+/// often as the file is deep (`climb`). A `{...}` group may go on over several lines, and each
+/// of its items is reported on the line where it stands.
 #[derive(Default)]
 struct CrateReferences {
     /// Inside a group: how deep in nested braces, and whether the next name starts an item.
     group: Option<(i32, bool)>,
+    /// `super::` as many times as it takes to reach the crate root from this file.
+    climb: String,
 }
 
 impl CrateReferences {
@@ -106,16 +117,24 @@ impl CrateReferences {
                     }
                 }
             }
-            let Some(at) = text.find("crate::") else {
+            let by_crate = text.find("crate::").map(|at| (at, "crate::".len()));
+            let by_super = (!self.climb.is_empty())
+                .then(|| text.find(&self.climb))
+                .flatten()
+                .map(|at| (at, self.climb.len()));
+            let Some((at, length)) = [by_crate, by_super].into_iter().flatten().min() else {
                 return found;
             };
             let preceded_by_path = text[..at]
                 .ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == ':' || c == '$');
-            let after = &text[at + "crate::".len()..];
+            let mut after = &text[at + length..];
             text = after;
             if preceded_by_path {
-                // `$crate::` in a macro, or `other_crate::`: not ours.
+                // `$crate::` in a macro, `other_crate::`, or a `super::` that climbs less.
                 continue;
+            }
+            while let Some(more) = after.strip_prefix("super::") {
+                after = more;
             }
             if let Some(group) = after.strip_prefix('{') {
                 self.group = Some((0, true));
@@ -125,14 +144,6 @@ impl CrateReferences {
             }
         }
     }
-}
-
-/// The first names of the items of a `{a, b::c, d::{e, f}}` group (without its opening brace).
-fn group_heads(group: &str) -> Vec<String> {
-    let mut references = CrateReferences {
-        group: Some((0, true)),
-    };
-    references.scan(group)
 }
 
 /// How many `super::` it takes to reach the crate root from this file: a file's module depth.
@@ -147,27 +158,6 @@ fn depth(relative: &Path) -> usize {
     } else {
         parts.len()
     }
-}
-
-/// Names reached by climbing `depth` or more `super::`s: they live at the crate root.
-fn root_references_by_super(code: &str, depth: usize) -> Vec<String> {
-    let climb = "super::".repeat(depth);
-    let mut found = Vec::new();
-    let mut text = code;
-    while let Some(at) = text.find(&climb) {
-        let after = &text[at + climb.len()..];
-        text = after;
-        let mut rest = after;
-        while let Some(more) = rest.strip_prefix("super::") {
-            rest = more;
-        }
-        if let Some(group) = rest.strip_prefix('{') {
-            found.extend(group_heads(group));
-        } else {
-            found.push(identifier(rest).to_owned());
-        }
-    }
-    found
 }
 
 fn rust_files(dir: &Path, into: &mut Vec<PathBuf>) {
@@ -214,12 +204,12 @@ fn violations(src: &Path) -> Vec<Violation> {
             continue;
         };
         let text = fs::read_to_string(&path).expect("a readable source file");
-        let depth = depth(relative);
-        let mut references = CrateReferences::default();
+        let mut references = CrateReferences {
+            group: None,
+            climb: "super::".repeat(depth(relative)),
+        };
         for (index, line) in text.lines().enumerate() {
-            let code = code_of(line);
-            let mut names = references.scan(code);
-            names.extend(root_references_by_super(code, depth));
+            let names = references.scan(code_of(line));
             for name in names {
                 if rank.get(name.as_str()).is_some_and(|&to| to > own_rank) {
                     found.push(Violation {
@@ -273,7 +263,7 @@ fn the_checker_finds_each_kind_of_upward_reference() {
     );
     write(
         "low/deep/inner.rs",
-        "use crate::{\n    low::a,\n    high::b,\n};\nuse super::super::super::high::c;\nuse super::super::sibling;\n",
+        "use crate::{\n    low::a,\n    high::b,\n};\nuse super::super::super::high::c;\nuse super::super::sibling;\nlet q = '\"'; use crate::high::d;\nuse super::super::super::{\n    low::e,\n    high::f,\n};\n",
     );
     write("high.rs", "use crate::low::Thing;\nuse super::low;\n");
     write("stray.rs", "");
@@ -286,6 +276,8 @@ fn the_checker_finds_each_kind_of_upward_reference() {
         vec![
             ("low/deep/inner.rs".into(), 3, "high".into()),
             ("low/deep/inner.rs".into(), 5, "high".into()),
+            ("low/deep/inner.rs".into(), 7, "high".into()),
+            ("low/deep/inner.rs".into(), 10, "high".into()),
             ("low/mod.rs".into(), 1, "high".into()),
             (
                 "stray.rs".into(),

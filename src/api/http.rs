@@ -132,18 +132,24 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiUser {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Response> {
-        Recognition::require(parts).map(ApiUser).map_err(|error| {
-            let challenge = matches!(error, AppError::Unauthenticated);
-            let mut response = error.into_response();
-            if challenge {
-                response.headers_mut().insert(
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static(r#"Bearer realm="ticketbooth""#),
-                );
-            }
-            response
-        })
+        Recognition::require(parts)
+            .map(ApiUser)
+            .map_err(bearer_challenge)
     }
+}
+
+/// The response of `error`, with the API's plain `Bearer` challenge when no credentials were
+/// presented at all (a refused token brings its own `invalid_token` challenge).
+fn bearer_challenge(error: AppError) -> Response {
+    let challenge = matches!(error, AppError::Unauthenticated);
+    let mut response = error.into_response();
+    if challenge {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static(r#"Bearer realm="ticketbooth""#),
+        );
+    }
+    response
 }
 
 /// `POST /auth/refresh`: the only request that carries the refresh cookie. A form post (the
@@ -328,7 +334,8 @@ async fn list_devices(
     Ok(Json(state.auth.devices(&current).await?))
 }
 
-/// Signs a device out; for the caller's own device, that is a logout.
+/// Signs a device out; for the caller's own device, that is a logout. A killed device's
+/// leftover token cannot: its family must be live.
 async fn delete_device(
     State(state): State<AppState>,
     Presented(presented): Presented,
@@ -336,23 +343,28 @@ async fn delete_device(
     cookies: Cookies,
     Path(id): Path<String>,
 ) -> Result<Json<Killed>, AppError> {
+    let current = state.auth.confirm_live(current).await?;
     let (killed, changes) = state.auth.kill(&presented, &current, &id).await?;
     changes.apply(&cookies);
     Ok(Json(killed))
 }
 
+/// Ends the device of the token presented, even an expired one; 401 when no token is.
 async fn logout(
     State(state): State<AppState>,
     Presented(presented): Presented,
-    ApiUser(current): ApiUser,
     cookies: Cookies,
-) -> Result<StatusCode, AppError> {
-    state
-        .auth
-        .sign_out(&presented, &current)
-        .await?
-        .apply(&cookies);
-    Ok(StatusCode::NO_CONTENT)
+) -> Response {
+    if presented.access_token().is_none() {
+        return bearer_challenge(AppError::Unauthenticated);
+    }
+    match state.auth.sign_out(&presented).await {
+        Ok(changes) => {
+            changes.apply(&cookies);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(error) => error.into_response(),
+    }
 }
 
 async fn no_such_endpoint() -> AppError {

@@ -36,7 +36,7 @@ mod ssr {
 
     pub use super::state::AppState;
     use crate::{
-        auth::{CookieChanges, Credentials, CurrentUser, Recognition},
+        auth::{CookieChanges, Credentials, CurrentUser, LiveUser, Recognition},
         core::client::ClientInfo,
         error::AppError,
         model::RecognitionCost,
@@ -91,6 +91,12 @@ mod ssr {
 
         pub fn user(&self) -> Result<CurrentUser, AppError> {
             Recognition::require(&self.parts)
+        }
+
+        /// The user, with the server's record behind them confirmed live: what every server
+        /// function that issues credentials or changes state asks for.
+        pub async fn live_user(&self) -> Result<LiveUser, AppError> {
+            self.state.auth.confirm_live(self.user()?).await
         }
 
         pub fn cost(&self) -> Result<RecognitionCost, AppError> {
@@ -177,18 +183,16 @@ pub async fn preferred_mode() -> Result<Mode, AppError> {
     Ok(call.state.auth.remembered_mode(call.presented()?))
 }
 
-/// Ends this browser's sign-in and goes to the login page.
-#[server(prefix = "/fn", endpoint = "logout", client = RefreshingClient)]
+/// Ends everything this browser presents, recognised or not, and goes to the login page.
+///
+/// It lives under the refresh path so that the browser sends the refresh cookie with it: a
+/// sign-out revokes that token's family even when the access token has expired or was
+/// tampered with.
+#[server(prefix = "/auth/refresh", endpoint = "logout", client = RefreshingClient)]
 pub async fn log_out() -> Result<(), AppError> {
     let call = ssr::call()?;
-    if let Some(current) = call.recognition().user {
-        let cookies = call
-            .state
-            .auth
-            .sign_out(call.presented()?, &current)
-            .await?;
-        call.set_cookies(cookies)?;
-    }
+    let cookies = call.state.auth.sign_out(call.presented()?).await?;
+    call.set_cookies(cookies)?;
     leptos_axum::redirect("/login");
     Ok(())
 }
@@ -212,7 +216,7 @@ pub async fn current_viewer() -> Result<Option<Viewer>, AppError> {
 #[server(prefix = "/fn", endpoint = "switch_mode", client = RefreshingClient)]
 pub async fn switch_mode(to: Mode) -> Result<Viewer, AppError> {
     let call = ssr::call()?;
-    let current = call.user()?;
+    let current = call.live_user().await?;
     let cookies = call
         .state
         .auth
@@ -220,7 +224,7 @@ pub async fn switch_mode(to: Mode) -> Result<Viewer, AppError> {
         .await?;
     call.set_cookies(cookies)?;
     Ok(Viewer {
-        username: current.username,
+        username: current.username.clone(),
         mode: to,
     })
 }
@@ -246,7 +250,7 @@ pub async fn devices() -> Result<Vec<DeviceView>, AppError> {
 #[server(prefix = "/fn", endpoint = "kill_device", client = RefreshingClient)]
 pub async fn kill_device(id: String) -> Result<Killed, AppError> {
     let call = ssr::call()?;
-    let current = call.user()?;
+    let current = call.live_user().await?;
     let (killed, cookies) = call
         .state
         .auth
@@ -263,14 +267,14 @@ pub async fn kill_device(id: String) -> Result<Killed, AppError> {
 #[server(prefix = "/fn", endpoint = "kill_other_devices", client = RefreshingClient)]
 pub async fn kill_other_devices() -> Result<u64, AppError> {
     let call = ssr::call()?;
-    call.state.auth.kill_others(&call.user()?).await
+    call.state.auth.kill_others(&call.live_user().await?).await
 }
 
 /// Signs out every device of the user, this one included, and goes to the login page.
 #[server(prefix = "/fn", endpoint = "kill_all_devices", client = RefreshingClient)]
 pub async fn kill_all_devices() -> Result<u64, AppError> {
     let call = ssr::call()?;
-    let current = call.user()?;
+    let current = call.live_user().await?;
     let (ended, cookies) = call
         .state
         .auth
@@ -298,7 +302,13 @@ pub async fn generate_load(requests: u32) -> Result<Comparison, AppError> {
     use crate::inspect::load::{comparison, run_burst};
     let call = ssr::call()?;
     let state = &call.state;
-    run_burst(&state.auth, &state.metrics, &call.user()?, requests).await?;
+    run_burst(
+        &state.auth,
+        &state.metrics,
+        &call.live_user().await?,
+        requests,
+    )
+    .await?;
     Ok(comparison(&state.auth, &state.metrics))
 }
 
@@ -350,7 +360,8 @@ pub async fn try_preset(preset: TokenPreset) -> Result<Verdict, AppError> {
 pub async fn try_session(probe: SessionProbe) -> Result<Verdict, AppError> {
     let call = ssr::call()?;
     let verdict =
-        crate::inspect::playground::try_session(&call.state.auth, &call.user()?, probe).await?;
+        crate::inspect::playground::try_session(&call.state.auth, &call.live_user().await?, probe)
+            .await?;
     call.show_verdict_without_javascript(&verdict);
     Ok(verdict)
 }

@@ -13,8 +13,22 @@ use tower_cookies::{
 
 /// Cookies for the response to set, in order. Dropping it unapplied loses them.
 #[must_use = "cookie changes do nothing until applied to a response"]
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct CookieChanges(Vec<Cookie<'static>>);
+
+/// Names and lifetimes only: the values are credentials.
+impl std::fmt::Debug for CookieChanges {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|cookie| {
+                (
+                    cookie.name(),
+                    cookie.max_age().map(|age| age.whole_seconds()),
+                )
+            }))
+            .finish()
+    }
+}
 
 impl CookieChanges {
     pub fn none() -> Self {
@@ -78,6 +92,26 @@ pub fn removal(name: &'static str, scope: CookieScope) -> Cookie<'static> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_shows_names_never_values() {
+        let scope = CookieScope {
+            path: "/",
+            same_site: SameSite::Lax,
+            secure: false,
+        };
+        let changes = CookieChanges::none().set(credential_cookie(
+            "tb_session",
+            "s3cr3t".into(),
+            scope,
+            Some(60),
+        ));
+        let shown = format!("{changes:?}");
+        assert!(
+            shown.contains("tb_session") && !shown.contains("s3cr3t"),
+            "{shown}"
+        );
+    }
 
     #[test]
     fn a_removal_keeps_the_scope_so_browsers_accept_it() {

@@ -42,7 +42,7 @@ pub use mode::AuthMode;
 use password::Passwords;
 use session::{SessionMode, SessionSettings};
 use throttle::SignInThrottle;
-pub use user::{CurrentUser, Device, Recognised, Recognition, Refusal};
+pub use user::{CurrentUser, Device, LiveUser, Recognised, Recognition, Refusal};
 
 /// The modes and what signing in needs: shared by every request.
 #[derive(Clone)]
@@ -165,7 +165,17 @@ impl Auth {
                     break;
                 }
                 Recognised::Refused(refusal) => {
-                    recognition.refused.get_or_insert(refusal);
+                    // The first refusal says why, but a refused access token outranks an
+                    // ended session: a refresh may still cure it.
+                    let replace = match &recognition.refused {
+                        None => true,
+                        Some(kept) => {
+                            !kept.is_about_an_access_token() && refusal.is_about_an_access_token()
+                        }
+                    };
+                    if replace {
+                        recognition.refused = Some(refusal);
+                    }
                 }
                 Recognised::Absent => {}
             }
@@ -176,8 +186,23 @@ impl Auth {
         })
     }
 
+    /// Confirms that the server still keeps a live record behind `current`: its session, or
+    /// its JWT's refresh family. Every action that issues credentials or changes state needs
+    /// the [`LiveUser`] this returns; a killed device's leftover access token gets a 401 that
+    /// says the device was signed out.
+    pub async fn confirm_live(&self, current: CurrentUser) -> Result<LiveUser, AppError> {
+        if self.mode(current.mode).is_live(&current).await? {
+            Ok(LiveUser::confirmed(current))
+        } else {
+            Err(AppError::InvalidToken {
+                reason: Refusal::DeviceSignedOut.to_string(),
+            })
+        }
+    }
+
     /// Gives `user` credentials of `mode` on this browser, as a sign-in does once the password
-    /// is checked, and remembers `mode` as the browser's choice.
+    /// is checked, and remembers `mode` as the browser's choice. A browser holds one sign-in:
+    /// whatever it presented before, in either mode, ends first.
     pub async fn issue(
         &self,
         presented: &Credentials,
@@ -185,39 +210,37 @@ impl Auth {
         user: &UserRecord,
         mode: Mode,
     ) -> Result<CookieChanges, AppError> {
-        let changes = self.mode(mode).issue(user, client, presented).await?;
-        Ok(changes.and(self.remember_mode(mode)))
+        let ended = self.sign_out(presented).await?;
+        let issued = self.mode(mode).issue(user, client).await?;
+        // Later cookies replace earlier ones of the same name: the new credentials win.
+        Ok(ended.and(issued).and(self.remember_mode(mode)))
     }
 
-    /// Ends this browser's sign-in.
-    pub async fn sign_out(
-        &self,
-        presented: &Credentials,
-        current: &CurrentUser,
-    ) -> Result<CookieChanges, AppError> {
-        self.mode(current.mode).end(presented, current).await
+    /// Ends everything this browser presents, in both modes, recognised or not: its session
+    /// is deleted, the refresh family its access or refresh token names is revoked (an expired
+    /// token still names it), and every credential cookie is cleared.
+    pub async fn sign_out(&self, presented: &Credentials) -> Result<CookieChanges, AppError> {
+        let mut cookies = CookieChanges::none();
+        for mode in self.modes() {
+            cookies = cookies.and(mode.end(presented).await?);
+        }
+        Ok(cookies)
     }
 
     /// Gives this browser credentials of the other kind and ends the old ones, without asking
-    /// for the password again: the request is already recognised.
+    /// for the password again: the request is recognised, and its record is live.
     pub async fn switch_mode(
         &self,
         presented: &Credentials,
         client: &ClientInfo,
-        current: &CurrentUser,
+        current: &LiveUser,
         to: Mode,
     ) -> Result<CookieChanges, AppError> {
         if current.mode == to {
             return Ok(CookieChanges::none());
         }
-        let user = self
-            .db
-            .user_by_id(current.user_id)
-            .await?
-            .ok_or(AppError::Unauthenticated)?;
-        let issued = self.mode(to).issue(&user, client, presented).await?;
-        let ended = self.mode(current.mode).end(presented, current).await?;
-        Ok(ended.and(issued).and(self.remember_mode(to)))
+        let user = self.user(current).await?;
+        self.issue(presented, client, &user, to).await
     }
 
     /// Every device of the user, whatever its mode, most recently active first.
@@ -245,11 +268,11 @@ impl Auth {
     pub async fn kill(
         &self,
         presented: &Credentials,
-        current: &CurrentUser,
+        current: &LiveUser,
         device_id: &str,
     ) -> Result<(Killed, CookieChanges), AppError> {
         if device_id == current.device_id {
-            let cookies = self.sign_out(presented, current).await?;
+            let cookies = self.sign_out(presented).await?;
             let killed = Killed {
                 mode: current.mode,
                 access_valid_until: None,
@@ -265,7 +288,7 @@ impl Auth {
     }
 
     /// Ends every device of the current user except this one; returns how many ended.
-    pub async fn kill_others(&self, current: &CurrentUser) -> Result<u64, AppError> {
+    pub async fn kill_others(&self, current: &LiveUser) -> Result<u64, AppError> {
         let mut ended = 0;
         for mode in self.modes() {
             let keep = (mode.mode() == current.mode).then_some(current.device_id.as_str());
@@ -278,10 +301,10 @@ impl Auth {
     pub async fn kill_all(
         &self,
         presented: &Credentials,
-        current: &CurrentUser,
+        current: &LiveUser,
     ) -> Result<(u64, CookieChanges), AppError> {
         let others = self.kill_others(current).await?;
-        let cookies = self.sign_out(presented, current).await?;
+        let cookies = self.sign_out(presented).await?;
         Ok((others + 1, cookies))
     }
 

@@ -28,21 +28,20 @@ pub trait AuthMode: Send + Sync {
         revocation: Revocation,
     ) -> Result<(Recognised, CookieChanges), AppError>;
 
-    /// Fresh credentials of this mode for `user` on `client`, in place of any of this mode that
-    /// the browser `presented`.
+    /// Fresh credentials of this mode for `user` on `client`.
     async fn issue(
         &self,
         user: &UserRecord,
         client: &ClientInfo,
-        presented: &Credentials,
     ) -> Result<CookieChanges, AppError>;
 
-    /// Ends the credentials this browser presents, recognised as `current`.
-    async fn end(
-        &self,
-        presented: &Credentials,
-        current: &CurrentUser,
-    ) -> Result<CookieChanges, AppError>;
+    /// Ends whatever credentials of this mode the browser presents, recognised or not (an
+    /// expired access token still names its device), and forgets this mode's cookies if the
+    /// browser holds any.
+    async fn end(&self, presented: &Credentials) -> Result<CookieChanges, AppError>;
+
+    /// Whether the server-side record behind `current`, recognised by this mode, is live.
+    async fn is_live(&self, current: &CurrentUser) -> Result<bool, AppError>;
 
     // Listing and ending devices.
 

@@ -30,6 +30,28 @@ impl CurrentUser {
     }
 }
 
+/// A recognised user whose server-side record is live: a session (recognition read it from its
+/// store), or a JWT whose refresh family has not been revoked. Only
+/// [`super::Auth::confirm_live`] makes one, and every action that issues credentials or changes
+/// state takes one: a killed device's leftover access token can read until `exp`, and do
+/// nothing that outlives it.
+#[derive(Clone, Debug)]
+pub struct LiveUser(CurrentUser);
+
+impl LiveUser {
+    pub(super) fn confirmed(user: CurrentUser) -> Self {
+        LiveUser(user)
+    }
+}
+
+impl std::ops::Deref for LiveUser {
+    type Target = CurrentUser;
+
+    fn deref(&self) -> &CurrentUser {
+        &self.0
+    }
+}
+
 /// One place a user is signed in, as a mode stores it.
 #[derive(Clone, Debug)]
 pub struct Device {

@@ -247,6 +247,22 @@ impl Db {
         .await
     }
 
+    /// The user and public id of the family a refresh token belongs to, whatever became of it.
+    pub async fn family_of_refresh_token(
+        &self,
+        token_hash: &[u8],
+    ) -> Result<Option<(i64, String)>, sqlx::Error> {
+        let found = sqlx::query!(
+            r#"select f.user_id, f.public_id
+               from refresh_tokens t join refresh_families f on f.id = t.family_id
+               where t.hash = ?"#,
+            token_hash,
+        )
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(found.map(|row| (row.user_id, row.public_id)))
+    }
+
     /// The tokens of a family, oldest first: its rotation history.
     pub async fn tokens_of_family(&self, family_id: i64) -> Result<Vec<TokenRow>, sqlx::Error> {
         sqlx::query_as!(

@@ -50,8 +50,11 @@ async fn session_evidence(
         .session_record(presented)
         .await?
         .ok_or(AppError::Unauthenticated)?;
-    let fingerprint: String = row.id_hash[..4]
+    // The first 4 bytes of the stored hash; a row with a shorter one shows what it has.
+    let fingerprint: String = row
+        .id_hash
         .iter()
+        .take(4)
         .map(|b| format!("{b:02x}"))
         .collect();
     let cookie_bytes = presented

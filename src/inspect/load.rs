@@ -10,7 +10,7 @@ use tokio::sync::Semaphore;
 
 use super::metrics::{Metrics, measure_recognition};
 use crate::{
-    auth::{Auth, Credentials, CurrentUser},
+    auth::{Auth, Credentials, LiveUser},
     core::client::ClientInfo,
     db::UserRecord,
     error::AppError,
@@ -53,7 +53,7 @@ async fn issue(
 pub async fn run_burst(
     auth: &Auth,
     metrics: &Metrics,
-    current: &CurrentUser,
+    current: &LiveUser,
     requests: u32,
 ) -> Result<(), AppError> {
     if !(1..=MAX_BURST).contains(&requests) {

@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 
 use crate::{
     auth::{
-        Auth, Credentials, CurrentUser, Recognised,
+        Auth, Credentials, CurrentUser, LiveUser, Recognised,
         jwt::{
             RefusedCopy,
             claims::{decode_part, split},
@@ -182,7 +182,7 @@ pub async fn try_preset(
 /// Presents a session ID that should not work and says what the server made of it.
 pub async fn try_session(
     auth: &Auth,
-    current: &CurrentUser,
+    current: &LiveUser,
     probe: SessionProbe,
 ) -> Result<Verdict, AppError> {
     let client = ClientInfo::in_process(PLAYGROUND_DEVICE);

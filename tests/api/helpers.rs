@@ -252,7 +252,7 @@ impl Browser {
     }
 
     pub async fn log_out(&self) -> Response {
-        self.post_form("/fn/logout", &[]).await
+        self.post_form("/auth/refresh/logout", &[]).await
     }
 
     /// Who the server thinks this browser is.

@@ -11,3 +11,4 @@ mod jwt_browser;
 mod security;
 mod sessions;
 mod throttle;
+mod trust;

@@ -108,7 +108,7 @@ async fn over_https_the_session_cookie_is_a_secure_host_cookie_and_its_removal_t
         .to_owned();
     let signed_out = browser
         .client
-        .post(browser.url("/fn/logout"))
+        .post(browser.url("/auth/refresh/logout"))
         .header("origin", "https://tickets.example")
         .header("cookie", format!("__Host-tb_session={id}"))
         .send()

@@ -234,24 +234,46 @@ impl AuthMode for JwtMode {
         &self,
         user: &UserRecord,
         client: &ClientInfo,
-        _presented: &Credentials,
     ) -> Result<CookieChanges, AppError> {
         let pair = self.start(user, client).await?;
         Ok(self.cookies_for(&pair))
     }
 
-    async fn end(
-        &self,
-        _presented: &Credentials,
-        current: &CurrentUser,
-    ) -> Result<CookieChanges, AppError> {
-        self.revoke(
-            current.user_id,
-            &current.device_id,
-            RevocationReason::SignedOut,
-        )
-        .await?;
-        Ok(self.forget_cookies())
+    async fn end(&self, presented: &Credentials) -> Result<CookieChanges, AppError> {
+        let now = self.clock.now();
+        // The device an access token names, expired or not, if this server signed it.
+        let by_access_token = presented
+            .access_token()
+            .and_then(Result::ok)
+            .and_then(|(token, _)| self.tokens.verify_signed(token, now).ok())
+            .and_then(|claims| Some((claims.sub.parse::<i64>().ok()?, claims.sid)));
+        // The device a refresh token belongs to, used or not.
+        let by_refresh_token = match presented.refresh.as_deref() {
+            Some(token) if !token.is_empty() && token.len() <= claims::MAX_TOKEN_BYTES => {
+                self.db
+                    .family_of_refresh_token(&refresh::hash_refresh_token(token))
+                    .await?
+            }
+            _ => None,
+        };
+        for (user_id, device_id) in by_access_token.into_iter().chain(by_refresh_token) {
+            self.revoke(user_id, &device_id, RevocationReason::SignedOut)
+                .await?;
+        }
+        // Both cookies go when the browser holds either (a bearer header is no cookie).
+        let holds_cookies = presented.access_cookie.is_some() || presented.refresh.is_some();
+        Ok(if holds_cookies {
+            self.forget_cookies()
+        } else {
+            CookieChanges::none()
+        })
+    }
+
+    async fn is_live(&self, current: &CurrentUser) -> Result<bool, AppError> {
+        Ok(self
+            .db
+            .family_is_live(&current.device_id, self.clock.now())
+            .await?)
     }
 
     async fn devices(&self, user_id: i64) -> Result<Vec<Device>, AppError> {

@@ -15,8 +15,8 @@ use crate::{
 /// Marks our refresh tokens, so that a leaked one is recognisable (for secret scanners too).
 const REFRESH_TOKEN_PREFIX: &str = "tbr_";
 
-/// What a sign-in or a refresh hands out.
-#[derive(Clone, Debug)]
+/// What a sign-in or a refresh hands out. `Debug` shows the device and times, never a token.
+#[derive(Clone)]
 pub struct TokenPair {
     pub access_token: String,
     pub access_expires_at: i64,
@@ -24,6 +24,16 @@ pub struct TokenPair {
     pub refresh_expires_at: i64,
     /// The family's public id, the `sid` of the access token.
     pub device_id: String,
+}
+
+impl std::fmt::Debug for TokenPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenPair")
+            .field("device_id", &self.device_id)
+            .field("access_expires_at", &self.access_expires_at)
+            .field("refresh_expires_at", &self.refresh_expires_at)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why a refresh token was not exchanged.

@@ -237,26 +237,27 @@ impl AuthMode for SessionMode {
         &self,
         user: &UserRecord,
         client: &ClientInfo,
-        presented: &Credentials,
     ) -> Result<CookieChanges, AppError> {
-        // Whatever session this browser had ends here; the new one gets a new ID.
-        if let Some(old) = presented_id(presented) {
-            self.store.delete(&old).await?;
-        }
+        // Always a new ID (the store picks it): the browser's old session, if any, was ended
+        // before (`Auth::issue`), against session fixation.
         let id = self.open(user, client).await?;
         let now = self.clock.now();
         Ok(self.cookie(&id, self.expires_at(now, now)))
     }
 
-    async fn end(
-        &self,
-        presented: &Credentials,
-        _current: &CurrentUser,
-    ) -> Result<CookieChanges, AppError> {
+    async fn end(&self, presented: &Credentials) -> Result<CookieChanges, AppError> {
+        if presented.session.is_none() {
+            return Ok(CookieChanges::none());
+        }
         if let Some(id) = presented_id(presented) {
             self.store.delete(&id).await?;
         }
         Ok(self.forget_cookie())
+    }
+
+    async fn is_live(&self, _current: &CurrentUser) -> Result<bool, AppError> {
+        // Recognition read the session from its store during this very request.
+        Ok(true)
     }
 
     async fn devices(&self, user_id: i64) -> Result<Vec<Device>, AppError> {
