@@ -59,11 +59,7 @@ async fn main() {
     };
     // The burst issues credentials, so it needs a confirmed live user; a cookie-session user
     // recognised by its store is one.
-    let current = state
-        .auth
-        .confirm_live(current)
-        .await
-        .expect("a live user");
+    let current = state.auth.confirm_live(current).await.expect("a live user");
 
     // Warm-up: caches, connections, allocator. Its figures are dropped.
     run_burst(&state.auth, &state.metrics, &current, requests.min(200))

@@ -49,6 +49,10 @@ pub enum AppError {
     /// network for any account; `retry_after` seconds until the next may be tried.
     #[error("Too many failed sign-in attempts. Try again in {}.", describe_wait(*retry_after))]
     TooManyAttempts { retry_after: i64 },
+    /// Too many requests of one kind lately (refreshes of one device, say); `retry_after`
+    /// seconds until the next may be tried.
+    #[error("Too many requests. Try again in {}.", describe_wait(*retry_after))]
+    TooManyRequests { retry_after: i64 },
     /// The password hasher's queue is full: the client should retry shortly.
     #[error("The server is busy. Please try again in a moment.")]
     Busy,
@@ -78,7 +82,7 @@ impl AppError {
             AppError::NotFound => 404,
             AppError::CrossOrigin => 403,
             AppError::PayloadTooLarge => 413,
-            AppError::TooManyAttempts { .. } => 429,
+            AppError::TooManyAttempts { .. } | AppError::TooManyRequests { .. } => 429,
             AppError::Busy => 503,
             AppError::BadRequest { .. } | AppError::InvalidRequest { .. } => 400,
             AppError::Network { .. } | AppError::Internal => 500,
@@ -230,7 +234,8 @@ mod ssr {
                 headers.insert(WWW_AUTHENTICATE, challenge);
             }
             let retry_after = match self {
-                AppError::TooManyAttempts { retry_after } => (*retry_after).max(1),
+                AppError::TooManyAttempts { retry_after }
+                | AppError::TooManyRequests { retry_after } => (*retry_after).max(1),
                 // A full hasher queue drains within a second or two.
                 AppError::Busy => 1,
                 _ => return,

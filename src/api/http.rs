@@ -28,7 +28,9 @@ use tower_cookies::Cookies;
 use super::state::AppState;
 use crate::{
     auth::{
-        Credentials, CurrentUser, Recognition, jwt::cookies::REFRESH_PATH, jwt::refresh::TokenPair,
+        Credentials, CurrentUser, Recognition,
+        jwt::cookies::REFRESH_PATH,
+        jwt::refresh::{RefreshRefusal, TokenPair},
     },
     core::client::{ClientInfo, accepts_html},
     error::{AppError, FieldError},
@@ -177,13 +179,10 @@ async fn browser_refresh(
         }
         Ok(Err((refusal, changes))) => {
             changes.apply(&cookies);
-            if page {
+            if page && refusal.signs_out() {
                 Redirect::to(&login_url(&next)).into_response()
             } else {
-                AppError::RefreshRefused {
-                    reason: refusal.describe().into(),
-                }
-                .into_response()
+                refusal.into_error().into_response()
             }
         }
         Err(error) => error.into_response(),
@@ -311,9 +310,7 @@ async fn refresh_token(
         .auth
         .refresh(&request.refresh_token, &client)
         .await?
-        .map_err(|refusal| AppError::RefreshRefused {
-            reason: refusal.describe().into(),
-        })?;
+        .map_err(RefreshRefusal::into_error)?;
     Ok(TokenResponse::of(pair, state.clock.now()))
 }
 

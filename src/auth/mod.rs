@@ -356,7 +356,8 @@ impl Auth {
         let token = presented.refresh.as_deref().unwrap_or_default();
         Ok(match self.jwt.refresh(token, client).await? {
             Ok(pair) => Ok(self.jwt.cookies_for(&pair)),
-            Err(refusal) => Err((refusal, self.jwt.forget_cookies())),
+            Err(refusal) if refusal.signs_out() => Err((refusal, self.jwt.forget_cookies())),
+            Err(refusal) => Err((refusal, CookieChanges::none())),
         })
     }
 

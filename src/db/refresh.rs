@@ -43,9 +43,10 @@ pub struct NewFamily<'a> {
     pub access_expires_at: i64,
 }
 
-/// An exchange of a presented refresh token for a new one.
+/// An exchange of a presented refresh token for its successor.
 pub struct Rotation<'a> {
     pub presented_hash: &'a [u8],
+    /// The successor's hash: the same for every exchange of the same token.
     pub new_hash: &'a [u8],
     /// The access token that goes with the new refresh token.
     pub access_jti: &'a str,
@@ -57,15 +58,28 @@ pub struct Rotation<'a> {
     /// No token of a family outlives its creation by more than this.
     pub absolute_ttl: i64,
     pub access_ttl: i64,
+    /// At most this many exchanges per family within a minute.
+    pub max_per_minute: i64,
+    /// A family keeps at most this many tokens: older spent ones are deleted.
+    pub kept_per_family: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RotationOutcome {
-    /// The new token is stored; the family as it now stands.
+    /// The successor is stored (or was, by an exchange within the grace window); the family as
+    /// it now stands.
     Rotated {
         family: FamilyRow,
         token_expires_at: i64,
+        /// When the successor was issued, and the id of the access token issued with it: an
+        /// exchange within the grace window re-issues that same access token.
+        issued_at: i64,
+        access_jti: String,
         within_grace: bool,
+    },
+    /// The family was exchanged too often lately: try again in this many seconds.
+    TooFrequent {
+        retry_after: i64,
     },
     Unknown,
     Expired,
@@ -147,22 +161,34 @@ impl Db {
         if found.expires_at <= now || token_expires_at <= now {
             return Ok(RotationOutcome::Expired);
         }
-        let within_grace = match found.used_at {
-            None => {
-                let marked = sqlx::query!(
-                    "update refresh_tokens set used_at = ? where hash = ? and used_at is null",
-                    now,
+        match found.used_at {
+            None => {}
+            Some(used_at) if now - used_at <= rotation.grace => {
+                // Two tabs at once, or a retry: the successor already issued, never a sibling.
+                let Some(child) = sqlx::query!(
+                    r#"select hash, created_at, expires_at, access_jti
+                       from refresh_tokens where parent_hash = ? order by id limit 1"#,
                     rotation.presented_hash,
                 )
-                .execute(&mut *tx)
-                .await?;
-                // Under the write lock nobody can have marked it meanwhile; checked all the same.
-                if marked.rows_affected() != 1 {
-                    return Ok(RotationOutcome::Revoked);
+                .fetch_optional(&mut *tx)
+                .await?
+                else {
+                    return Ok(RotationOutcome::Unknown);
+                };
+                if child.hash != rotation.new_hash {
+                    // The successor key changed since (a new signing secret): no replay.
+                    return Ok(RotationOutcome::Unknown);
                 }
-                false
+                let family = family_in(&mut tx, found.family_id).await?;
+                tx.commit().await?;
+                return Ok(RotationOutcome::Rotated {
+                    family,
+                    token_expires_at: child.expires_at,
+                    issued_at: child.created_at,
+                    access_jti: child.access_jti,
+                    within_grace: true,
+                });
             }
-            Some(used_at) if now - used_at <= rotation.grace => true,
             Some(_) => {
                 revoke_family_in(&mut tx, found.family_id, RevocationReason::Reused, now).await?;
                 tx.commit().await?;
@@ -170,7 +196,41 @@ impl Db {
                     family_id: found.family_id,
                 });
             }
-        };
+        }
+        // A client looping on refresh is slowed down before it writes anything.
+        let minute_ago = now - 60;
+        let recent = sqlx::query_scalar!(
+            r#"select count(*) as "count!: i64" from refresh_tokens
+               where family_id = ? and created_at > ?"#,
+            found.family_id,
+            minute_ago,
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        if recent >= rotation.max_per_minute {
+            let oldest = sqlx::query_scalar!(
+                r#"select min(created_at) as "oldest!: i64" from refresh_tokens
+                   where family_id = ? and created_at > ?"#,
+                found.family_id,
+                minute_ago,
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+            return Ok(RotationOutcome::TooFrequent {
+                retry_after: (oldest + 60 - now).max(1),
+            });
+        }
+        let marked = sqlx::query!(
+            "update refresh_tokens set used_at = ? where hash = ? and used_at is null",
+            now,
+            rotation.presented_hash,
+        )
+        .execute(&mut *tx)
+        .await?;
+        // Under the write lock nobody can have marked it meanwhile; checked all the same.
+        if marked.rows_affected() != 1 {
+            return Ok(RotationOutcome::Revoked);
+        }
         let access_expires_at = now + rotation.access_ttl;
         sqlx::query!(
             "insert into refresh_tokens
@@ -185,6 +245,19 @@ impl Db {
             rotation.ip,
             rotation.access_jti,
             access_expires_at,
+        )
+        .execute(&mut *tx)
+        .await?;
+        // A family is a chain with one live tip; its old links are only history. Keep the
+        // newest few (the tip, its parent for the grace window, recent history).
+        sqlx::query!(
+            "delete from refresh_tokens
+             where family_id = ? and id not in (
+                 select id from refresh_tokens where family_id = ? order by id desc limit ?
+             )",
+            found.family_id,
+            found.family_id,
+            rotation.kept_per_family,
         )
         .execute(&mut *tx)
         .await?;
@@ -208,7 +281,9 @@ impl Db {
         Ok(RotationOutcome::Rotated {
             family,
             token_expires_at,
-            within_grace,
+            issued_at: now,
+            access_jti: rotation.access_jti.to_owned(),
+            within_grace: false,
         })
     }
 
@@ -386,6 +461,22 @@ impl Db {
         .await?;
         Ok(result.rows_affected())
     }
+}
+
+/// A family as it stands, inside the caller's transaction.
+async fn family_in(
+    tx: &mut sqlx::SqliteConnection,
+    family_id: i64,
+) -> Result<FamilyRow, sqlx::Error> {
+    sqlx::query_as!(
+        FamilyRow,
+        r#"select id as "id!", public_id, user_id, device, ip, created_at, last_used_at,
+               expires_at, access_expires_at, revoked_at, revoked_reason
+           from refresh_families where id = ?"#,
+        family_id,
+    )
+    .fetch_one(&mut *tx)
+    .await
 }
 
 /// Marks a family and its unrevoked tokens revoked, inside the caller's transaction.

@@ -109,6 +109,11 @@ impl AccessTokens {
         self.ttl
     }
 
+    /// The key ring: it also derives refresh tokens' successors.
+    pub fn keys(&self) -> &KeyRing {
+        &self.keys
+    }
+
     /// Checks an access token at `now`: shape, header, signature, claims, time.
     pub fn verify(&self, token: &str, now: i64) -> Result<AccessClaims, Refusal> {
         let claims = self.verify_signed(token, now)?;

@@ -17,9 +17,12 @@ use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{DecodingKey, EncodingKey};
 use serde::{Deserialize, Serialize};
 
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
 use crate::core::{
     config::{Config, MIN_SECRET_BYTES, Secret},
-    ids::{fingerprint, random_bytes},
+    ids::{fingerprint, random_bytes, sha256},
 };
 
 pub const KEY_FILE: &str = "jwt-keys.json";
@@ -53,10 +56,27 @@ impl SigningKey {
     }
 }
 
-/// The current key first, then the keys that still verify.
-#[derive(Debug)]
+/// The current key first, then the keys that still verify; and the key that derives a refresh
+/// token's successor from it.
 pub struct KeyRing {
     keys: Vec<SigningKey>,
+    successor_key: Vec<u8>,
+}
+
+impl fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyRing")
+            .field("keys", &self.keys)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The successor key of a current secret: a hash of it under its own label, so that it never
+/// equals the signing key and servers sharing the secret share it too.
+fn successor_key_of(secret: &[u8]) -> Vec<u8> {
+    let mut labelled = b"ticketbooth refresh successor v1\0".to_vec();
+    labelled.extend_from_slice(secret);
+    sha256(&labelled)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -114,7 +134,10 @@ impl KeyRing {
             .chain(previous)
             .map(|secret| SigningKey::new(secret.expose(), kid_of(secret.expose()), None))
             .collect();
-        KeyRing { keys }
+        KeyRing {
+            keys,
+            successor_key: successor_key_of(current.expose()),
+        }
     }
 
     /// Reads the key file, creating it with a fresh key if there is none. Retired keys are left
@@ -131,6 +154,7 @@ impl KeyRing {
             }
         };
         let mut keys = Vec::new();
+        let mut successor_key = None;
         for stored in &file.keys {
             if stored.retires_at.is_some_and(|at| at <= now) {
                 continue;
@@ -146,19 +170,27 @@ impl KeyRing {
                         stored.kid
                     ),
                 })?;
+            successor_key.get_or_insert_with(|| successor_key_of(&secret));
             keys.push(SigningKey::new(
                 &secret,
                 stored.kid.clone(),
                 stored.retires_at,
             ));
         }
-        if keys.is_empty() || file.keys[0].retires_at.is_some() {
+        let current_in_service = file
+            .keys
+            .first()
+            .is_some_and(|key| key.retires_at.is_none());
+        let (true, Some(successor_key)) = (current_in_service, successor_key) else {
             return Err(KeyError::Format {
                 path: path.to_owned(),
                 detail: "no current key".into(),
             });
-        }
-        Ok(KeyRing { keys })
+        };
+        Ok(KeyRing {
+            keys,
+            successor_key,
+        })
     }
 
     /// Adds a new current key to the key file in `data_dir`; the previous keys keep verifying
@@ -194,6 +226,16 @@ impl KeyRing {
             .iter()
             .find(|key| key.kid == kid && key.retires_at.is_none_or(|at| at > now))
             .map(|key| &key.decoding)
+    }
+
+    /// The successor of a refresh token: HMAC-SHA-256 of it under the successor key. The same
+    /// parent always has the same successor, so a parent exchanged twice within the grace window
+    /// yields one successor, not two, and the database still holds only hashes.
+    pub fn successor_of(&self, parent: &str) -> String {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.successor_key)
+            .expect("HMAC takes a key of any length");
+        mac.update(parent.as_bytes());
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
     }
 
     pub fn kids(&self) -> Vec<&str> {
@@ -306,6 +348,19 @@ mod tests {
         assert_eq!(
             KeyRing::load(&config, 1_300).unwrap().kids(),
             vec![new_kid.as_str()]
+        );
+    }
+
+    #[test]
+    fn a_successor_is_the_same_for_the_same_parent_and_secret_only() {
+        let ring = |secret: u8| KeyRing::from_secrets(&Secret::new(vec![secret; 32]), &[]);
+        assert_eq!(ring(1).successor_of("tbr_a"), ring(1).successor_of("tbr_a"));
+        assert_ne!(ring(1).successor_of("tbr_a"), ring(1).successor_of("tbr_b"));
+        assert_ne!(ring(1).successor_of("tbr_a"), ring(2).successor_of("tbr_a"));
+        assert_eq!(
+            ring(1).successor_of("tbr_a").len(),
+            43,
+            "256 bits, unpadded base64"
         );
     }
 

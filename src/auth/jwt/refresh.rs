@@ -14,6 +14,11 @@ use crate::{
 
 /// Marks our refresh tokens, so that a leaked one is recognisable (for secret scanners too).
 const REFRESH_TOKEN_PREFIX: &str = "tbr_";
+/// A device refreshes once per access-token lifetime; more than this in a minute is a loop.
+pub const MAX_REFRESHES_PER_MINUTE: i64 = 20;
+/// Tokens kept per family: the live tip, its parent (for the grace window), recent history;
+/// more than a minute of refreshes at the limit, so that the limit can count them.
+pub const KEPT_TOKENS_PER_FAMILY: i64 = 24;
 
 /// What a sign-in or a refresh hands out. `Debug` shows the device and times, never a token.
 #[derive(Clone)]
@@ -45,12 +50,21 @@ pub enum RefreshRefusal {
     Revoked,
     /// Used before, after the grace window: the family is revoked now.
     Reused,
+    /// The device refreshed too often lately; it stays signed in.
+    TooFrequent {
+        retry_after: i64,
+    },
 }
 
 impl RefreshRefusal {
-    /// The API's error message.
-    pub fn describe(self) -> &'static str {
-        match self {
+    /// Whether the device is signed out by it (every refusal but a rate limit).
+    pub fn signs_out(self) -> bool {
+        !matches!(self, RefreshRefusal::TooFrequent { .. })
+    }
+
+    /// The API's error for it.
+    pub fn into_error(self) -> AppError {
+        let reason = match self {
             RefreshRefusal::Missing => "no refresh token",
             RefreshRefusal::Unknown => "unknown refresh token",
             RefreshRefusal::Expired => "the refresh token has expired",
@@ -58,6 +72,12 @@ impl RefreshRefusal {
             RefreshRefusal::Reused => {
                 "the refresh token was already used: this device is signed out for safety"
             }
+            RefreshRefusal::TooFrequent { retry_after } => {
+                return AppError::TooManyRequests { retry_after };
+            }
+        };
+        AppError::RefreshRefused {
+            reason: reason.into(),
         }
     }
 }
@@ -121,7 +141,12 @@ impl JwtMode {
             return Ok(Err(RefreshRefusal::Unknown));
         }
         let now = self.clock.now();
-        let new_token = new_refresh_token();
+        // Derived from the presented token: every exchange of it within the grace window gets
+        // this same successor (RFC 9700 §4.14.2: no sibling chains).
+        let new_token = format!(
+            "{REFRESH_TOKEN_PREFIX}{}",
+            self.tokens.keys().successor_of(refresh_token)
+        );
         // The access token's id is chosen first, so that it is stored with the rotation.
         let access_jti = random_token(16);
         let outcome = self
@@ -136,14 +161,21 @@ impl JwtMode {
                 refresh_ttl: self.refresh_ttl,
                 absolute_ttl: self.absolute_ttl,
                 access_ttl: self.tokens.ttl(),
+                max_per_minute: MAX_REFRESHES_PER_MINUTE,
+                kept_per_family: KEPT_TOKENS_PER_FAMILY,
             })
             .await?;
-        let (family, refresh_expires_at) = match outcome {
+        let (family, refresh_expires_at, issued_at, access_jti) = match outcome {
             RotationOutcome::Rotated {
                 family,
                 token_expires_at,
+                issued_at,
+                access_jti,
                 ..
-            } => (family, token_expires_at),
+            } => (family, token_expires_at, issued_at, access_jti),
+            RotationOutcome::TooFrequent { retry_after } => {
+                return Ok(Err(RefreshRefusal::TooFrequent { retry_after }));
+            }
             RotationOutcome::Unknown => return Ok(Err(RefreshRefusal::Unknown)),
             RotationOutcome::Expired => return Ok(Err(RefreshRefusal::Expired)),
             RotationOutcome::Revoked => return Ok(Err(RefreshRefusal::Revoked)),
@@ -159,9 +191,11 @@ impl JwtMode {
         let Some(user) = self.db.user_by_id(family.user_id).await? else {
             return Ok(Err(RefreshRefusal::Revoked));
         };
+        // Signed as at the successor's issue: within the grace window every caller gets the
+        // very access token issued with it (HS256 is deterministic), whose jti a kill denies.
         let (access_token, access_expires_at) =
             self.tokens
-                .sign(&user, &family.public_id, access_jti, now)?;
+                .sign(&user, &family.public_id, access_jti, issued_at)?;
         Ok(Ok(TokenPair {
             access_token,
             access_expires_at,
