@@ -40,6 +40,8 @@ screenshots:
 rotate-jwt-key:
 	cargo run --features ssr --bin ticketbooth -- rotate-jwt-key
 
-# What recognising a request costs per mode, in an optimised build (see benches/recognition.rs).
+# What recognising a request costs per mode, and what an insert into the in-memory tables costs
+# when they hold a million entries, in an optimised build (see benches/).
 bench:
 	cargo bench --features ssr --bench recognition
+	cargo bench --features ssr --bench tables

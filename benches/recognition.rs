@@ -47,7 +47,7 @@ async fn main() {
         .expect("the server's state");
     let user = state
         .auth
-        .create_account("bench", "correct horse battery staple".into())
+        .create_account("127.0.0.1", "bench", "correct horse battery staple".into())
         .await
         .expect("an account");
     let current = CurrentUser {

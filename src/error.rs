@@ -45,10 +45,16 @@ pub enum AppError {
     CrossOrigin,
     #[error("Request too large.")]
     PayloadTooLarge,
+    /// The request's body did not arrive in time.
+    #[error("The request took too long to arrive.")]
+    RequestTimeout,
     /// Too many sign-ins failed lately for this account from this network, or from this
     /// network for any account; `retry_after` seconds until the next may be tried.
     #[error("Too many failed sign-in attempts. Try again in {}.", describe_wait(*retry_after))]
     TooManyAttempts { retry_after: i64 },
+    /// Too many accounts were created from this network lately.
+    #[error("Too many sign-ups from your network. Try again in {}.", describe_wait(*retry_after))]
+    TooManySignUps { retry_after: i64 },
     /// Too many requests of one kind lately (refreshes of one device, say); `retry_after`
     /// seconds until the next may be tried.
     #[error("Too many requests. Try again in {}.", describe_wait(*retry_after))]
@@ -82,7 +88,10 @@ impl AppError {
             AppError::NotFound => 404,
             AppError::CrossOrigin => 403,
             AppError::PayloadTooLarge => 413,
-            AppError::TooManyAttempts { .. } | AppError::TooManyRequests { .. } => 429,
+            AppError::RequestTimeout => 408,
+            AppError::TooManyAttempts { .. }
+            | AppError::TooManyRequests { .. }
+            | AppError::TooManySignUps { .. } => 429,
             AppError::Busy => 503,
             AppError::BadRequest { .. } | AppError::InvalidRequest { .. } => 400,
             AppError::Network { .. } | AppError::Internal => 500,
@@ -235,7 +244,8 @@ mod ssr {
             }
             let retry_after = match self {
                 AppError::TooManyAttempts { retry_after }
-                | AppError::TooManyRequests { retry_after } => (*retry_after).max(1),
+                | AppError::TooManyRequests { retry_after }
+                | AppError::TooManySignUps { retry_after } => (*retry_after).max(1),
                 // A full hasher queue drains within a second or two.
                 AppError::Busy => 1,
                 _ => return,

@@ -273,11 +273,12 @@ struct Me {
 
 async fn create_user(
     State(state): State<AppState>,
+    Client(client): Client,
     ApiJson(credentials): ApiJson<Login>,
 ) -> Result<(StatusCode, Json<Account>), AppError> {
     let user = state
         .auth
-        .create_account(&credentials.username, credentials.password)
+        .create_account(&client.ip, &credentials.username, credentials.password)
         .await?;
     Ok((
         StatusCode::CREATED,

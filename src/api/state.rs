@@ -16,7 +16,7 @@ use crate::{
         session::{
             SessionMode, memory::MemorySessionStore, sql::SqlSessionStore, store::SessionBackend,
         },
-        throttle::SignInThrottle,
+        throttle::{SignInThrottle, SignUpThrottle},
     },
     core::{clock::Clock, config::Config},
     db::Db,
@@ -59,7 +59,10 @@ impl AppState {
             JwtMode::new(db.clone(), clock.clone(), &config, keys),
             db.clone(),
             passwords,
-            SignInThrottle::new(config.sign_in_limits),
+            (
+                SignInThrottle::new(config.sign_in_limits),
+                SignUpThrottle::new(config.sign_up_limits),
+            ),
             clock.clone(),
             config.cookie_names(),
             config.secure_cookies(),

@@ -37,8 +37,11 @@ pub fn check_username(username: &str) -> Result<(), String> {
 impl Auth {
     /// Creates an account. Every field is checked before any is acted on, so a form shows all
     /// its errors at once; nothing is written unless all are right.
+    /// Each account costs a password hash, so a network may create only so many
+    /// (`SIGN_UPS_PER_NETWORK`); the count is taken just before hashing.
     pub async fn create_account(
         &self,
+        client_ip: &str,
         username: &str,
         password: String,
     ) -> Result<UserRecord, AppError> {
@@ -64,6 +67,7 @@ impl Auth {
         if self.db.user_by_username(username).await?.is_some() {
             return Err(username_taken());
         }
+        self.sign_up_throttle.admit(client_ip, self.clock.now())?;
         let hash = self.passwords.hash(&password).await?;
         self.db
             .insert_user(username, &hash, self.clock.now())
@@ -120,7 +124,7 @@ impl Auth {
         password: String,
         mode: Option<Mode>,
     ) -> Result<CookieChanges, AppError> {
-        let user = self.create_account(username, password).await?;
+        let user = self.create_account(&client.ip, username, password).await?;
         let mode = mode.unwrap_or_else(|| self.remembered_mode(presented));
         self.issue(presented, client, &user, mode).await
     }

@@ -16,6 +16,7 @@ pub mod credentials;
 pub mod jwt;
 pub mod mode;
 pub mod password;
+pub mod recent;
 pub mod session;
 pub mod throttle;
 pub mod user;
@@ -41,7 +42,7 @@ use jwt::{
 pub use mode::AuthMode;
 use password::Passwords;
 use session::{SessionMode, SessionSettings};
-use throttle::SignInThrottle;
+use throttle::{SignInThrottle, SignUpThrottle};
 pub use user::{CurrentUser, Device, LiveUser, Recognised, Recognition, Refusal};
 
 /// The modes and what signing in needs: shared by every request.
@@ -52,6 +53,7 @@ pub struct Auth {
     db: Db,
     passwords: Passwords,
     throttle: Arc<SignInThrottle>,
+    sign_up_throttle: Arc<SignUpThrottle>,
     clock: Clock,
     cookie_names: CookieNames,
     secure_cookies: bool,
@@ -70,17 +72,19 @@ impl Auth {
         jwt: JwtMode,
         db: Db,
         passwords: Passwords,
-        throttle: SignInThrottle,
+        throttles: (SignInThrottle, SignUpThrottle),
         clock: Clock,
         cookie_names: CookieNames,
         secure_cookies: bool,
     ) -> Self {
+        let (throttle, sign_up_throttle) = throttles;
         Auth {
             session: Arc::new(session),
             jwt: Arc::new(jwt),
             db,
             passwords,
             throttle: Arc::new(throttle),
+            sign_up_throttle: Arc::new(sign_up_throttle),
             clock,
             cookie_names,
             secure_cookies,
@@ -454,6 +458,7 @@ impl Auth {
     pub async fn sweep_expired(&self) -> Result<u64, AppError> {
         let now = self.clock.now();
         self.throttle.sweep(now);
+        self.sign_up_throttle.sweep(now);
         let sessions = self.session.delete_expired().await?;
         let families = self.db.delete_expired_families(now).await?;
         Ok(sessions + families)

@@ -17,12 +17,13 @@
 //! balancer counts its own.
 
 use std::{
-    collections::{HashMap, VecDeque},
     net::IpAddr,
     sync::{Mutex, MutexGuard},
 };
 
-pub use crate::core::config::ThrottleLimits;
+use super::recent::RecentTable;
+
+pub use crate::core::config::{SignUpLimits, ThrottleLimits};
 use crate::core::{ids::fingerprint, sync::lock};
 use crate::error::AppError;
 
@@ -40,11 +41,20 @@ pub struct SignInThrottle {
     tables: Mutex<Tables>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Tables {
     /// (network, lowercase username) → start times of attempts within the window, oldest first.
-    accounts: HashMap<(String, String), VecDeque<i64>>,
-    networks: HashMap<String, VecDeque<i64>>,
+    accounts: RecentTable<(String, String)>,
+    networks: RecentTable<String>,
+}
+
+impl Default for Tables {
+    fn default() -> Self {
+        Tables {
+            accounts: RecentTable::new(MAX_TRACKED),
+            networks: RecentTable::new(MAX_TRACKED),
+        }
+    }
 }
 
 /// A sign-in attempt under way. Settle it with [`Attempt::failed`] or [`Attempt::succeeded`];
@@ -78,8 +88,8 @@ impl SignInThrottle {
         let since = now - self.limits.window;
         let mut tables = self.tables();
         let Tables { accounts, networks } = &mut *tables;
-        let account_times = recent(accounts, &account, since);
-        let network_times = recent(networks, &network, since);
+        let account_times = accounts.recent(&account, since);
+        let network_times = networks.recent(&network, since);
         let wait = [
             (account_times, self.limits.per_account),
             (network_times, self.limits.per_network),
@@ -104,8 +114,8 @@ impl SignInThrottle {
                 retry_after: wait.max(1),
             });
         }
-        record(accounts, account.clone(), now);
-        record(networks, network.clone(), now);
+        accounts.record(account.clone(), now);
+        networks.record(network.clone(), now);
         Ok(Attempt {
             throttle: self,
             network,
@@ -120,8 +130,8 @@ impl SignInThrottle {
         let since = now - self.limits.window;
         let mut tables = self.tables();
         let Tables { accounts, networks } = &mut *tables;
-        forget_before(accounts, since);
-        forget_before(networks, since);
+        accounts.forget_before(since);
+        networks.forget_before(since);
         accounts.len() + networks.len()
     }
 
@@ -131,11 +141,11 @@ impl SignInThrottle {
         let mut tables = self.tables();
         let Tables { accounts, networks } = &mut *tables;
         if clear_account {
-            accounts.remove(&attempt.account);
+            accounts.forget(&attempt.account);
         } else {
-            remove_one(accounts, &attempt.account, attempt.started_at);
+            accounts.remove_one(&attempt.account, attempt.started_at);
         }
-        remove_one(networks, &attempt.network, attempt.started_at);
+        networks.remove_one(&attempt.network, attempt.started_at);
     }
 }
 
@@ -161,61 +171,44 @@ impl Drop for Attempt<'_> {
     }
 }
 
-/// The attempt times of `key` since `since`, after dropping older ones.
-fn recent<'a, K>(table: &'a mut HashMap<K, VecDeque<i64>>, key: &K, since: i64) -> &'a [i64]
-where
-    K: std::hash::Hash + Eq,
-{
-    match table.get_mut(key) {
-        Some(times) => {
-            while times.front().is_some_and(|at| *at <= since) {
-                times.pop_front();
-            }
-            times.make_contiguous()
-        }
-        None => &[],
-    }
+/// Counts sign-ups per network: each one costs a password hash.
+#[derive(Debug)]
+pub struct SignUpThrottle {
+    limits: SignUpLimits,
+    networks: Mutex<RecentTable<String>>,
 }
 
-fn record<K>(table: &mut HashMap<K, VecDeque<i64>>, key: K, now: i64)
-where
-    K: std::hash::Hash + Eq + Clone,
-{
-    if !table.contains_key(&key) && table.len() >= MAX_TRACKED {
-        // The key whose last attempt is oldest goes: the one least likely to be locked.
-        let stalest = table
-            .iter()
-            .min_by_key(|(_, times)| times.back().copied().unwrap_or(i64::MIN))
-            .map(|(key, _)| key.clone());
-        if let Some(stalest) = stalest {
-            table.remove(&stalest);
+impl SignUpThrottle {
+    pub fn new(limits: SignUpLimits) -> Self {
+        SignUpThrottle {
+            limits,
+            networks: Mutex::new(RecentTable::new(MAX_TRACKED)),
         }
     }
-    table.entry(key).or_default().push_back(now);
-}
 
-fn remove_one<K>(table: &mut HashMap<K, VecDeque<i64>>, key: &K, at: i64)
-where
-    K: std::hash::Hash + Eq,
-{
-    if let Some(times) = table.get_mut(key) {
-        if let Some(index) = times.iter().rposition(|time| *time == at) {
-            times.remove(index);
+    /// Counts a sign-up from `ip` that is about to be hashed, or refuses it with
+    /// [`AppError::TooManySignUps`] saying how long to wait.
+    pub fn admit(&self, ip: &str, now: i64) -> Result<(), AppError> {
+        let network = network_of(ip);
+        let mut networks = lock(&self.networks);
+        let times = networks.recent(&network, now - self.limits.window);
+        if let Some(oldest_counted) = times
+            .len()
+            .checked_sub(self.limits.per_network.max(1))
+            .and_then(|first| times.get(first))
+        {
+            let retry_after = (oldest_counted + self.limits.window - now).max(1);
+            tracing::warn!(%network, "sign-up refused: too many from this network");
+            return Err(AppError::TooManySignUps { retry_after });
         }
-        if times.is_empty() {
-            table.remove(key);
-        }
+        networks.record(network, now);
+        Ok(())
     }
-}
 
-fn forget_before<K>(table: &mut HashMap<K, VecDeque<i64>>, since: i64)
-where
-    K: std::hash::Hash + Eq,
-{
-    table.retain(|_, times| {
-        times.retain(|at| *at > since);
-        !times.is_empty()
-    });
+    /// Forgets sign-ups older than the window.
+    pub fn sweep(&self, now: i64) {
+        lock(&self.networks).forget_before(now - self.limits.window);
+    }
 }
 
 /// The network an address belongs to: the address itself for IPv4 (IPv4-mapped IPv6 included),
@@ -335,10 +328,13 @@ mod tests {
     fn the_tables_stay_bounded() {
         let mut tables = Tables::default();
         for n in 0..MAX_TRACKED + 10 {
-            record(&mut tables.networks, n.to_string(), n as i64);
+            tables.networks.record(n.to_string(), n as i64);
         }
         assert_eq!(tables.networks.len(), MAX_TRACKED);
-        assert!(!tables.networks.contains_key("0"), "the stalest went first");
-        assert!(tables.networks.contains_key(&(MAX_TRACKED + 9).to_string()));
+        assert!(
+            !tables.networks.contains(&"0".to_owned()),
+            "the stalest went first"
+        );
+        assert!(tables.networks.contains(&(MAX_TRACKED + 9).to_string()));
     }
 }

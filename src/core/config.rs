@@ -20,6 +20,10 @@
 //! | `SIGN_IN_FAILURES_PER_ACCOUNT` | `5` | failed sign-ins per account from one network before it waits |
 //! | `SIGN_IN_FAILURES_PER_NETWORK` | `100` | failed sign-ins from one network, any account, before it waits |
 //! | `SIGN_IN_FAILURE_WINDOW` | `15m` | how long a failed sign-in counts |
+//! | `REQUEST_HEADER_TIMEOUT` | `10s` | a connection must send its request headers within this |
+//! | `REQUEST_BODY_TIMEOUT` | `10s` | a request must send its body within this, or gets 408 |
+//! | `SIGN_UPS_PER_NETWORK` | `10` | accounts one network may create within the window |
+//! | `SIGN_UP_WINDOW` | `1h` | how long a sign-up counts |
 //! | `TRUSTED_PROXIES` | none | proxies (addresses, CIDR blocks) whose `X-Forwarded-For` is believed |
 //!
 //! Durations are numbers with units: `30s`, `15m`, `12h`, `14d`, `1h30m`. A value that cannot be read stops
@@ -58,6 +62,11 @@ pub struct Config {
     pub jwt_previous_secrets: Vec<Secret>,
     /// How many failed sign-ins are allowed before more must wait.
     pub sign_in_limits: ThrottleLimits,
+    /// Seconds a connection has to send its request headers, and a request its body.
+    pub request_header_timeout: i64,
+    pub request_body_timeout: i64,
+    /// How many accounts one network may create, and within how long.
+    pub sign_up_limits: SignUpLimits,
     /// Whose word to take on the client's address.
     pub trusted_proxies: TrustedProxies,
 }
@@ -90,6 +99,15 @@ pub struct ThrottleLimits {
     /// Per network, whatever the account.
     pub per_network: usize,
     /// Seconds an attempt is remembered.
+    pub window: i64,
+}
+
+/// Sign-ups allowed per network within a window: each costs a password hash, so unbounded
+/// sign-ups would fill the hasher's queue and turn every sign-in into a 503.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SignUpLimits {
+    pub per_network: usize,
+    /// Seconds a sign-up is remembered.
     pub window: i64,
 }
 
@@ -177,6 +195,12 @@ impl Config {
             per_network: count_var(&lookup, "SIGN_IN_FAILURES_PER_NETWORK", 100)?,
             window: duration_var(&lookup, "SIGN_IN_FAILURE_WINDOW", "15m")?,
         };
+        let request_header_timeout = duration_var(&lookup, "REQUEST_HEADER_TIMEOUT", "10s")?;
+        let request_body_timeout = duration_var(&lookup, "REQUEST_BODY_TIMEOUT", "10s")?;
+        let sign_up_limits = SignUpLimits {
+            per_network: count_var(&lookup, "SIGN_UPS_PER_NETWORK", 10)?,
+            window: duration_var(&lookup, "SIGN_UP_WINDOW", "1h")?,
+        };
         let trusted_proxies = lookup("TRUSTED_PROXIES")
             .map(|text| TrustedProxies::parse(&text))
             .transpose()
@@ -202,6 +226,9 @@ impl Config {
             jwt_secret,
             jwt_previous_secrets,
             sign_in_limits,
+            request_header_timeout,
+            request_body_timeout,
+            sign_up_limits,
             trusted_proxies,
         })
     }

@@ -1,6 +1,7 @@
 //! The top layer: the router and its middleware, the background sweeper, start and stop.
 
 pub mod middleware;
+pub mod serve;
 
 use std::{net::SocketAddr, time::Duration};
 
@@ -28,8 +29,8 @@ pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     // Listed outermost first.
     let pipeline = ServiceBuilder::new()
-        .layer(from_fn(headers::security_headers))
-        .layer(from_fn(limits::limit_body))
+        .layer(from_fn_with_state(state.clone(), headers::security_headers))
+        .layer(from_fn_with_state(state.clone(), limits::limit_body))
         .layer(from_fn_with_state(
             state.clone(),
             origin::refuse_cross_origin,
@@ -66,7 +67,7 @@ pub struct RunningServer {
     pub state: AppState,
     pub addr: SocketAddr,
     shutdown: oneshot::Sender<()>,
-    serving: JoinHandle<std::io::Result<()>>,
+    serving: JoinHandle<()>,
     sweeper: JoinHandle<()>,
 }
 
@@ -101,14 +102,12 @@ pub async fn start(
         }
     });
     let (shutdown, shutdown_signal) = oneshot::channel::<()>();
-    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let serving = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = shutdown_signal.await;
-            })
-            .await
-    });
+    let serving = tokio::spawn(serve::serve(
+        listener,
+        router(state.clone()),
+        Duration::from_secs(state.config.request_header_timeout.unsigned_abs()),
+        shutdown_signal,
+    ));
     Ok(RunningServer {
         state,
         addr,

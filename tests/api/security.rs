@@ -209,3 +209,121 @@ async fn what_a_client_sent_is_echoed_only_as_a_short_excerpt() {
         assert!(body.len() < 1_024, "{} bytes of body", body.len());
     }
 }
+
+#[tokio::test]
+async fn over_https_every_response_asks_for_https_only() {
+    let secure = spawn_app_with(&[("PUBLIC_URL", "https://tickets.example")]).await;
+    for path in ["/", "/login", "/fn/viewer", "/api/me", "/no/such/page"] {
+        let response = secure.browser().get(path).await;
+        assert_eq!(
+            response
+                .headers()
+                .get("strict-transport-security")
+                .map(|v| v.to_str().unwrap()),
+            Some("max-age=31536000"),
+            "{path}"
+        );
+    }
+    // Plain http (local development) cannot promise https.
+    let plain = spawn_app().await;
+    let response = plain.browser().get("/").await;
+    assert!(
+        response
+            .headers()
+            .get("strict-transport-security")
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn a_bearer_token_beside_another_access_cookie_is_judged_without_a_panic() {
+    let app = spawn_app().await;
+    let browser = app.browser();
+    browser.sign_up_with("pia", JWT).await;
+    let other = api_user(&app, "quentin").await;
+    for preset in ["make_admin", "expired", "drop_sid", "unchanged"] {
+        let response = browser
+            .client
+            .post(browser.url("/fn/try_preset"))
+            .header("authorization", format!("Bearer {}", other.access_token))
+            .form(&[("preset", preset)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{preset}");
+    }
+    // A token whose parts are JSON but not objects.
+    let odd = format!(
+        "{}.{}.sig",
+        base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, "[1,2]"),
+        base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            "\"text\""
+        )
+    );
+    browser.jar.add_cookie_str(
+        &format!("tb_access={odd}; Path=/"),
+        &browser.url("/").parse().unwrap(),
+    );
+    for path in ["/fn/token_parts", "/fn/dashboard", "/fn/viewer"] {
+        let response = browser.get(path).await;
+        assert!(!response.status().is_server_error(), "{path}");
+    }
+    let preset = browser
+        .post_form("/fn/try_preset", &[("preset", "make_admin")])
+        .await;
+    assert!(!preset.status().is_server_error());
+}
+
+/// A connection to `app` that sends `bytes` and then nothing more; what the server answers, or
+/// `None` when it closes the connection without an answer. Fails if the server keeps it open
+/// longer than `patience`.
+async fn send_and_stall(
+    app: &TestApp,
+    bytes: &[u8],
+    patience: std::time::Duration,
+) -> Option<String> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::TcpStream::connect(app.server.addr)
+        .await
+        .unwrap();
+    stream.write_all(bytes).await.unwrap();
+    let mut answer = Vec::new();
+    // A reset connection is an answer too: the server let go.
+    let _ = tokio::time::timeout(patience, stream.read_to_end(&mut answer))
+        .await
+        .expect("the server gave up on the slow client");
+    (!answer.is_empty()).then(|| String::from_utf8_lossy(&answer).into_owned())
+}
+
+#[tokio::test]
+async fn a_client_trickling_its_headers_is_cut_off_and_others_are_served_meanwhile() {
+    let app = spawn_app_with(&[("REQUEST_HEADER_TIMEOUT", "1s")]).await;
+    let patience = std::time::Duration::from_secs(5);
+    let stalled = send_and_stall(&app, b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: 1", patience);
+    let meanwhile = async {
+        let response = app.browser().get("/login").await;
+        assert_eq!(response.status(), StatusCode::OK);
+    };
+    let (answer, ()) = tokio::join!(stalled, meanwhile);
+    assert!(
+        answer
+            .as_deref()
+            .is_none_or(|text| !text.starts_with("HTTP/1.1 2")),
+        "{answer:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_client_trickling_its_body_gets_408() {
+    let app = spawn_app_with(&[("REQUEST_BODY_TIMEOUT", "1s")]).await;
+    let origin = app.base.clone();
+    let request = format!(
+        "POST /fn/login HTTP/1.1\r\nHost: x\r\nOrigin: {origin}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nusername=a"
+    );
+    let answer = send_and_stall(&app, request.as_bytes(), std::time::Duration::from_secs(5))
+        .await
+        .expect("an answer");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+}

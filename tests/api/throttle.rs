@@ -221,3 +221,39 @@ async fn without_trusted_proxies_a_forwarded_address_is_ignored() {
         "{listed:?}"
     );
 }
+
+#[tokio::test]
+async fn sign_ups_are_limited_per_network_before_anything_is_hashed() {
+    let app = spawn_app_with(&[("SIGN_UPS_PER_NETWORK", "3")]).await;
+    let flooder = app.browser_at(host(7));
+    for n in 0..3 {
+        let response = flooder.sign_up(&format!("flood{n}"), PASSWORD).await;
+        assert_redirects_to(&response, "/dashboard");
+    }
+    let hashes = app.hashes_run();
+
+    let refused = flooder.sign_up("flood3", PASSWORD).await;
+    let by_api = api()
+        .post(format!("{}/api/users", app.base))
+        .json(&json!({"username": "flood4", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(retry_after(&refused), 3_600);
+    assert_eq!(error_body(refused).await["error"], "too_many_sign_ups");
+    // The API client here is 127.0.0.1, another network: it is not held back.
+    assert_eq!(by_api.status(), StatusCode::CREATED);
+    assert_eq!(
+        app.hashes_run(),
+        hashes + 1,
+        "nothing hashed for the refused one"
+    );
+    assert_eq!(app.user_count().await, 4);
+    // Sign-ins from that network are not affected: the owner of flood0 still gets in.
+    assert_redirects_to(&flooder.log_in("flood0", PASSWORD).await, "/dashboard");
+    // An hour later the network may create accounts again.
+    app.clock.advance(3_600);
+    assert_redirects_to(&flooder.sign_up("flood5", PASSWORD).await, "/dashboard");
+}

@@ -9,38 +9,66 @@
 //!   (after that the signature check refuses the token anyway). A lookup costs no database read;
 //!   the price is memory, and that the list is this server's alone.
 
-use std::{collections::HashMap, sync::Mutex};
+use std::{
+    collections::{BTreeSet, HashMap},
+    sync::Mutex,
+};
 
 use super::{JwtMode, claims::AccessClaims};
 use crate::{auth::user::Refusal, core::sync::lock, error::AppError, model::Revocation};
 
+/// Revoked `jti`s until their `exp`. Besides the map, an index orders them by expiry, so each
+/// insert drops the expired ones from the front, never scanning the rest: O(log n) per entry.
 #[derive(Debug, Default)]
 pub struct Denylist {
-    entries: Mutex<HashMap<String, i64>>,
+    entries: Mutex<Entries>,
+}
+
+#[derive(Debug, Default)]
+struct Entries {
+    until: HashMap<String, i64>,
+    by_expiry: BTreeSet<(i64, String)>,
 }
 
 impl Denylist {
-    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, i64>> {
+    fn entries(&self) -> std::sync::MutexGuard<'_, Entries> {
         lock(&self.entries)
     }
 
     /// Refuses `jti` until `exp`; drops the entries whose tokens have expired meanwhile.
     pub fn deny(&self, jti: String, exp: i64, now: i64) {
         let mut entries = self.entries();
-        entries.retain(|_, until| *until > now);
-        entries.insert(jti, exp);
+        let Entries { until, by_expiry } = &mut *entries;
+        while let Some((expiry, _)) = by_expiry.first()
+            && *expiry <= now
+        {
+            if let Some((_, gone)) = by_expiry.pop_first() {
+                until.remove(&gone);
+            }
+        }
+        if let Some(previous) = until.insert(jti.clone(), exp) {
+            by_expiry.remove(&(previous, jti.clone()));
+        }
+        by_expiry.insert((exp, jti));
     }
 
     pub fn denies(&self, jti: &str, now: i64) -> bool {
-        self.entries().get(jti).is_some_and(|until| *until > now)
+        self.entries()
+            .until
+            .get(jti)
+            .is_some_and(|until| *until > now)
     }
 
-    /// Entries, and the bytes they take: the map's slots plus each `jti`'s heap bytes.
+    /// Entries, and the bytes they take: the map's and the index's slots plus each `jti`'s
+    /// heap bytes (held twice).
     pub fn footprint(&self) -> (usize, usize) {
         let entries = self.entries();
         let slot = std::mem::size_of::<(String, i64)>() + 1;
-        let heap: usize = entries.keys().map(String::capacity).sum();
-        (entries.len(), entries.capacity() * slot + heap)
+        let heap: usize = entries.until.keys().map(String::capacity).sum();
+        (
+            entries.until.len(),
+            entries.until.capacity() * slot + entries.by_expiry.len() * slot + 2 * heap,
+        )
     }
 }
 

@@ -1,11 +1,24 @@
 //! Security headers on every response.
 
-use axum::{extract::Request, middleware::Next, response::Response};
+use axum::{
+    extract::{Request, State},
+    middleware::Next,
+    response::Response,
+};
+
+use crate::api::state::AppState;
 use http::HeaderValue;
 
 /// Headers every response gets: no framing (the kill buttons must not be clickjacked), no
 /// content sniffing, no full URLs leaked to other sites, and no caching of anything personal.
-pub async fn security_headers(request: Request, next: Next) -> Response {
+///
+/// Over https (`PUBLIC_URL`), `Strict-Transport-Security` too: browsers then refuse plain
+/// http to this host for a year, so no network on the way can strip TLS and read a cookie.
+pub async fn security_headers(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let cacheable = request.uri().path().starts_with("/pkg/");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
@@ -20,6 +33,9 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
     set("referrer-policy", "same-origin");
     if !cacheable {
         set("cache-control", "no-store");
+    }
+    if state.config.secure_cookies() {
+        set("strict-transport-security", "max-age=31536000");
     }
     response
 }
