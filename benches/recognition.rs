@@ -17,7 +17,7 @@ use ticketbooth::{
     auth::CurrentUser,
     core::{clock::Clock, config::Config},
     inspect::{
-        load::{comparison, run_burst},
+        load::{BURST_COOLDOWN, comparison},
         metrics::{Metrics, SAMPLES_KEPT},
     },
     model::{KillEffect, Mode, describe_seconds},
@@ -62,12 +62,18 @@ async fn main() {
     let current = state.auth.confirm_live(current).await.expect("a live user");
 
     // Warm-up: caches, connections, allocator. Its figures are dropped.
-    run_burst(&state.auth, &state.metrics, &current, requests.min(200))
+    state
+        .load
+        .run(&state.auth, &state.metrics, &current, requests.min(200))
         .await
         .expect("warm-up");
     state.metrics = Arc::new(Metrics::default());
     for _ in 0..rounds {
-        run_burst(&state.auth, &state.metrics, &current, requests)
+        // Past the cooldown between one user's bursts.
+        state.clock.advance(BURST_COOLDOWN);
+        state
+            .load
+            .run(&state.auth, &state.metrics, &current, requests)
             .await
             .expect("a burst");
     }

@@ -299,16 +299,14 @@ pub async fn compare() -> Result<Comparison, AppError> {
 /// kill drill; returns the figures that come out.
 #[server(prefix = "/fn", endpoint = "generate_load", client = RefreshingClient)]
 pub async fn generate_load(requests: u32) -> Result<Comparison, AppError> {
-    use crate::inspect::load::{comparison, run_burst};
+    use crate::inspect::load::comparison;
     let call = ssr::call()?;
     let state = &call.state;
-    run_burst(
-        &state.auth,
-        &state.metrics,
-        &call.live_user().await?,
-        requests,
-    )
-    .await?;
+    let current = call.live_user().await?;
+    state
+        .load
+        .run(&state.auth, &state.metrics, &current, requests)
+        .await?;
     Ok(comparison(&state.auth, &state.metrics))
 }
 

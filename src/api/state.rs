@@ -21,7 +21,7 @@ use crate::{
     core::{clock::Clock, config::Config},
     db::Db,
     error::AppError,
-    inspect::metrics::Metrics,
+    inspect::{load::LoadGenerator, metrics::Metrics},
     model::SessionStoreKind,
 };
 
@@ -42,6 +42,8 @@ pub struct AppState {
     pub clock: Clock,
     /// What recognising requests has cost, for the dashboard and the compare page.
     pub metrics: Arc<Metrics>,
+    /// The compare page's bursts.
+    pub load: Arc<LoadGenerator>,
 }
 
 impl AppState {
@@ -74,6 +76,7 @@ impl AppState {
             auth,
             clock,
             metrics: Arc::new(Metrics::default()),
+            load: Arc::default(),
         })
     }
 

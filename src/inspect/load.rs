@@ -6,12 +6,17 @@
 //! makes for every live request ([`measure_recognition`]). The JWT credentials are measured once
 //! per revocation setting, so one server shows what each setting costs.
 
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+
 use tokio::sync::Semaphore;
 
 use super::metrics::{Metrics, measure_recognition};
 use crate::{
     auth::{Auth, Credentials, LiveUser},
-    core::client::ClientInfo,
+    core::{client::ClientInfo, sync::lock},
     db::UserRecord,
     error::AppError,
     model::{
@@ -22,9 +27,6 @@ use crate::{
 
 /// The device name the load generator's credentials carry.
 pub const LOAD_DEVICE: &str = "ticketbooth load generator";
-
-/// One burst at a time, server-wide: a burst is bounded, and so is their number.
-static ONE_BURST: Semaphore = Semaphore::const_new(1);
 
 /// What two browsers of the user would present: a session and a JWT.
 struct LoadDevices {
@@ -49,25 +51,81 @@ async fn issue(
     })
 }
 
-/// Sends `requests` authenticated requests in each column, then the kill drill.
-pub async fn run_burst(
+/// Seconds a user waits after a burst before the next.
+pub const BURST_COOLDOWN: i64 = 10;
+
+/// Runs the compare page's bursts: one at a time on this server, each user waiting
+/// [`BURST_COOLDOWN`] after their last, and every burst run to its end, clean-up included, even
+/// when the client that asked for it goes away.
+#[derive(Debug)]
+pub struct LoadGenerator {
+    one_at_a_time: Arc<Semaphore>,
+    /// When each user's last burst ended.
+    last_burst: Arc<Mutex<HashMap<i64, i64>>>,
+}
+
+impl Default for LoadGenerator {
+    fn default() -> Self {
+        LoadGenerator {
+            one_at_a_time: Arc::new(Semaphore::new(1)),
+            last_burst: Arc::default(),
+        }
+    }
+}
+
+impl LoadGenerator {
+    /// Sends `requests` authenticated requests in each column, then the kill drill.
+    pub async fn run(
+        &self,
+        auth: &Auth,
+        metrics: &Arc<Metrics>,
+        current: &LiveUser,
+        requests: u32,
+    ) -> Result<(), AppError> {
+        if !(1..=MAX_BURST).contains(&requests) {
+            return Err(AppError::invalid(
+                "requests",
+                format!("Choose between 1 and {MAX_BURST} requests."),
+            ));
+        }
+        let now = auth.now();
+        if let Some(ended) = lock(&self.last_burst).get(&current.user_id)
+            && now < ended + BURST_COOLDOWN
+        {
+            return Err(AppError::TooManyRequests {
+                retry_after: ended + BURST_COOLDOWN - now,
+            });
+        }
+        let Ok(turn) = self.one_at_a_time.clone().try_acquire_owned() else {
+            return Err(AppError::Busy);
+        };
+        let user = auth.user(current).await?;
+        let (auth, metrics, last_burst) = (auth.clone(), metrics.clone(), self.last_burst.clone());
+        // A task of its own: if the client disconnects, the request's future is dropped, but the
+        // burst goes on to its end and removes its devices.
+        let burst = tokio::spawn(async move {
+            let result = burst(&auth, &metrics, &user, requests).await;
+            lock(&last_burst).insert(user.id, auth.now());
+            drop(turn);
+            result
+        });
+        burst.await?
+    }
+
+    /// Waits until no burst runs.
+    pub async fn idle(&self) {
+        let _turn = self.one_at_a_time.acquire().await;
+    }
+}
+
+async fn burst(
     auth: &Auth,
     metrics: &Metrics,
-    current: &LiveUser,
+    user: &UserRecord,
     requests: u32,
 ) -> Result<(), AppError> {
-    if !(1..=MAX_BURST).contains(&requests) {
-        return Err(AppError::invalid(
-            "requests",
-            format!("Choose between 1 and {MAX_BURST} requests."),
-        ));
-    }
-    let Ok(_turn) = ONE_BURST.try_acquire() else {
-        return Err(AppError::Busy);
-    };
-    let user = auth.user(current).await?;
     let client = ClientInfo::in_process(LOAD_DEVICE);
-    let devices = issue(auth, &user, &client).await?;
+    let devices = issue(auth, user, &client).await?;
     let result = async {
         // Round-robin, so that warm-up and whatever else the machine does weigh on every
         // column alike.
@@ -78,10 +136,10 @@ pub async fn run_burst(
                 measure_recognition(auth, metrics, &devices.jwt, &client, setting).await?;
             }
         }
-        kill_drill(auth, metrics, &user, &client, &devices).await
+        kill_drill(auth, metrics, user, &client, &devices).await
     }
     .await;
-    remove(auth, &user, &devices).await?;
+    remove(auth, user, &devices).await?;
     result
 }
 

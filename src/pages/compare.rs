@@ -48,7 +48,8 @@ pub fn ComparePage() -> impl IntoView {
                 "The burst signs you in once more in each mode (a “ticketbooth load generator” "
                 "device), sends the requests, then signs those devices out and checks whether "
                 "the next request still gets in: the kill drill. At most " {MAX_BURST}
-                " per column, one burst at a time. You need to be signed in."
+                " per column, one burst at a time, and 10 seconds between two of yours. You need "
+                "to be signed in."
             </p>
             <FormError error />
         </section>

@@ -464,3 +464,60 @@ async fn a_burst_is_bounded_and_needs_a_signed_in_user() {
             .all(|column| column.column == Column::Session || column.requests == 0)
     );
 }
+
+#[tokio::test]
+async fn a_user_waits_between_bursts() {
+    let app = spawn_app().await;
+    let browser = app.signed_in_browser("ric").await;
+    async fn burst(browser: &Browser) -> reqwest::Response {
+        browser
+            .post_form("/fn/generate_load", &[("requests", "1")])
+            .await
+    }
+
+    assert_eq!(burst(&browser).await.status(), StatusCode::OK);
+    let again = burst(&browser).await;
+    assert_eq!(again.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(retry_after(&again), 10);
+    // Another user is not held back by it.
+    let other = app.signed_in_browser("sal").await;
+    assert_eq!(burst(&other).await.status(), StatusCode::OK);
+
+    app.clock.advance(10);
+    assert_eq!(burst(&browser).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_burst_whose_client_disconnects_still_removes_its_devices() {
+    let app = spawn_app().await;
+    let browser = app.signed_in_browser("ted").await;
+
+    // The client gives up long before a burst of a thousand per column is over.
+    let cut_off = browser
+        .client
+        .post(browser.url("/fn/generate_load"))
+        .form(&[("requests", "1000")])
+        .timeout(std::time::Duration::from_millis(300))
+        .send()
+        .await;
+    assert!(cut_off.is_err(), "the burst outlasted its client");
+
+    app.server.state.load.idle().await;
+    let comparison: Comparison = browser.get("/fn/compare").await.json().await.unwrap();
+    assert!(
+        // The session column also counts this browser's own requests.
+        comparison
+            .columns
+            .iter()
+            .all(|column| column.requests >= 1000),
+        "the burst ran to its end: {:?}",
+        comparison
+            .columns
+            .iter()
+            .map(|c| c.requests)
+            .collect::<Vec<_>>()
+    );
+    let devices = browser.devices().await;
+    assert_eq!(devices.len(), 1, "{devices:#?}");
+    assert!(devices[0].is_current);
+}
