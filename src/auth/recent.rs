@@ -3,7 +3,8 @@
 //! Every operation is O(log n) in the number of keys: besides the map of each key's event
 //! times, an index orders the keys by their latest event, so forgetting the stalest key (when
 //! the table is full) or every key whose events have all left the window (the sweeper) never
-//! scans the table.
+//! scans the table. Events of a key are recorded in time order (the server's clock does not
+//! run backwards), which is what lets old events be dropped from the front.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 

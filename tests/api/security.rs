@@ -327,3 +327,20 @@ async fn a_client_trickling_its_body_gets_408() {
         .expect("an answer");
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
 }
+
+#[tokio::test]
+async fn every_server_function_error_has_its_own_status_wherever_it_lives() {
+    let app = spawn_app().await;
+    let browser = app.browser();
+    for path in ["/fn/login", "/auth/refresh/logout"] {
+        let response = browser
+            .client
+            .post(browser.url(path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(vec![b'n', b'=', 0xff])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{path}");
+    }
+}

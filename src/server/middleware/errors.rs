@@ -8,7 +8,6 @@ use axum::{
 };
 use http::StatusCode;
 
-use super::SERVER_FN_PREFIX;
 use crate::error::AppError;
 
 /// Gives failed server-function calls the status their [`AppError`] maps to.
@@ -16,10 +15,10 @@ use crate::error::AppError;
 /// Leptos answers every server-function error with 500; the browser client decodes any 4xx/5xx
 /// body as the error, so only the status needs mending. Form posts without JavaScript are
 /// redirects and are left alone.
+///
+/// Server functions live under [`super::SERVER_FN_PREFIX`], and one (the sign-out) under the
+/// refresh path: what marks their errors is Leptos' `serverfnerror` header, not the path.
 pub async fn server_fn_statuses(request: Request, next: Next) -> Response {
-    if !request.uri().path().starts_with(SERVER_FN_PREFIX) {
-        return next.run(request).await;
-    }
     let response = next.run(request).await;
     if response.status() != StatusCode::INTERNAL_SERVER_ERROR
         || !response.headers().contains_key("serverfnerror")
