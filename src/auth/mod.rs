@@ -408,14 +408,7 @@ impl Auth {
         user: &UserRecord,
         client: &ClientInfo,
     ) -> Result<(String, String), AppError> {
-        let id = self.session.open(user, client).await?;
-        let presented = self.presenting_session(id.to_string());
-        let device = self
-            .session
-            .record(&presented)
-            .await?
-            .ok_or(AppError::Internal)?
-            .public_id;
+        let (id, device) = self.session.open(user, client).await?;
         Ok((id.to_string(), device))
     }
 

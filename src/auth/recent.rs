@@ -64,9 +64,9 @@ impl<K: Ord + Clone + std::hash::Hash> RecentTable<K> {
         if let Some(&latest) = times.back() {
             self.by_latest.remove(&(latest, key.clone()));
         }
+        // In time order, so the newest event is the last.
         times.push_back(at);
-        let latest = times.iter().copied().max().unwrap_or(at);
-        self.by_latest.insert((latest, key));
+        self.by_latest.insert((at, key));
     }
 
     /// Takes back one event of `key` at `at`.

@@ -199,23 +199,18 @@ impl Db {
         }
         // A client looping on refresh is slowed down before it writes anything.
         let minute_ago = now - 60;
-        let recent = sqlx::query_scalar!(
-            r#"select count(*) as "count!: i64" from refresh_tokens
-               where family_id = ? and created_at > ?"#,
+        let recent = sqlx::query!(
+            r#"select count(*) as "count!: i64", min(created_at) as "oldest: i64"
+               from refresh_tokens where family_id = ? and created_at > ?"#,
             found.family_id,
             minute_ago,
         )
         .fetch_one(&mut *tx)
         .await?;
-        if recent >= rotation.max_per_minute {
-            let oldest = sqlx::query_scalar!(
-                r#"select min(created_at) as "oldest!: i64" from refresh_tokens
-                   where family_id = ? and created_at > ?"#,
-                found.family_id,
-                minute_ago,
-            )
-            .fetch_one(&mut *tx)
-            .await?;
+        if let Some(oldest) = recent
+            .oldest
+            .filter(|_| recent.count >= rotation.max_per_minute)
+        {
             return Ok(RotationOutcome::TooFrequent {
                 retry_after: (oldest + 60 - now).max(1),
             });

@@ -435,6 +435,18 @@ pub async fn refresh(app: &TestApp, refresh_token: &str) -> Response {
         .unwrap()
 }
 
+/// The refresh family an access token names, and its tokens, oldest first.
+pub async fn family_and_tokens(
+    app: &TestApp,
+    access_token: &str,
+) -> (ticketbooth::db::FamilyRow, Vec<ticketbooth::db::TokenRow>) {
+    let sid = part(access_token, 1)["sid"].as_str().unwrap().to_owned();
+    let db = &app.server.state.db;
+    let family = db.family(&sid).await.unwrap().unwrap();
+    let tokens = db.tokens_of_family(family.id).await.unwrap();
+    (family, tokens)
+}
+
 pub async fn devices(app: &TestApp, token: &str) -> Vec<DeviceView> {
     let response = with_bearer(app, reqwest::Method::GET, "/api/devices", token).await;
     assert_eq!(response.status(), StatusCode::OK);

@@ -362,19 +362,8 @@ async fn ten_concurrent_refreshes_of_one_token_leave_one_chain_with_one_tip() {
         successors.insert(response.json::<Tokens>().await.unwrap().refresh_token);
     }
     assert_eq!(successors.len(), 1, "every racer got the same successor");
-    let family = part(&tokens.access_token, 1)["sid"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let family = app.server.state.db.family(&family).await.unwrap().unwrap();
+    let (family, history) = family_and_tokens(&app, &tokens.access_token).await;
     assert_eq!(family.revoked_at, None);
-    let history = app
-        .server
-        .state
-        .db
-        .tokens_of_family(family.id)
-        .await
-        .unwrap();
     assert_eq!(history.len(), 2, "the first token and its one successor");
     assert!(history[0].used_at.is_some() && history[1].used_at.is_none());
 }
@@ -383,10 +372,6 @@ async fn ten_concurrent_refreshes_of_one_token_leave_one_chain_with_one_tip() {
 async fn a_refresh_loop_is_slowed_down_and_a_family_keeps_few_rows() {
     let app = jwt_app(&[]).await;
     let mut tokens = api_user(&app, "yul").await;
-    let sid = part(&tokens.access_token, 1)["sid"]
-        .as_str()
-        .unwrap()
-        .to_owned();
 
     // A client looping on refresh: after 20 in a minute, 429 with Retry-After, and nothing
     // is written.
@@ -419,14 +404,7 @@ async fn a_refresh_loop_is_slowed_down_and_a_family_keeps_few_rows() {
         assert_eq!(response.status(), StatusCode::OK);
         tokens = response.json().await.unwrap();
     }
-    let family = app.server.state.db.family(&sid).await.unwrap().unwrap();
-    let rows = app
-        .server
-        .state
-        .db
-        .tokens_of_family(family.id)
-        .await
-        .unwrap();
+    let (_, rows) = family_and_tokens(&app, &tokens.access_token).await;
     assert!(rows.len() <= 24, "{} rows", rows.len());
     assert_eq!(
         me(&app, &tokens.access_token).await.status(),

@@ -113,8 +113,13 @@ impl SessionMode {
         CookieChanges::none().set(removal(self.settings.cookie_name, self.scope()))
     }
 
-    /// Opens a session for `user` on `client`; returns its ID, to present as the cookie.
-    pub async fn open(&self, user: &UserRecord, client: &ClientInfo) -> Result<Id, AppError> {
+    /// Opens a session for `user` on `client`; returns its ID, to present as the cookie, and
+    /// its public id on the devices page.
+    pub async fn open(
+        &self,
+        user: &UserRecord,
+        client: &ClientInfo,
+    ) -> Result<(Id, String), AppError> {
         let now = self.clock.now();
         let state = SessionState {
             user_id: user.id,
@@ -127,9 +132,10 @@ impl SessionMode {
             last_seen_at: now,
         };
         // The store picks the ID: whatever the record carries is replaced.
+        let device_id = state.device_id.clone();
         let mut record = state.into_record(Id::default(), self.expires_at(now, now))?;
         self.store.create(&mut record).await?;
-        Ok(record.id)
+        Ok((record.id, device_id))
     }
 
     /// The store's entry for the live session a request presents. Its `created_at` is the
@@ -240,7 +246,7 @@ impl AuthMode for SessionMode {
     ) -> Result<CookieChanges, AppError> {
         // Always a new ID (the store picks it): the browser's old session, if any, was ended
         // before (`Auth::issue`), against session fixation.
-        let id = self.open(user, client).await?;
+        let (id, _) = self.open(user, client).await?;
         let now = self.clock.now();
         Ok(self.cookie(&id, self.expires_at(now, now)))
     }
