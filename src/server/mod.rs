@@ -3,11 +3,11 @@
 pub mod middleware;
 pub mod serve;
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, sync::OnceLock, time::Duration};
 
 use axum::{Router, middleware::from_fn, middleware::from_fn_with_state};
 use leptos::prelude::provide_context;
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use tower::ServiceBuilder;
 use tower_cookies::CookieManagerLayer;
@@ -25,7 +25,7 @@ const SWEEP_EVERY: Duration = Duration::from_secs(10 * 60);
 
 /// The whole app as one axum router.
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = page_routes();
     let options = state.leptos_options.clone();
     // Listed outermost first.
     let pipeline = ServiceBuilder::new()
@@ -54,6 +54,18 @@ pub fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(pipeline)
         .with_state(state)
+}
+
+/// The app's pages, found by rendering the app once, made once per process.
+///
+/// Leptos renders that once with resource loading switched off by a flag shared by the whole
+/// process (leptos-rs/leptos#4773): a resource that a page on another server of this process
+/// first polls meanwhile waits forever, and that page's response never ends. The test suites run
+/// dozens of servers in one process, and hung a request now and then until the list was made
+/// only once, before any server can serve.
+fn page_routes() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
 /// Deletes every expired session and every refresh family that is wholly expired; returns how

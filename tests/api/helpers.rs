@@ -6,6 +6,7 @@ use std::{
     net::{IpAddr, Ipv4Addr},
     path::PathBuf,
     sync::Arc,
+    time::Duration,
 };
 
 use base64::{
@@ -32,6 +33,10 @@ use ticketbooth::{
 };
 
 pub const PASSWORD: &str = "correct horse battery staple";
+
+/// Every answer comes well within this, or the test fails: a request the server never answers
+/// is a bug to report, not a suite that waits until CI gives up.
+pub const ANSWER_WITHIN: Duration = Duration::from_secs(60);
 
 pub struct TestApp {
     pub base: String,
@@ -131,6 +136,7 @@ impl TestApp {
             .default_headers(headers)
             .user_agent("Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0.0.0 Safari/537.36")
             .local_address(ip)
+            .timeout(ANSWER_WITHIN)
             .build()
             .unwrap();
         Browser {
@@ -311,6 +317,7 @@ impl Browser {
 pub async fn get_with_session_cookie(app: &TestApp, path: &str, cookie: &str) -> Response {
     Client::builder()
         .redirect(Policy::none())
+        .timeout(ANSWER_WITHIN)
         .build()
         .unwrap()
         .get(format!("{}{path}", app.base))
@@ -382,7 +389,7 @@ pub struct Tokens {
 }
 
 pub fn api() -> Client {
-    Client::builder().build().unwrap()
+    Client::builder().timeout(ANSWER_WITHIN).build().unwrap()
 }
 
 /// Creates an account and gets a first token pair for it.

@@ -9,6 +9,7 @@ mod inspect;
 mod jwt;
 mod jwt_browser;
 mod security;
+mod servers;
 mod sessions;
 mod throttle;
 mod trust;

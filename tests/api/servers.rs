@@ -1,0 +1,48 @@
+//! Several servers in one process, as this suite runs them (and as a user embedding ticketbooth
+//! in tests of their own would).
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+
+use crate::helpers::*;
+
+/// Leptos lists a server's pages by rendering the app once with resource loading switched off
+/// by a flag the whole process shares (leptos-rs/leptos#4773). A page that another server was
+/// rendering at that moment waited for its data forever: its response never came. The list is
+/// now made once per process; pages keep answering while other servers start beside them.
+#[tokio::test]
+async fn pages_answer_while_other_servers_start_in_the_same_process() {
+    let app = spawn_app().await;
+    let browser = app.signed_in_browser("watcher").await;
+    let starting = std::thread::spawn(|| {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            for _ in 0..15 {
+                spawn_app().await;
+            }
+        });
+    });
+    let mut pages = 0;
+    while !starting.is_finished() {
+        let page = tokio::time::timeout(Duration::from_secs(10), async {
+            let response = browser.get("/dashboard").await;
+            (response.status(), response.text().await.unwrap())
+        })
+        .await;
+        let Ok((status, body)) = page else {
+            panic!("page {pages}: no complete answer within 10 s while other servers started");
+        };
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            body.contains("watcher"),
+            "page {pages} does not name its viewer"
+        );
+        pages += 1;
+    }
+    starting.join().unwrap();
+    assert!(pages > 0);
+}
