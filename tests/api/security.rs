@@ -14,6 +14,14 @@ async fn anonymous_visits_to_protected_pages_go_to_login_and_remember_where() {
         &browser.get("/devices?sort=ip&x=1").await,
         "/login?next=/devices%3Fsort%3Dip%26x%3D1",
     );
+    // HEAD is GET without the body: a stranger's HEAD of a protected page is no 200.
+    let head = browser
+        .client
+        .head(browser.url("/dashboard"))
+        .send()
+        .await
+        .unwrap();
+    assert_redirects_to(&head, "/login?next=/dashboard");
 }
 
 #[tokio::test]

@@ -80,9 +80,14 @@ pub async fn recognise(State(state): State<AppState>, request: Request, next: Ne
 }
 
 /// Page loads only: a browser asking for HTML, not a server function, the API or an asset.
+/// GET, or HEAD (a GET without the body, which axum answers with the GET handler).
+fn reads(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD)
+}
+
 fn is_page_load(request: &Request) -> bool {
     let path = request.uri().path();
-    request.method() == Method::GET
+    reads(request.method())
         && accepts_html(request.headers())
         && ![SERVER_FN_PREFIX, "/api/", "/auth/", "/pkg/"]
             .iter()
@@ -106,10 +111,7 @@ pub async fn guard_pages(request: Request, next: Next) -> Response {
     if recognition.is_refreshable() && is_page_load(&request) {
         return crate::api::http::refresh_page(&wanted);
     }
-    if request.method() == Method::GET
-        && recognition.user.is_none()
-        && is_protected(request.uri().path())
-    {
+    if reads(request.method()) && recognition.user.is_none() && is_protected(request.uri().path()) {
         return Redirect::to(&login_url(&wanted)).into_response();
     }
     next.run(request).await
