@@ -17,11 +17,12 @@ async fn anonymous_visits_to_protected_pages_go_to_login_and_remember_where() {
     // HEAD is GET without the body: a stranger's HEAD of a protected page is no 200.
     let head = browser
         .client
-        .head(browser.url("/dashboard"))
+        .head(browser.url("/devices"))
         .send()
         .await
         .unwrap();
-    assert_redirects_to(&head, "/login?next=/dashboard");
+    assert_eq!(head.status(), StatusCode::SEE_OTHER);
+    assert_redirects_to(&head, "/login?next=/devices");
 }
 
 #[tokio::test]
