@@ -14,17 +14,26 @@ use serde::{Deserialize, Serialize};
 
 /// One input that was refused, and why, in words meant for the person who typed it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct FieldError {
     pub field: String,
     pub message: String,
 }
 
+const CORRECT_THE_FIELDS: &str = "Please correct the fields marked below.";
+const USERNAME_TAKEN: &str = "This username is already taken.";
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(tag = "error", rename_all = "snake_case")]
 pub enum AppError {
     /// Some inputs were wrong; nothing was changed.
-    #[error("Please correct the fields marked below.")]
+    #[error("{CORRECT_THE_FIELDS}")]
     Invalid { fields: Vec<FieldError> },
+    /// The username belongs to another account (letter case aside): a 409 Conflict, and the
+    /// username field's error on the sign-up form.
+    #[error("{USERNAME_TAKEN}")]
+    UsernameTaken,
     /// Deliberately the same whether the user exists or the password is wrong.
     #[error("Invalid username or password.")]
     InvalidCredentials,
@@ -81,6 +90,7 @@ impl AppError {
     pub fn status(&self) -> u16 {
         match self {
             AppError::Invalid { .. } => 422,
+            AppError::UsernameTaken => 409,
             AppError::InvalidCredentials
             | AppError::Unauthenticated
             | AppError::InvalidToken { .. }
@@ -136,7 +146,17 @@ impl AppError {
                 .iter()
                 .find(|f| f.field == name)
                 .map(|f| f.message.as_str()),
+            AppError::UsernameTaken if name == "username" => Some(USERNAME_TAKEN),
             _ => None,
+        }
+    }
+
+    /// What a form says above its fields: when the error is told at a field, only that the
+    /// fields need a look.
+    pub fn form_message(&self) -> String {
+        match self {
+            AppError::Invalid { .. } | AppError::UsernameTaken => CORRECT_THE_FIELDS.into(),
+            other => other.to_string(),
         }
     }
 }
@@ -175,6 +195,9 @@ impl FromServerFnError for AppError {
         }
     }
 }
+
+#[cfg(feature = "ssr")]
+pub use ssr::ErrorBody;
 
 #[cfg(feature = "ssr")]
 mod ssr {
@@ -278,15 +301,32 @@ mod ssr {
         }
     }
 
-    /// JSON body `{"error": "<kind>", "message": "<words>", ...}` with the mapped status.
+    /// The JSON body of every failure: `{"error": "<kind>", "message": "<words>", ...}`, the
+    /// kind's own fields beside the two (the OpenAPI document describes it from this type).
+    #[derive(serde::Serialize, utoipa::ToSchema)]
+    pub struct ErrorBody {
+        #[serde(flatten)]
+        pub error: AppError,
+        /// The error in words meant for a person.
+        pub message: String,
+    }
+
+    /// [`ErrorBody`] with the mapped status and the error's headers.
     impl IntoResponse for AppError {
         fn into_response(self) -> Response {
-            let mut body = serde_json::to_value(&self).unwrap_or_default();
-            if let Some(object) = body.as_object_mut() {
-                object.insert("message".into(), self.to_string().into());
-            }
-            let mut response = (self.status_code(), Json(body)).into_response();
-            self.add_headers(response.headers_mut());
+            let status = self.status_code();
+            let mut headers = HeaderMap::new();
+            self.add_headers(&mut headers);
+            let message = self.to_string();
+            let mut response = (
+                status,
+                Json(ErrorBody {
+                    error: self,
+                    message,
+                }),
+            )
+                .into_response();
+            response.headers_mut().extend(headers);
             response
         }
     }

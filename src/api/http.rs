@@ -24,6 +24,7 @@ use axum::{
 };
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use tower_cookies::Cookies;
+use utoipa::ToSchema;
 
 use super::state::AppState;
 use crate::{
@@ -33,7 +34,7 @@ use crate::{
         jwt::refresh::{RefreshRefusal, TokenPair},
     },
     core::client::{ClientInfo, accepts_html},
-    error::{AppError, FieldError},
+    error::{AppError, ErrorBody, FieldError},
     model::{DeviceView, Killed, Mode},
     nav::{login_url, safe_next},
 };
@@ -48,6 +49,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/devices", get(list_devices))
         .route("/api/devices/{id}", delete(delete_device))
         .route("/api/logout", post(logout))
+        .route("/api/openapi.json", get(super::openapi::document))
         .route("/api/{*rest}", any(no_such_endpoint))
 }
 
@@ -222,27 +224,37 @@ where
     }
 }
 
-#[derive(Deserialize)]
-struct Login {
+/// A username and a password: a new account's, or one signing in.
+#[derive(Deserialize, ToSchema)]
+pub(super) struct Login {
+    /// 3 to 32 of `a-z A-Z 0-9 _ . -`.
+    #[schema(min_length = 3, max_length = 32, pattern = "^[A-Za-z0-9_.-]{3,32}$")]
     username: String,
+    /// 8 to 128 characters (after Unicode NFKC normalisation) for a new account.
+    #[schema(min_length = 8, max_length = 128)]
     password: String,
 }
 
-#[derive(Deserialize)]
-struct RefreshRequest {
+#[derive(Deserialize, ToSchema)]
+pub(super) struct RefreshRequest {
+    /// The refresh token of the last pair issued (each is good for one exchange).
     refresh_token: String,
 }
 
-#[derive(Serialize)]
-struct Account {
+#[derive(Serialize, ToSchema)]
+pub(super) struct Account {
     id: i64,
     username: String,
 }
 
-#[derive(Serialize)]
-struct TokenResponse {
+#[derive(Serialize, ToSchema)]
+pub(super) struct TokenResponse {
+    /// A signed JWT for `Authorization: Bearer`.
     access_token: String,
+    /// Opaque; exchange it at `/api/token/refresh` for the next pair.
     refresh_token: String,
+    /// Always `Bearer`.
+    #[schema(value_type = String, pattern = "^Bearer$")]
     token_type: &'static str,
     /// Seconds until the access token expires.
     expires_in: i64,
@@ -262,8 +274,8 @@ impl TokenResponse {
     }
 }
 
-#[derive(Serialize)]
-struct Me {
+#[derive(Serialize, ToSchema)]
+pub(super) struct Me {
     id: i64,
     username: String,
     role: String,
@@ -271,7 +283,21 @@ struct Me {
     device_id: String,
 }
 
-async fn create_user(
+/// Creates an account.
+#[utoipa::path(
+    post, path = "/api/users", tag = "accounts", operation_id = "create_user",
+    request_body = Login,
+    responses(
+        (status = 201, description = "The account exists; sign in with `/api/token`.", body = Account),
+        (status = 409, description = "The username is taken (letter case aside).", body = ErrorBody),
+        (status = 422, description = "The username or password breaks the rules.", body = ErrorBody),
+        (status = 429, description = "Too many accounts created from this network lately.", body = ErrorBody,
+            headers(("Retry-After" = i64, description = "Seconds until the next may be tried"))),
+        (status = 503, description = "The password hasher is busy.", body = ErrorBody,
+            headers(("Retry-After" = i64, description = "Seconds to wait"))),
+    )
+)]
+pub(super) async fn create_user(
     State(state): State<AppState>,
     Client(client): Client,
     ApiJson(credentials): ApiJson<Login>,
@@ -289,7 +315,21 @@ async fn create_user(
     ))
 }
 
-async fn issue_token(
+/// Signs in: a first access and refresh token pair, a new device of the JWT mode.
+#[utoipa::path(
+    post, path = "/api/token", tag = "tokens", operation_id = "issue_token",
+    request_body = Login,
+    responses(
+        (status = 200, description = "A new token pair.", body = TokenResponse),
+        (status = 401, description = "Wrong username or password (the two are not told apart).", body = ErrorBody),
+        (status = 422, description = "The body is JSON of the wrong shape.", body = ErrorBody),
+        (status = 429, description = "Too many failed sign-ins lately.", body = ErrorBody,
+            headers(("Retry-After" = i64, description = "Seconds until the next may be tried"))),
+        (status = 503, description = "The password hasher is busy.", body = ErrorBody,
+            headers(("Retry-After" = i64, description = "Seconds to wait"))),
+    )
+)]
+pub(super) async fn issue_token(
     State(state): State<AppState>,
     Client(client): Client,
     ApiJson(credentials): ApiJson<Login>,
@@ -302,7 +342,21 @@ async fn issue_token(
     Ok(TokenResponse::of(pair, state.clock.now()))
 }
 
-async fn refresh_token(
+/// Exchanges a refresh token for the next pair. Within a few seconds, the same token gives the
+/// same successor again; later, a spent token revokes its whole family (someone copied it).
+#[utoipa::path(
+    post, path = "/api/token/refresh", tag = "tokens", operation_id = "refresh_token",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "The next token pair.", body = TokenResponse),
+        (status = 401, description = "The refresh token is unknown, expired, spent or revoked.", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer ... error=\"invalid_token\"`"))),
+        (status = 422, description = "The body is JSON of the wrong shape.", body = ErrorBody),
+        (status = 429, description = "This device refreshes too often.", body = ErrorBody,
+            headers(("Retry-After" = i64, description = "Seconds until the next may be tried"))),
+    )
+)]
+pub(super) async fn refresh_token(
     State(state): State<AppState>,
     Client(client): Client,
     ApiJson(request): ApiJson<RefreshRequest>,
@@ -315,7 +369,17 @@ async fn refresh_token(
     Ok(TokenResponse::of(pair, state.clock.now()))
 }
 
-async fn me(ApiUser(current): ApiUser) -> Json<Me> {
+/// Who the presented token says the caller is.
+#[utoipa::path(
+    get, path = "/api/me", tag = "devices", operation_id = "me",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller.", body = Me),
+        (status = 401, description = "No token, or one that was refused.", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "The Bearer challenge (RFC 6750)"))),
+    )
+)]
+pub(super) async fn me(ApiUser(current): ApiUser) -> Json<Me> {
     Json(Me {
         id: current.user_id,
         username: current.username,
@@ -325,7 +389,17 @@ async fn me(ApiUser(current): ApiUser) -> Json<Me> {
     })
 }
 
-async fn list_devices(
+/// Everywhere the caller is signed in, in both modes, most recently active first.
+#[utoipa::path(
+    get, path = "/api/devices", tag = "devices", operation_id = "list_devices",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's devices.", body = Vec<DeviceView>),
+        (status = 401, description = "No token, or one that was refused.", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "The Bearer challenge (RFC 6750)"))),
+    )
+)]
+pub(super) async fn list_devices(
     State(state): State<AppState>,
     ApiUser(current): ApiUser,
 ) -> Result<Json<Vec<DeviceView>>, AppError> {
@@ -334,7 +408,18 @@ async fn list_devices(
 
 /// Signs a device out; for the caller's own device, that is a logout. A killed device's
 /// leftover token cannot: its family must be live.
-async fn delete_device(
+#[utoipa::path(
+    delete, path = "/api/devices/{id}", tag = "devices", operation_id = "delete_device",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "A device id from `/api/devices`")),
+    responses(
+        (status = 200, description = "The device is signed out; a JWT device's last access token works until `access_valid_until`.", body = Killed),
+        (status = 401, description = "No token, one that was refused, or one whose device was already signed out.", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "The Bearer challenge (RFC 6750)"))),
+        (status = 404, description = "No such device of the caller.", body = ErrorBody),
+    )
+)]
+pub(super) async fn delete_device(
     State(state): State<AppState>,
     Presented(presented): Presented,
     ApiUser(current): ApiUser,
@@ -347,21 +432,28 @@ async fn delete_device(
     Ok(Json(killed))
 }
 
-/// Ends the device of the token presented, even an expired one; 401 when no token is.
-async fn logout(
+/// Ends the device of the token presented, even an expired one; 401 when no token is, or one
+/// this server did not sign.
+#[utoipa::path(
+    post, path = "/api/logout", tag = "devices", operation_id = "logout",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "The token's device is signed out."),
+        (status = 401, description = "No token, or one this server did not sign.", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "The Bearer challenge (RFC 6750)"))),
+    )
+)]
+pub(super) async fn logout(
     State(state): State<AppState>,
     Presented(presented): Presented,
     cookies: Cookies,
 ) -> Response {
-    if presented.access_token().is_none() {
-        return bearer_challenge(AppError::Unauthenticated);
-    }
-    match state.auth.sign_out(&presented).await {
+    match state.auth.sign_out_token_holder(&presented).await {
         Ok(changes) => {
             changes.apply(&cookies);
             StatusCode::NO_CONTENT.into_response()
         }
-        Err(error) => error.into_response(),
+        Err(error) => bearer_challenge(error),
     }
 }
 

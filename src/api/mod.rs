@@ -14,6 +14,8 @@ use leptos::server_fn::codec::GetUrl;
 pub mod client;
 #[cfg(feature = "ssr")]
 pub mod http;
+#[cfg(feature = "ssr")]
+mod openapi;
 
 use client::RefreshingClient;
 

@@ -65,14 +65,14 @@ impl Auth {
         };
         // Cheap refusal before the expensive hash; the unique index still decides races.
         if self.db.user_by_username(username).await?.is_some() {
-            return Err(username_taken());
+            return Err(AppError::UsernameTaken);
         }
         self.sign_up_throttle.admit(client_ip, self.clock.now())?;
         let hash = self.passwords.hash(&password).await?;
         self.db
             .insert_user(username, &hash, self.clock.now())
             .await?
-            .ok_or_else(username_taken)?;
+            .ok_or(AppError::UsernameTaken)?;
         self.db
             .user_by_username(username)
             .await?
@@ -145,10 +145,6 @@ impl Auth {
         let mode = mode.unwrap_or_else(|| self.remembered_mode(presented));
         self.issue(presented, client, &user, mode).await
     }
-}
-
-fn username_taken() -> AppError {
-    AppError::invalid("username", "This username is already taken.")
 }
 
 #[cfg(test)]

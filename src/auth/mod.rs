@@ -231,6 +231,26 @@ impl Auth {
         Ok(cookies)
     }
 
+    /// Ends the device of the access token a script presents (`/api/logout`), even an expired
+    /// one. A token this server did not sign names no device: it is refused, so that a script
+    /// learns its token is wrong instead of believing it signed out.
+    pub async fn sign_out_token_holder(
+        &self,
+        presented: &Credentials,
+    ) -> Result<CookieChanges, AppError> {
+        let refused = |refusal: Refusal| AppError::InvalidToken {
+            reason: refusal.to_string(),
+        };
+        match presented.access_token() {
+            None => Err(AppError::Unauthenticated),
+            Some(Err(refusal)) => Err(refused(refusal)),
+            Some(Ok((token, _))) => {
+                self.jwt.signed_here(token).map_err(refused)?;
+                self.sign_out(presented).await
+            }
+        }
+    }
+
     /// Gives this browser credentials of the other kind and ends the old ones, without asking
     /// for the password again: the request is recognised, and its record is live.
     pub async fn switch_mode(

@@ -6,6 +6,7 @@ use super::{Mode, Moment};
 
 /// One place a user is signed in: a session, or a refresh-token family.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct DeviceView {
     /// Opaque: never the session ID, the token, or a hash of either.
     pub id: String,
@@ -23,6 +24,7 @@ pub struct DeviceView {
 
 /// What is left of a killed JWT device: an access token nobody can take back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Revoked {
     pub reason: RevocationReason,
     pub access_valid_until: Moment,
@@ -30,6 +32,7 @@ pub struct Revoked {
 
 /// The answer to "sign this device out".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Killed {
     pub mode: Mode,
     /// For a JWT device: until when its current access token still gets in.
@@ -39,6 +42,7 @@ pub struct Killed {
 /// Why a JWT device's refresh family was revoked. Stored by [`RevocationReason::key`]; the
 /// devices page words it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RevocationReason {
     /// The device signed itself out.

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// How the server recognises a browser.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// A session-ID cookie pointing at a row the server keeps.

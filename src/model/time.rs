@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// A point in time, ready to show.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Moment {
     pub unix: i64,
     /// `2026-11-23 14:05 UTC`

@@ -75,7 +75,7 @@ pub fn FormError(error: Signal<Option<AppError>>) -> impl IntoView {
         error.get().map(|error| {
             view! {
                 <div class="alert" role="alert" data-testid="form-error">
-                    {error.to_string()}
+                    {error.form_message()}
                 </div>
             }
         })

@@ -65,15 +65,9 @@ async fn usernames_collide_whatever_their_letter_case() {
 
     let response = app.browser().sign_up("alice", PASSWORD).await;
 
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(response.status(), StatusCode::CONFLICT);
     let body = error_body(response).await;
-    assert_eq!(body["fields"][0]["field"], "username");
-    assert!(
-        body["fields"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("already taken")
-    );
+    assert_eq!(body["error"], "username_taken");
     assert_eq!(app.user_count().await, 1);
 }
 

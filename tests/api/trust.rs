@@ -131,6 +131,28 @@ async fn the_api_logout_ends_the_device_of_an_expired_token() {
 }
 
 #[tokio::test]
+async fn the_api_logout_refuses_a_token_this_server_did_not_sign() {
+    let app = spawn_app().await;
+    let tokens = api_user(&app, "nell").await;
+    let (head, rest) = tokens.access_token.split_once('.').unwrap();
+    let (claims, _signature) = rest.split_once('.').unwrap();
+    let forged = format!("{head}.{claims}.c2lnbmVkIGJ5IG5vYm9keQ");
+
+    for token in [forged.as_str(), "not-a-token"] {
+        let logout = with_bearer(&app, Method::POST, "/api/logout", token).await;
+        assert_eq!(logout.status(), StatusCode::UNAUTHORIZED, "{token}");
+        let challenge = logout.headers()["www-authenticate"].to_str().unwrap();
+        assert!(challenge.contains("invalid_token"), "{challenge}");
+    }
+    // Nothing was signed out.
+    assert_eq!(me(&app, &tokens.access_token).await.status(), StatusCode::OK);
+    assert_eq!(
+        refresh(&app, &tokens.refresh_token).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
 async fn signing_in_with_jwts_ends_the_browsers_session() {
     let app = spawn_app().await;
     let browser = app.signed_in_browser("ora").await;

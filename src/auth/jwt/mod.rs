@@ -84,6 +84,13 @@ impl JwtMode {
         }
     }
 
+    /// Whether this server signed `token`, expired or not.
+    pub fn signed_here(&self, token: &str) -> Result<(), super::Refusal> {
+        self.tokens
+            .verify_signed(token, self.clock.now())
+            .map(|_| ())
+    }
+
     pub fn settings(&self) -> JwtSettings {
         JwtSettings {
             access_ttl: self.tokens.ttl(),
