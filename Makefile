@@ -8,11 +8,13 @@ run:
 	.ci/setup
 	cargo leptos serve
 
-# Every test: Rust unit and integration tests, then Playwright in Chromium.
+# Every test: Rust unit and integration tests, Playwright in Chromium, then Schemathesis
+# against the JSON API's OpenAPI document.
 test:
 	.ci/setup --test
 	cargo test --features ssr
 	.ci/end2end
+	.ci/schemathesis
 
 setup:
 	.ci/setup --test

@@ -215,11 +215,15 @@ impl Modify for Links {
             ),
         ];
         for (path, method, status, name, link) in links {
-            let operation = openapi.paths.paths.get_mut(path).and_then(|item| match method {
-                HttpMethod::Get => item.get.as_mut(),
-                HttpMethod::Post => item.post.as_mut(),
-                _ => None,
-            });
+            let operation = openapi
+                .paths
+                .paths
+                .get_mut(path)
+                .and_then(|item| match method {
+                    HttpMethod::Get => item.get.as_mut(),
+                    HttpMethod::Post => item.post.as_mut(),
+                    _ => None,
+                });
             let Some(RefOr::T(response)) =
                 operation.and_then(|operation| operation.responses.responses.get_mut(status))
             else {
@@ -249,7 +253,10 @@ mod tests {
         for item in document["paths"].as_object().unwrap().values() {
             for operation in item.as_object().unwrap().values() {
                 for response in operation["responses"].as_object().unwrap().values() {
-                    for link in response["links"].as_object().into_iter().flat_map(|l| l.values())
+                    for link in response["links"]
+                        .as_object()
+                        .into_iter()
+                        .flat_map(|l| l.values())
                     {
                         let target = link["operationId"].as_str().unwrap();
                         assert!(operations.contains(&target), "{target}");

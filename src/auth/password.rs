@@ -48,10 +48,12 @@ impl Password {
         Ok(Password(raw.nfkc().collect()))
     }
 
-    /// A new password: 8 to 128 characters, any Unicode.
+    /// A new password: 8 to 128 characters as typed (Unicode code points, before the NFKC
+    /// form, which may join or split characters: the rule is the one the person and the API's
+    /// schema can count), any Unicode.
     pub fn new_choice(raw: String) -> Result<Self, AppError> {
+        let chars = raw.chars().count();
         let password = Self::for_sign_in(raw)?;
-        let chars = password.0.chars().count();
         if chars < MIN_PASSWORD_CHARS {
             return Err(AppError::invalid(
                 "password",
@@ -245,6 +247,10 @@ mod tests {
         assert!(Password::new_choice("ünïcødé!".into()).is_ok());
         assert!(Password::new_choice("x".repeat(128)).is_ok());
         assert!(Password::new_choice("x".repeat(129)).is_err());
+        // Counted as typed: eight code points that NFKC joins into seven still make eight.
+        assert!(Password::new_choice("cafe\u{301}123".into()).is_ok());
+        // ...and one that NFKC splits into three (ﬃ → ffi) is one.
+        assert!(Password::new_choice("\u{fb03}abcdef".into()).is_err());
         assert!(Password::for_sign_in("x".repeat(1024)).is_ok());
         assert!(Password::for_sign_in("x".repeat(1025)).is_err());
     }

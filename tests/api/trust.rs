@@ -145,7 +145,10 @@ async fn the_api_logout_refuses_a_token_this_server_did_not_sign() {
         assert!(challenge.contains("invalid_token"), "{challenge}");
     }
     // Nothing was signed out.
-    assert_eq!(me(&app, &tokens.access_token).await.status(), StatusCode::OK);
+    assert_eq!(
+        me(&app, &tokens.access_token).await.status(),
+        StatusCode::OK
+    );
     assert_eq!(
         refresh(&app, &tokens.refresh_token).await.status(),
         StatusCode::OK
