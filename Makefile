@@ -1,7 +1,7 @@
 # The two commands of the README, and a few for developers.
 # Each installs what it needs first (.ci/setup: idempotent, versions pinned).
 
-.PHONY: run test setup lint sqlx-prepare screenshots rotate-jwt-key bench
+.PHONY: run test setup lint sqlx-prepare screenshots rotate-jwt-key bench bench-http
 
 # Serve the app on http://127.0.0.1:3000, with its SQLite database in ./data.
 run:
@@ -47,3 +47,9 @@ rotate-jwt-key:
 bench:
 	cargo bench --features ssr --bench recognition
 	cargo bench --features ssr --bench tables
+
+# Whole requests against a release build under wrk: pages anonymous and signed in both ways,
+# /api/me, sign-ins, and whether sign-ins starve pages (.ci/bench-http).
+bench-http:
+	.ci/setup --bench
+	.ci/bench-http
