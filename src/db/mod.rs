@@ -4,6 +4,7 @@
 //! metadata committed in `.sqlx/` so that a build needs no database (`make sqlx-prepare` renews it).
 
 mod queries;
+mod reader;
 mod refresh;
 mod sessions;
 mod users;
@@ -13,7 +14,7 @@ pub use refresh::{FamilyRow, NewFamily, Rotation, RotationOutcome, TokenRow};
 pub use sessions::{SessionRow, SessionRowUpdate};
 pub use users::UserRecord;
 
-use std::{path::Path, str::FromStr, time::Duration};
+use std::{path::Path, str::FromStr, sync::Arc, time::Duration};
 
 use sqlx::{
     SqlitePool,
@@ -24,6 +25,8 @@ use sqlx::{
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: SqlitePool,
+    /// The session lookup of every request, read on the asking thread (`reader.rs`).
+    reader: Arc<reader::Reader>,
 }
 
 impl Db {
@@ -37,15 +40,22 @@ impl Db {
             .synchronous(SqliteSynchronous::Normal)
             // Writers queue for the lock instead of failing at once with SQLITE_BUSY.
             .busy_timeout(Duration::from_secs(5));
-        if let Some(parent) = options.get_filename().parent() {
+        let file = options.get_filename();
+        // sqlx keeps no public flag for it; its URL says so.
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        if let Some(parent) = file.parent() {
             create_dir(parent)?;
         }
+        let reader = reader::Reader::new((!in_memory).then(|| file.to_path_buf()));
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Db { pool })
+        Ok(Db {
+            pool,
+            reader: Arc::new(reader),
+        })
     }
 
     /// The one door to the database: every query passes here, and is counted for the request

@@ -77,18 +77,35 @@ impl Db {
     }
 
     /// The stored record of a live session: its data and expiry.
+    /// The data and expiry of a live session: read on this thread when the database is a
+    /// file (`reader.rs`), through the pool otherwise or if that read fails.
     pub async fn live_session_data(
         &self,
         id_hash: &[u8],
         now: i64,
     ) -> Result<Option<(String, i64)>, sqlx::Error> {
-        let row = sqlx::query!(
-            "select data, expires_at from sessions where id_hash = ? and expires_at > ?",
-            id_hash,
-            now,
-        )
-        .fetch_optional(self.pool())
-        .await?;
+        match self.reader.live_session_data(id_hash, now) {
+            Some(Ok(found)) => {
+                super::queries::count_query();
+                return Ok(found);
+            }
+            Some(Err(error)) => {
+                tracing::warn!(%error, "reading a session directly failed; asking the pool");
+            }
+            None => {}
+        }
+        self.live_session_data_pooled(id_hash, now).await
+    }
+
+    /// The same read through the pool: sqlx checks the query against the schema.
+    pub async fn live_session_data_pooled(
+        &self,
+        id_hash: &[u8],
+        now: i64,
+    ) -> Result<Option<(String, i64)>, sqlx::Error> {
+        let row = sqlx::query_file!("src/db/sql/live_session_data.sql", id_hash, now)
+            .fetch_optional(self.pool())
+            .await?;
         Ok(row.map(|row| (row.data, row.expires_at)))
     }
 
