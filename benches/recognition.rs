@@ -9,8 +9,6 @@
 //! request) against a fresh SQLite database in a temporary folder, after a warm-up whose figures
 //! are thrown away, and prints the medians, p99s, queries and credential bytes as a table.
 
-use std::sync::Arc;
-
 use leptos::config::LeptosOptions;
 use ticketbooth::{
     api::state::AppState,
@@ -18,7 +16,7 @@ use ticketbooth::{
     core::{clock::Clock, config::Config},
     inspect::{
         load::{BURST_COOLDOWN, comparison},
-        metrics::{Metrics, SAMPLES_KEPT},
+        metrics::SAMPLES_KEPT,
     },
     model::{KillEffect, Mode, describe_seconds},
 };
@@ -42,7 +40,7 @@ async fn main() {
         _ => None,
     })
     .expect("the default configuration");
-    let mut state = AppState::build(config, Clock::default())
+    let state = AppState::build(config, Clock::default())
         .await
         .expect("the server's state");
     let user = state
@@ -67,7 +65,7 @@ async fn main() {
         .run(&state.auth, &state.metrics, &current, requests.min(200))
         .await
         .expect("warm-up");
-    state.metrics = Arc::new(Metrics::default());
+    state.metrics.clear();
     for _ in 0..rounds {
         // Past the cooldown between one user's bursts.
         state.clock.advance(BURST_COOLDOWN);

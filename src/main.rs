@@ -1,6 +1,10 @@
 //! The ticketbooth server: read the configuration, open the database, serve.
 
 #[cfg(feature = "ssr")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[cfg(feature = "ssr")]
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     use std::process::ExitCode;

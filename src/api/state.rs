@@ -33,8 +33,26 @@ pub enum BuildError {
     Keys(#[from] KeyError),
 }
 
-#[derive(Clone, FromRef)]
-pub struct AppState {
+/// Cloned for every request and every server function (axum's `State`, Leptos' context): one
+/// reference count, not a copy of the settings and every table's handle.
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+pub struct Shared {
     pub leptos_options: LeptosOptions,
     pub config: Arc<Config>,
     pub db: Db,
@@ -69,7 +87,7 @@ impl AppState {
             config.cookie_names(),
             config.secure_cookies(),
         );
-        Ok(AppState {
+        Ok(AppState(Arc::new(Shared {
             leptos_options: config.leptos_options.clone(),
             config: Arc::new(config),
             db,
@@ -77,7 +95,7 @@ impl AppState {
             clock,
             metrics: Arc::new(Metrics::default()),
             load: Arc::default(),
-        })
+        })))
     }
 
     /// The state, from inside a server function or a component rendering on the server.

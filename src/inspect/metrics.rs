@@ -94,6 +94,12 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 impl Metrics {
+    /// Forgets every sample and kill effect (the benchmark drops its warm-up this way).
+    pub fn clear(&self) {
+        lock(&self.samples).clear();
+        lock(&self.kill_effects).clear();
+    }
+
     pub fn record(&self, column: Column, cost: RecognitionCost) {
         let mut samples = lock(&self.samples);
         let kept = samples.entry(column).or_default();
