@@ -38,7 +38,8 @@ impl SessionState {
             .data
             .get(STATE_KEY)
             .ok_or_else(|| Error::Encode("only signed-in sessions are stored".into()))?;
-        serde_json::from_value(value.clone()).map_err(|error| Error::Encode(error.to_string()))
+        // Read from the record in place: no copy of the map first.
+        SessionState::deserialize(value).map_err(|error| Error::Encode(error.to_string()))
     }
 }
 
