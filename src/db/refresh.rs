@@ -400,17 +400,31 @@ impl Db {
 
     /// Whether the family named by an access token's `sid` may still be used: the one read of
     /// the "session-check" revocation setting (a unique-index lookup).
+    /// Whether a family is neither revoked nor expired: read on this thread when the database
+    /// is a file (`reader.rs`), through the pool otherwise or if that read fails.
     pub async fn family_is_live(&self, public_id: &str, now: i64) -> Result<bool, sqlx::Error> {
-        let live = sqlx::query_scalar!(
-            r#"select exists(
-                   select 1 from refresh_families
-                   where public_id = ? and revoked_at is null and expires_at > ?
-               ) as "live!: bool""#,
-            public_id,
-            now,
-        )
-        .fetch_one(self.pool())
-        .await?;
+        match self.reader.family_is_live(public_id, now) {
+            Some(Ok(live)) => {
+                super::queries::count_query();
+                return Ok(live);
+            }
+            Some(Err(error)) => {
+                tracing::warn!(%error, "reading a family directly failed; asking the pool");
+            }
+            None => {}
+        }
+        self.family_is_live_pooled(public_id, now).await
+    }
+
+    /// The same read through the pool: sqlx checks the query against the schema.
+    pub async fn family_is_live_pooled(
+        &self,
+        public_id: &str,
+        now: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let live = sqlx::query_file_scalar!("src/db/sql/family_is_live.sql", public_id, now)
+            .fetch_one(self.pool())
+            .await?;
         Ok(live)
     }
 

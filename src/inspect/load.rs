@@ -96,10 +96,12 @@ impl LoadGenerator {
                 retry_after: ended + BURST_COOLDOWN - now,
             });
         }
+        let user = auth.user(current).await?;
+        // Taken and handed to the burst's task with no await between: while the turn is taken,
+        // a burst runs.
         let Ok(turn) = self.one_at_a_time.clone().try_acquire_owned() else {
             return Err(AppError::Busy);
         };
-        let user = auth.user(current).await?;
         let (auth, metrics, last_burst) = (auth.clone(), metrics.clone(), self.last_burst.clone());
         // A task of its own: if the client disconnects, the request's future is dropped, but the
         // burst goes on to its end and removes its devices.
@@ -110,6 +112,11 @@ impl LoadGenerator {
             result
         });
         burst.await?
+    }
+
+    /// Whether a burst runs now.
+    pub fn is_running(&self) -> bool {
+        self.one_at_a_time.available_permits() == 0
     }
 
     /// Waits until no burst runs.
