@@ -78,7 +78,13 @@ async fn main() {
     // Warm-up: caches, connections, allocator. Its figures are dropped.
     state
         .load
-        .run(&state.auth, &state.metrics, &current, requests.min(200))
+        .run(
+            &state.auth,
+            &state.db,
+            &state.metrics,
+            &current,
+            requests.min(200),
+        )
         .await
         .expect("warm-up");
     state.metrics.clear();
@@ -87,7 +93,7 @@ async fn main() {
         state.clock.advance(BURST_COOLDOWN);
         state
             .load
-            .run(&state.auth, &state.metrics, &current, requests)
+            .run(&state.auth, &state.db, &state.metrics, &current, requests)
             .await
             .expect("a burst");
     }

@@ -84,5 +84,13 @@ test.describe("the compare page", () => {
       "at once",
     );
     await expect(page.getByTestId("compare-chart").locator("rect.bar-median")).toHaveCount(4);
+    // Each way beside its floor, and the password check the tickets spare.
+    await expect(page.getByTestId("row-floor").locator('[data-column="session"]')).toContainText(
+      "through the pool",
+    );
+    await expect(page.getByTestId("row-floor").locator('[data-column="jwt-pure"]')).toContainText(
+      "decode alone",
+    );
+    await expect(page.getByTestId("argon2")).toContainText(/took \d+ ms/);
   });
 });

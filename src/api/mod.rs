@@ -307,7 +307,7 @@ pub async fn generate_load(requests: u32) -> Result<Comparison, AppError> {
     let current = call.live_user().await?;
     state
         .load
-        .run(&state.auth, &state.metrics, &current, requests)
+        .run(&state.auth, &state.db, &state.metrics, &current, requests)
         .await?;
     Ok(comparison(&state.auth, &state.metrics))
 }

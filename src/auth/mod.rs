@@ -395,6 +395,15 @@ impl Auth {
         self.jwt.settings()
     }
 
+    /// The current key and the rules an access token is decoded with, for measuring what
+    /// `jsonwebtoken::decode` alone costs (the compare page's floor).
+    pub fn jwt_decoding(
+        &self,
+        now: i64,
+    ) -> Option<(&jsonwebtoken::DecodingKey, &jsonwebtoken::Validation)> {
+        self.jwt.decoding(now)
+    }
+
     /// The live session a request presents, as its store keeps it.
     pub async fn session_record(
         &self,

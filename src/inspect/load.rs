@@ -13,11 +13,14 @@ use std::{
 
 use tokio::sync::Semaphore;
 
-use super::metrics::{Metrics, measure_recognition};
+use super::{
+    floors,
+    metrics::{Metrics, measure_recognition},
+};
 use crate::{
     auth::{Auth, Credentials, LiveUser},
     core::{client::ClientInfo, sync::lock},
-    db::UserRecord,
+    db::{Db, UserRecord},
     error::AppError,
     model::{
         Column, Comparison, CostColumn, KillEffect, MAX_BURST, MemoryUse, Mode, Revocation,
@@ -78,6 +81,7 @@ impl LoadGenerator {
     pub async fn run(
         &self,
         auth: &Auth,
+        db: &Db,
         metrics: &Arc<Metrics>,
         current: &LiveUser,
         requests: u32,
@@ -102,11 +106,16 @@ impl LoadGenerator {
         let Ok(turn) = self.one_at_a_time.clone().try_acquire_owned() else {
             return Err(AppError::Busy);
         };
-        let (auth, metrics, last_burst) = (auth.clone(), metrics.clone(), self.last_burst.clone());
+        let (auth, db, metrics, last_burst) = (
+            auth.clone(),
+            db.clone(),
+            metrics.clone(),
+            self.last_burst.clone(),
+        );
         // A task of its own: if the client disconnects, the request's future is dropped, but the
         // burst goes on to its end and removes its devices.
         let burst = tokio::spawn(async move {
-            let result = burst(&auth, &metrics, &user, requests).await;
+            let result = burst(&auth, &db, &metrics, &user, requests).await;
             lock(&last_burst).insert(user.id, auth.now());
             drop(turn);
             result
@@ -127,6 +136,7 @@ impl LoadGenerator {
 
 async fn burst(
     auth: &Auth,
+    db: &Db,
     metrics: &Metrics,
     user: &UserRecord,
     requests: u32,
@@ -143,6 +153,7 @@ async fn burst(
                 measure_recognition(auth, metrics, &devices.jwt, &client, setting).await?;
             }
         }
+        metrics.set_floors(floors::measure(auth, db, user, &devices.jwt, &devices.session).await?);
         kill_drill(auth, metrics, user, &client, &devices).await
     }
     .await;
@@ -228,6 +239,7 @@ pub fn comparison(auth: &Auth, metrics: &Metrics) -> Comparison {
         .collect();
     Comparison {
         columns,
+        floors: metrics.floors(),
         revocation: jwt.revocation,
         session_store: store,
         access_ttl: jwt.access_ttl,

@@ -16,7 +16,7 @@ use crate::{
     core::{client::ClientInfo, sync::lock},
     db::counting_queries,
     error::AppError,
-    model::{Column, KillEffect, RecognitionCost, Revocation},
+    model::{Column, Floors, KillEffect, RecognitionCost, Revocation},
 };
 
 /// Measurements kept per column.
@@ -82,6 +82,8 @@ pub struct Metrics {
     samples: Mutex<HashMap<Column, VecDeque<RecognitionCost>>>,
     /// What the last kill drill measured, per column.
     kill_effects: Mutex<HashMap<Column, KillEffect>>,
+    /// What the last burst measured of each way's floor.
+    floors: Mutex<Option<Floors>>,
 }
 
 /// The nearest-rank percentile `p` (0 < p ≤ 1) of sorted values.
@@ -98,6 +100,7 @@ impl Metrics {
     pub fn clear(&self) {
         lock(&self.samples).clear();
         lock(&self.kill_effects).clear();
+        *lock(&self.floors) = None;
     }
 
     pub fn record(&self, column: Column, cost: RecognitionCost) {
@@ -137,6 +140,14 @@ impl Metrics {
 
     pub fn kill_effect(&self, column: Column) -> Option<KillEffect> {
         lock(&self.kill_effects).get(&column).copied()
+    }
+
+    pub fn set_floors(&self, floors: Floors) {
+        *lock(&self.floors) = Some(floors);
+    }
+
+    pub fn floors(&self) -> Option<Floors> {
+        *lock(&self.floors)
     }
 }
 

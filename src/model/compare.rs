@@ -96,10 +96,29 @@ pub struct CostColumn {
     pub memory: MemoryUse,
 }
 
+/// The least each way of recognising could cost on this server, as the last burst measured it
+/// (medians, in µs).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Floors {
+    /// HMAC-SHA256 over a token's signing input: the signature check alone.
+    pub hmac_micros: f64,
+    /// `jsonwebtoken::decode` of the token with this server's key and rules.
+    pub jwt_decode_micros: f64,
+    /// The session row read on the asking thread, as recognition reads it; `None` when sessions
+    /// are kept in memory.
+    pub sqlite_read_micros: Option<f64>,
+    /// The same read through sqlx's pool, handed to its connection's thread and back.
+    pub sqlite_pool_read_micros: Option<f64>,
+    /// One argon2id verification with this server's parameters.
+    pub argon2_micros: f64,
+}
+
 /// The compare page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Comparison {
     pub columns: Vec<CostColumn>,
+    /// `None` until a burst measured them.
+    pub floors: Option<Floors>,
     /// This server's revocation setting and session store.
     pub revocation: Revocation,
     pub session_store: SessionStoreKind,

@@ -6,7 +6,9 @@ use leptos_meta::Title;
 use super::form::{FormError, last_error};
 use crate::{
     api::{GenerateLoad, compare},
-    model::{Comparison, CostColumn, KillEffect, MAX_BURST, MemoryUse, describe_seconds},
+    model::{
+        Column, Comparison, CostColumn, Floors, KillEffect, MAX_BURST, MemoryUse, describe_seconds,
+    },
 };
 
 #[component]
@@ -73,10 +75,10 @@ pub fn ComparePage() -> impl IntoView {
 fn Figures(comparison: Comparison) -> impl IntoView {
     let Comparison {
         columns,
+        floors,
         revocation,
         session_store,
         access_ttl,
-        ..
     } = comparison;
     let access_ttl = describe_seconds(access_ttl);
     let row = |label: &'static str, test_id: &'static str, cell: fn(&CostColumn) -> String| {
@@ -123,11 +125,34 @@ fn Figures(comparison: Comparison) -> impl IntoView {
                             "row-bytes",
                             |c| per_request(c.requests, c.bytes_per_request, " bytes"),
                         )}
+                        <tr data-testid="row-floor">
+                            <th scope="row">"Its floor on this server"</th>
+                            {columns
+                                .iter()
+                                .map(|column| {
+                                    view! {
+                                        <td data-column=column.column.key()>
+                                            {floor(column.column, floors)}
+                                        </td>
+                                    }
+                                })
+                                .collect_view()}
+                        </tr>
                         {row("A kill takes effect", "row-kill", |c| kill_effect(c.kill_takes_effect))}
                         {row("Server memory it needs", "row-memory", |c| memory(c.memory))}
                     </tbody>
                 </table>
             </div>
+            {floors
+                .map(|floors| {
+                    view! {
+                        <p data-testid="argon2">
+                            "Checking the password on every request instead, the problem tickets "
+                            "solve: one argon2id verification with this server's parameters took "
+                            {micros(1, floors.argon2_micros)} " here."
+                        </p>
+                    }
+                })}
             <p class="hint" data-testid="server-settings">
                 "This server keeps cookie sessions in " {session_store.label()}
                 "; its own JWT revocation setting is " <code>{revocation.key()}</code>
@@ -136,6 +161,31 @@ fn Figures(comparison: Comparison) -> impl IntoView {
                 "kill, or a shared list."
             </p>
         </section>
+    }
+}
+
+/// The least the column's way could cost here, as the last burst measured it.
+fn floor(column: Column, floors: Option<Floors>) -> String {
+    let Some(floors) = floors else {
+        return "not measured yet: generate load".to_owned();
+    };
+    let decode = format!(
+        "decode alone {} (its HMAC {})",
+        micros(1, floors.jwt_decode_micros),
+        micros(1, floors.hmac_micros)
+    );
+    let read = match (floors.sqlite_read_micros, floors.sqlite_pool_read_micros) {
+        (Some(read), Some(pooled)) => format!(
+            "the row read {} (through the pool {})",
+            micros(1, read),
+            micros(1, pooled)
+        ),
+        _ => "a lookup in this process's memory".to_owned(),
+    };
+    match column {
+        Column::Session => read,
+        Column::JwtPure | Column::JwtDenylist => decode,
+        Column::JwtSessionCheck => format!("{decode}, and the family's row read"),
     }
 }
 
@@ -167,8 +217,12 @@ fn memory(memory: MemoryUse) -> String {
 fn micros(requests: usize, value: f64) -> String {
     if requests == 0 {
         "—".into()
-    } else {
+    } else if value >= 10_000.0 {
+        format!("{:.0} ms", value / 1000.0)
+    } else if value >= 10.0 {
         format!("{value:.0} µs")
+    } else {
+        format!("{value:.1} µs")
     }
 }
 

@@ -430,6 +430,16 @@ async fn a_burst_fills_every_column_and_the_kill_drill_measures_each_setting() {
             seconds_after_kill: 302
         })
     );
+    // Each way's floor, measured on this server: the signature check under the decode, the
+    // session row's read on its own and through the pool, and a password check far above all.
+    let floors = comparison.floors.expect("the burst measured the floors");
+    assert!(0.0 < floors.hmac_micros && floors.hmac_micros < floors.jwt_decode_micros);
+    let read = floors.sqlite_read_micros.expect("sessions are in SQLite");
+    assert!(read > 0.0 && floors.sqlite_pool_read_micros.is_some());
+    assert!(floors.argon2_micros > 100.0 * floors.jwt_decode_micros.max(read));
+    let page = browser.get("/compare").await.text().await.unwrap();
+    assert!(page.contains("the row read") && page.contains("decode alone"));
+    assert!(page.contains("one argon2id verification"));
     // The load generator's devices are gone again.
     let devices = browser.devices().await;
     assert_eq!(devices.len(), 1);

@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
-use jsonwebtoken::{Algorithm, Header, Validation, errors::ErrorKind};
+use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation, errors::ErrorKind};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -102,6 +102,12 @@ impl AccessTokens {
             issuer: issuer.to_owned(),
             ttl,
         }
+    }
+
+    /// The key tokens are signed with now, and the rules [`AccessTokens::verify`] decodes with.
+    pub fn decoding(&self, now: i64) -> Option<(&DecodingKey, &Validation)> {
+        let (kid, _) = self.keys.current();
+        Some((self.keys.verifying(kid, now)?, &self.validation))
     }
 
     /// Lifetime of an access token, in seconds.

@@ -84,6 +84,14 @@ impl JwtMode {
         }
     }
 
+    /// The current key and the decoding rules (see [`AccessTokens::decoding`]).
+    pub fn decoding(
+        &self,
+        now: i64,
+    ) -> Option<(&jsonwebtoken::DecodingKey, &jsonwebtoken::Validation)> {
+        self.tokens.decoding(now)
+    }
+
     /// Whether this server signed `token`, expired or not.
     pub fn signed_here(&self, token: &str) -> Result<(), super::Refusal> {
         self.tokens

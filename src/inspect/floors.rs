@@ -1,0 +1,100 @@
+//! Each way of recognising a request beside its floor, measured on this server: the least that
+//! way could cost here. A JWT cannot cost less than decoding and checking its signature; a
+//! session cannot cost less than reading its row. What a session costs beyond the read is the
+//! trip to the store. And the articles' first argument: checking the password on every request
+//! would cost an argon2 verification each time.
+
+use std::{
+    future::Future,
+    hint::black_box,
+    time::{Duration, Instant},
+};
+
+use hmac::{Hmac, Mac};
+use serde::de::IgnoredAny;
+use sha2::Sha256;
+
+use crate::{
+    auth::{Auth, Credentials, password::Password, session::state::hash_session_id},
+    db::{Db, UserRecord},
+    error::AppError,
+    model::{Floors, SessionStoreKind},
+};
+
+/// Calls per floor: enough for a stable median of a few microseconds, few enough that the
+/// pool's reads (about 0.1 ms each) stay well under a second.
+const CALLS: u32 = 200;
+
+/// The median time of one call, over 5 batches of [`CALLS`].
+async fn time<F, Fut, T>(mut call: F) -> f64
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = T>,
+{
+    let mut batches: Vec<Duration> = Vec::with_capacity(5);
+    for _ in 0..5 {
+        let started = Instant::now();
+        for _ in 0..CALLS {
+            black_box(call().await);
+        }
+        batches.push(started.elapsed() / CALLS);
+    }
+    batches.sort();
+    batches[2].as_secs_f64() * 1e6
+}
+
+/// Measures the floors with the burst's own credentials: `jwt` presents an access token this
+/// server signed, `session` a live cookie session.
+pub async fn measure(
+    auth: &Auth,
+    db: &Db,
+    user: &UserRecord,
+    jwt: &Credentials,
+    session: &Credentials,
+) -> Result<Floors, AppError> {
+    let token = match jwt.access_token() {
+        Some(Ok((token, _))) => token.to_owned(),
+        _ => return Err(AppError::Internal),
+    };
+    let now = auth.now();
+    let signing_input = &token[..token.rfind('.').unwrap_or(token.len())];
+    // The key's bytes do not change what an HMAC costs.
+    let hmac_micros = time(|| async {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&[0; 32]).expect("any key length");
+        mac.update(signing_input.as_bytes());
+        mac.finalize().into_bytes()
+    })
+    .await;
+    let (key, rules) = auth.jwt_decoding(now).ok_or(AppError::Internal)?;
+    let jwt_decode_micros =
+        time(|| async { jsonwebtoken::decode::<IgnoredAny>(&token, key, rules).is_ok() }).await;
+
+    let (sqlite_read_micros, sqlite_pool_read_micros) = match (
+        auth.session_settings().store,
+        session.session.as_deref().and_then(|id| id.parse().ok()),
+    ) {
+        (SessionStoreKind::Sqlite, Some(id)) => {
+            let id_hash = hash_session_id(&id);
+            let direct = time(|| db.live_session_data(&id_hash, now)).await;
+            let pooled = time(|| db.live_session_data_pooled(&id_hash, now)).await;
+            (Some(direct), Some(pooled))
+        }
+        _ => (None, None),
+    };
+
+    // A wrong password costs exactly what the right one does; nobody signs in.
+    let typed = Password::for_sign_in("not the password".into())?;
+    let started = Instant::now();
+    auth.passwords()
+        .verify(&typed, Some(&user.password_hash))
+        .await?;
+    let argon2_micros = started.elapsed().as_secs_f64() * 1e6;
+
+    Ok(Floors {
+        hmac_micros,
+        jwt_decode_micros,
+        sqlite_read_micros,
+        sqlite_pool_read_micros,
+        argon2_micros,
+    })
+}
