@@ -3,11 +3,16 @@
 //!
 //! Queries are counted by the database layer's counter ([`counting_queries`]); recognition
 //! never opens a transaction, so every statement of it is counted. The last [`SAMPLES_KEPT`]
-//! measurements of each column are kept for the compare page's medians and p99s.
+//! measurements of each column are kept for the compare page's medians and p99s, in a ring per
+//! column that every request writes without a lock: one atomic add for its slot, one atomic
+//! store of the sample packed into 64 bits.
 
 use std::{
-    collections::{HashMap, VecDeque},
-    sync::Mutex,
+    collections::HashMap,
+    sync::{
+        Mutex,
+        atomic::{AtomicU64, AtomicUsize, Ordering},
+    },
     time::Instant,
 };
 
@@ -77,9 +82,65 @@ pub struct Summary {
     pub bytes_per_request: f64,
 }
 
+/// The last [`SAMPLES_KEPT`] samples of one column.
+#[derive(Debug)]
+struct Ring {
+    /// How many samples were ever written; the next goes to `written % SAMPLES_KEPT`.
+    written: AtomicUsize,
+    slots: Box<[AtomicU64]>,
+}
+
+impl Default for Ring {
+    fn default() -> Self {
+        Ring {
+            written: AtomicUsize::new(0),
+            slots: (0..SAMPLES_KEPT).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+}
+
+/// A sample in 64 bits: the time as an `f32` of microseconds (7 significant digits), the
+/// queries (up to 255) and the credential bytes (up to 16 MiB, beyond any header limit).
+fn pack(cost: RecognitionCost) -> u64 {
+    let micros = u64::from((cost.micros as f32).to_bits());
+    let queries = u64::from(cost.queries.min(0xff));
+    let bytes = cost.credential_bytes.min(0xff_ffff) as u64;
+    micros << 32 | queries << 24 | bytes
+}
+
+fn unpack(packed: u64) -> RecognitionCost {
+    RecognitionCost {
+        micros: f64::from(f32::from_bits((packed >> 32) as u32)),
+        queries: ((packed >> 24) & 0xff) as u32,
+        credential_bytes: (packed & 0xff_ffff) as usize,
+    }
+}
+
+impl Ring {
+    fn record(&self, cost: RecognitionCost) {
+        let slot = self.written.fetch_add(1, Ordering::Relaxed) % SAMPLES_KEPT;
+        self.slots[slot].store(pack(cost), Ordering::Relaxed);
+    }
+
+    /// The kept samples. A sample written while this reads may show in its place or not yet:
+    /// either is a sample of the last few requests.
+    fn samples(&self) -> Vec<RecognitionCost> {
+        let kept = self.written.load(Ordering::Relaxed).min(SAMPLES_KEPT);
+        self.slots[..kept]
+            .iter()
+            .map(|slot| unpack(slot.load(Ordering::Relaxed)))
+            .collect()
+    }
+
+    fn clear(&self) {
+        self.written.store(0, Ordering::Relaxed);
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Metrics {
-    samples: Mutex<HashMap<Column, VecDeque<RecognitionCost>>>,
+    /// One ring per column, in [`Column::ALL`] order.
+    samples: [Ring; 4],
     /// What the last kill drill measured, per column.
     kill_effects: Mutex<HashMap<Column, KillEffect>>,
     /// What the last burst measured of each way's floor.
@@ -98,25 +159,30 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 impl Metrics {
     /// Forgets every sample and kill effect (the benchmark drops its warm-up this way).
     pub fn clear(&self) {
-        lock(&self.samples).clear();
+        for ring in &self.samples {
+            ring.clear();
+        }
         lock(&self.kill_effects).clear();
         *lock(&self.floors) = None;
     }
 
+    fn ring(&self, column: Column) -> &Ring {
+        let index = Column::ALL
+            .iter()
+            .position(|each| *each == column)
+            .unwrap_or_default();
+        &self.samples[index]
+    }
+
     pub fn record(&self, column: Column, cost: RecognitionCost) {
-        let mut samples = lock(&self.samples);
-        let kept = samples.entry(column).or_default();
-        if kept.len() == SAMPLES_KEPT {
-            kept.pop_front();
-        }
-        kept.push_back(cost);
+        self.ring(column).record(cost);
     }
 
     pub fn summary(&self, column: Column) -> Summary {
-        let samples = lock(&self.samples);
-        let Some(kept) = samples.get(&column).filter(|kept| !kept.is_empty()) else {
+        let kept = self.ring(column).samples();
+        if kept.is_empty() {
             return Summary::default();
-        };
+        }
         let mut micros: Vec<f64> = kept.iter().map(|cost| cost.micros).collect();
         micros.sort_by(f64::total_cmp);
         let count = kept.len() as f64;
@@ -176,6 +242,43 @@ mod tests {
         assert_eq!(summary.queries_per_request, 1.0);
         assert_eq!(summary.bytes_per_request, 33.0);
         assert_eq!(metrics.summary(Column::JwtPure), Summary::default());
+    }
+
+    #[test]
+    fn a_sample_survives_its_packing() {
+        for sample in [
+            cost(0.0, 0, 0),
+            cost(2.25, 1, 33),
+            cost(123_456.5, 3, 16_384),
+        ] {
+            assert_eq!(unpack(pack(sample)), sample);
+        }
+        // Beyond the fields' widths, the largest that fits.
+        let huge = unpack(pack(cost(1.0, 1000, usize::MAX)));
+        assert_eq!((huge.queries, huge.credential_bytes), (255, 0xff_ffff));
+    }
+
+    #[test]
+    fn parallel_recording_loses_no_count_and_mixes_no_columns() {
+        let metrics = std::sync::Arc::new(Metrics::default());
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let metrics = metrics.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..1000 {
+                        metrics.record(Column::Session, cost(2.0, 1, 33));
+                        metrics.record(Column::JwtPure, cost(3.0, 0, 366));
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        let session = metrics.summary(Column::Session);
+        assert_eq!((session.requests, session.median_micros), (4000, 2.0));
+        assert_eq!(session.bytes_per_request, 33.0);
+        assert_eq!(metrics.summary(Column::JwtPure).median_micros, 3.0);
     }
 
     #[test]
