@@ -1,12 +1,23 @@
 # The two commands of the README, and a few for developers.
 # Each installs what it needs first (.ci/setup: idempotent, versions pinned).
 
-.PHONY: run test setup lint sqlx-prepare screenshots rotate-jwt-key bench bench-http
+.PHONY: run run-release release test setup lint sqlx-prepare screenshots rotate-jwt-key bench bench-http
 
 # Serve the app on http://127.0.0.1:3000, with its SQLite database in ./data.
 run:
 	.ci/setup
 	cargo leptos serve
+
+# The optimised build (wasm-opt from npm's binaryen), and what a browser downloads for it.
+release:
+	.ci/setup --release
+	.ci/release-build
+
+# Serve the optimised build on http://127.0.0.1:3000 (make run stays a debug build, for fast
+# rebuilds).
+run-release:
+	.ci/setup --release
+	PATH="$(CURDIR)/.tools/binaryen/node_modules/.bin:$$PATH" cargo leptos serve --release
 
 # Every test: Rust unit and integration tests, Playwright in Chromium, then Schemathesis
 # against the JSON API's OpenAPI document.
