@@ -9,27 +9,19 @@
 //! request) against a fresh SQLite database in a temporary folder, after a warm-up whose figures
 //! are thrown away, and prints the medians, p99s, queries and credential bytes as a table.
 //!
-//! Then each mode beside its floor, timed in process on the same data: recognising a JWT beside
-//! `jsonwebtoken::decode` alone and an HMAC-SHA256 of its signing input; recognising a SQLite
-//! session beside one primary-key read on a plain SQLite connection, and the same read through
-//! sqlx's pool; and an argon2 verification with the server's parameters, the cost of checking
-//! the password on every request instead.
+//! Then each mode beside its floor, as the compare page measures them (`inspect::floors`):
+//! recognising a JWT beside `jsonwebtoken::decode` alone and an HMAC-SHA256 of its signing input;
+//! recognising a SQLite session beside the row's read on the asking thread, and the same read
+//! through sqlx's pool; and an argon2 verification with the server's parameters, the cost of
+//! checking the password on every request instead.
 
-use std::{
-    hint::black_box,
-    time::{Duration, Instant},
-};
-
-use base64::{Engine as _, engine::general_purpose::STANDARD};
-use hmac::{Hmac, Mac};
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use leptos::config::LeptosOptions;
-use sha2::Sha256;
 use ticketbooth::{
     api::state::AppState,
-    auth::{CurrentUser, session::state::hash_session_id},
+    auth::CurrentUser,
     core::{client::ClientInfo, clock::Clock, config::Config},
     inspect::{
+        floors::{measure, median_micros},
         load::{BURST_COOLDOWN, comparison},
         metrics::SAMPLES_KEPT,
     },
@@ -52,7 +44,6 @@ async fn main() {
     let options = LeptosOptions::builder().output_name("ticketbooth").build();
     let config = Config::from_lookup(options, |name| match name {
         "DATA_DIR" => Some(data_dir.clone()),
-        "JWT_SECRET" => Some(STANDARD.encode(SECRET)),
         _ => None,
     })
     .expect("the default configuration");
@@ -126,12 +117,8 @@ async fn main() {
         );
     }
 
-    floors(&state, &user_record(&state).await, &data_dir).await;
+    floors(&state, &user_record(&state).await).await;
 }
-
-/// The signing secret of the benchmark's server, so that `jsonwebtoken::decode` can be timed on
-/// its own with the same key.
-const SECRET: [u8; 32] = [7; 32];
 
 async fn user_record(state: &AppState) -> ticketbooth::db::UserRecord {
     state
@@ -142,116 +129,64 @@ async fn user_record(state: &AppState) -> ticketbooth::db::UserRecord {
         .expect("the account")
 }
 
-/// The median time of one call, over 9 batches of `CALLS`.
-async fn time<F, Fut, T>(mut call: F) -> Duration
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = T>,
-{
-    const CALLS: u32 = 2_000;
-    let mut batches = Vec::new();
-    for _ in 0..9 {
-        let started = Instant::now();
-        for _ in 0..CALLS {
-            black_box(call().await);
-        }
-        batches.push(started.elapsed() / CALLS);
-    }
-    batches.sort();
-    batches[batches.len() / 2]
-}
-
-async fn floors(state: &AppState, user: &ticketbooth::db::UserRecord, data_dir: &str) {
+/// Recognition of a fresh JWT and a fresh session (median of 9 × 2000 calls), beside the floors
+/// the compare page measures (`inspect::floors`).
+async fn floors(state: &AppState, user: &ticketbooth::db::UserRecord) {
     let client = ClientInfo::in_process("bench");
     let auth = &state.auth;
-
     let pair = auth.start_jwt(user, &client).await.expect("a token pair");
-    let token = pair.access_token;
-    let presented_token = auth.presenting_access_token(token.clone());
-    let jwt = time(|| auth.recognise_with(&presented_token, &client, Revocation::Pure)).await;
-    let mut validation = Validation::new(Algorithm::HS256);
-    validation.set_audience(&["ticketbooth"]);
-    validation.validate_aud = true;
-    let key = DecodingKey::from_secret(&SECRET);
-    let decode = time(|| async {
-        jsonwebtoken::decode::<serde_json::Value>(&token, &key, &validation).is_ok()
-    })
-    .await;
-    let signing_input = &token[..token.rfind('.').expect("a JWT")];
-    let hmac = time(|| async {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&SECRET).expect("any key length");
-        mac.update(signing_input.as_bytes());
-        mac.finalize().into_bytes()
-    })
-    .await;
-
+    let jwt = auth.presenting_access_token(pair.access_token);
     let (session_id, _) = auth.open_session(user, &client).await.expect("a session");
-    let presented_session = auth.presenting_session(session_id.clone());
-    let session = time(|| auth.recognise_with(&presented_session, &client, Revocation::Pure)).await;
-    let id_hash = hash_session_id(&session_id.parse().expect("a session id"));
-    let now = state.clock.now();
-    let plain = rusqlite::Connection::open(format!("{data_dir}/ticketbooth.db"))
-        .expect("the database file");
-    let mut statement = plain
-        .prepare("select data, expires_at from sessions where id_hash = ? and expires_at > ?")
-        .expect("the query");
-    let read = time(|| {
-        let found = statement
-            .query_row((&id_hash, now), |row| row.get::<_, i64>(1))
-            .is_ok();
-        async move { found }
+    let session = auth.presenting_session(session_id);
+    let client = &client;
+    let jwt_micros = median_micros(9, 2000, || {
+        auth.recognise_with(&jwt, client, Revocation::Pure)
     })
     .await;
-    let pooled = time(|| state.db.live_session_data_pooled(&id_hash, now)).await;
-
-    let password =
-        ticketbooth::auth::password::Password::for_sign_in("correct horse battery staple".into())
-            .expect("a password");
-    let started = Instant::now();
-    let verified = auth
-        .passwords()
-        .verify(&password, Some(&user.password_hash))
+    let session_micros = median_micros(9, 2000, || {
+        auth.recognise_with(&session, client, Revocation::Pure)
+    })
+    .await;
+    let floors = measure(auth, &state.db, user, &jwt, &session)
         .await
-        .expect("a verification");
-    let argon2 = started.elapsed();
-    assert!(verified);
+        .expect("the floors");
+    let read = floors.sqlite_read_micros.expect("sessions are in SQLite");
+    let pooled = floors
+        .sqlite_pool_read_micros
+        .expect("sessions are in SQLite");
 
-    let micros = |d: Duration| d.as_secs_f64() * 1e6;
-    println!("\neach mode beside its floor (median of 9 × 2000 calls, in process)\n");
+    println!("\neach mode beside its floor (medians, in process)\n");
     println!("| what | time | × its floor |");
     println!("|---|---|---|");
     println!(
         "| HMAC-SHA256 of the token's signing input | {:.2} µs | |",
-        micros(hmac)
+        floors.hmac_micros
     );
     println!(
         "| `jsonwebtoken::decode` alone | {:.2} µs | |",
-        micros(decode)
+        floors.jwt_decode_micros
     );
     println!(
         "| recognising the JWT (pure) | {:.2} µs | {:.1} × decode, {:.1} × HMAC |",
-        micros(jwt),
-        micros(jwt) / micros(decode),
-        micros(jwt) / micros(hmac)
+        jwt_micros,
+        jwt_micros / floors.jwt_decode_micros,
+        jwt_micros / floors.hmac_micros
+    );
+    println!("| the session row's read on the asking thread | {read:.2} µs | |");
+    println!(
+        "| the same read through sqlx's pool | {:.2} µs | {:.1} × the read |",
+        pooled,
+        pooled / read
     );
     println!(
-        "| SQLite primary-key read, plain connection | {:.2} µs | |",
-        micros(read)
-    );
-    println!(
-        "| the same read through sqlx's pool | {:.2} µs | {:.1} × the plain read |",
-        micros(pooled),
-        micros(pooled) / micros(read)
-    );
-    println!(
-        "| recognising the SQLite session | {:.2} µs | {:.1} × the plain read |",
-        micros(session),
-        micros(session) / micros(read)
+        "| recognising the SQLite session | {:.2} µs | {:.1} × the read |",
+        session_micros,
+        session_micros / read
     );
     println!(
         "| one argon2id verification (checking the password every request) | {:.0} µs | {:.0} × the session, {:.0} × the JWT |",
-        micros(argon2),
-        micros(argon2) / micros(session),
-        micros(argon2) / micros(jwt)
+        floors.argon2_micros,
+        floors.argon2_micros / session_micros,
+        floors.argon2_micros / jwt_micros
     );
 }

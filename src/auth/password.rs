@@ -86,7 +86,7 @@ pub struct Passwords {
 struct Inner {
     permits: Arc<Semaphore>,
     /// The hashing threads' queue of work; each thread leaves when it is dropped.
-    threads: Mutex<mpsc::Sender<Job>>,
+    threads: mpsc::Sender<Job>,
     concurrency: usize,
     queue_limit: usize,
     /// Callers running or waiting for a permit.
@@ -168,7 +168,7 @@ impl Passwords {
         Passwords {
             inner: Arc::new(Inner {
                 permits: Arc::new(Semaphore::new(concurrency)),
-                threads: Mutex::new(start_hashing_threads(concurrency)),
+                threads: start_hashing_threads(concurrency),
                 concurrency,
                 queue_limit,
                 admitted: AtomicUsize::new(0),
@@ -250,8 +250,7 @@ impl Passwords {
             drop(permit);
             let _ = answer.send(output);
         });
-        let sent = crate::core::sync::lock(&inner.threads).send(job);
-        if sent.is_err() {
+        if inner.threads.send(job).is_err() {
             tracing::error!("the hashing threads are gone");
             return Err(AppError::Internal);
         }

@@ -65,6 +65,21 @@ impl Db {
         &self.pool
     }
 
+    /// What a direct read (`reader.rs`) found, counted like a pool query; `None` when the pool
+    /// must answer instead: the database is in memory, or the direct read failed (logged).
+    fn direct<T>(&self, read: Option<rusqlite::Result<T>>) -> Option<T> {
+        match read? {
+            Ok(found) => {
+                queries::count_query();
+                Some(found)
+            }
+            Err(error) => {
+                tracing::warn!(%error, "a direct read failed; asking the pool");
+                None
+            }
+        }
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }

@@ -398,22 +398,15 @@ impl Db {
         Ok(revoked)
     }
 
-    /// Whether the family named by an access token's `sid` may still be used: the one read of
-    /// the "session-check" revocation setting (a unique-index lookup).
-    /// Whether a family is neither revoked nor expired: read on this thread when the database
-    /// is a file (`reader.rs`), through the pool otherwise or if that read fails.
+    /// Whether the family named by an access token's `sid` may still be used (neither revoked
+    /// nor expired): the one read of the "session-check" revocation setting. Read on this
+    /// thread when the database is a file (`reader.rs`), through the pool otherwise or if that
+    /// read fails.
     pub async fn family_is_live(&self, public_id: &str, now: i64) -> Result<bool, sqlx::Error> {
-        match self.reader.family_is_live(public_id, now) {
-            Some(Ok(live)) => {
-                super::queries::count_query();
-                return Ok(live);
-            }
-            Some(Err(error)) => {
-                tracing::warn!(%error, "reading a family directly failed; asking the pool");
-            }
-            None => {}
+        match self.direct(self.reader.family_is_live(public_id, now)) {
+            Some(live) => Ok(live),
+            None => self.family_is_live_pooled(public_id, now).await,
         }
-        self.family_is_live_pooled(public_id, now).await
     }
 
     /// The same read through the pool: sqlx checks the query against the schema.

@@ -84,17 +84,10 @@ impl Db {
         id_hash: &[u8],
         now: i64,
     ) -> Result<Option<(String, i64)>, sqlx::Error> {
-        match self.reader.live_session_data(id_hash, now) {
-            Some(Ok(found)) => {
-                super::queries::count_query();
-                return Ok(found);
-            }
-            Some(Err(error)) => {
-                tracing::warn!(%error, "reading a session directly failed; asking the pool");
-            }
-            None => {}
+        match self.direct(self.reader.live_session_data(id_hash, now)) {
+            Some(found) => Ok(found),
+            None => self.live_session_data_pooled(id_hash, now).await,
         }
-        self.live_session_data_pooled(id_hash, now).await
     }
 
     /// The same read through the pool: sqlx checks the query against the schema.
