@@ -37,6 +37,10 @@ test("dashboards, devices and compare, as a user sees them", async ({ browser })
   await tabletRow.getByRole("button", { name: "Sign out device" }).click();
   await laptop.getByTestId("kill-notice").waitFor();
   await laptop.screenshot({ path: "screenshots/devices.png", fullPage: true });
+  // What a user sees on the phone they reach for to end a forgotten laptop session.
+  await laptop.setViewportSize({ width: 360, height: 740 });
+  await laptop.screenshot({ path: "screenshots/devices-phone.png", fullPage: true });
+  await laptop.setViewportSize({ width: 1100, height: 760 });
 
   await laptop.goto("/compare");
   await hydrated(laptop);

@@ -84,7 +84,14 @@ fn Figures(comparison: Comparison) -> impl IntoView {
     let row = |label: &'static str, test_id: &'static str, cell: fn(&CostColumn) -> String| {
         let cells = columns
             .iter()
-            .map(|column| view! { <td data-column=column.column.key()>{cell(column)}</td> })
+            .map(|column| {
+                view! {
+                    <td>
+                        <span class="fact-label">{column.column.label()}</span>
+                        <span data-column=column.column.key()>{cell(column)}</span>
+                    </td>
+                }
+            })
             .collect_view();
         view! {
             <tr data-testid=test_id>
@@ -104,7 +111,7 @@ fn Figures(comparison: Comparison) -> impl IntoView {
                 <table class="compare" data-testid="compare-table">
                     <thead>
                         <tr>
-                            <th scope="col"></th>
+                            <th scope="col"><span class="visually-hidden">"Measure"</span></th>
                             {columns
                                 .iter()
                                 .map(|column| view! { <th scope="col">{column.column.label()}</th> })
@@ -131,8 +138,11 @@ fn Figures(comparison: Comparison) -> impl IntoView {
                                 .iter()
                                 .map(|column| {
                                     view! {
-                                        <td data-column=column.column.key()>
-                                            {floor(column.column, floors)}
+                                        <td>
+                                            <span class="fact-label">{column.column.label()}</span>
+                                            <span data-column=column.column.key()>
+                                                {floor(column.column, floors)}
+                                            </span>
                                         </td>
                                     }
                                 })

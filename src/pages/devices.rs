@@ -126,6 +126,8 @@ fn KillNotice(killed: Killed) -> impl IntoView {
     }
 }
 
+/// A table on a wide screen; on a phone each row is a card whose cells name their own facts
+/// (`.fact-label`, shown only there), so that nothing is cut off or scrolls sideways.
 #[component]
 fn DeviceTable(devices: Vec<DeviceView>, kill: ServerAction<KillDevice>) -> impl IntoView {
     view! {
@@ -155,7 +157,7 @@ fn DeviceTable(devices: Vec<DeviceView>, kill: ServerAction<KillDevice>) -> impl
                                     class:current=is_current
                                     class:revoked=is_revoked
                                 >
-                                    <td>
+                                    <td class="device-name">
                                         {device.device}
                                         {is_current
                                             .then(|| {
@@ -167,14 +169,27 @@ fn DeviceTable(devices: Vec<DeviceView>, kill: ServerAction<KillDevice>) -> impl
                                             })}
                                     </td>
                                     <td>
+                                        <span class="fact-label">"Mode"</span>
                                         <span class="mode-badge" data-mode=device.mode.key()>
                                             {device.mode.label()}
                                         </span>
                                     </td>
-                                    <td><code>{device.ip}</code></td>
-                                    <td><When moment=device.created /></td>
-                                    <td><When moment=device.last_active /></td>
-                                    <td><When moment=device.expires /></td>
+                                    <td>
+                                        <span class="fact-label">"IP address"</span>
+                                        <code>{device.ip}</code>
+                                    </td>
+                                    <td>
+                                        <span class="fact-label">"Signed in"</span>
+                                        <When moment=device.created />
+                                    </td>
+                                    <td>
+                                        <span class="fact-label">"Last active"</span>
+                                        <When moment=device.last_active />
+                                    </td>
+                                    <td>
+                                        <span class="fact-label">"Expires"</span>
+                                        <When moment=device.expires />
+                                    </td>
                                     <td>
                                         {match device.revoked {
                                             Some(revoked) => {

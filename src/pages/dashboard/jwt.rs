@@ -195,16 +195,25 @@ fn RotationTable(history: Vec<RotationView>) -> impl IntoView {
                     .map(|(index, token)| {
                         view! {
                             <tr>
-                                <td>
+                                <td class="device-name">
                                     {format!(
                                         "#{} ({})",
                                         index + 1,
                                         if token.at_sign_in { "sign-in" } else { "rotation" },
                                     )}
                                 </td>
-                                <td><When moment=token.issued /></td>
-                                <td><code>{token.ip}</code></td>
-                                <td>{status_words(token.status)}</td>
+                                <td>
+                                    <span class="fact-label">"Issued"</span>
+                                    <When moment=token.issued />
+                                </td>
+                                <td>
+                                    <span class="fact-label">"To IP"</span>
+                                    <code>{token.ip}</code>
+                                </td>
+                                <td>
+                                    <span class="fact-label">"Now"</span>
+                                    {status_words(token.status)}
+                                </td>
                             </tr>
                         }
                     })
