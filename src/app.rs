@@ -10,6 +10,8 @@ use leptos_router::{
 
 use crate::api::SwitchMode;
 use crate::pages::{
+    account::AccountPage,
+    activity::ActivityLogPage,
     compare::ComparePage,
     dashboard::DashboardPage,
     devices::DevicesPage,
@@ -70,6 +72,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/devices") view=DevicesPage ssr=SsrMode::Async />
                     <Route path=path!("/compare") view=ComparePage ssr=SsrMode::Async />
                     <Route path=path!("/playground") view=PlaygroundPage ssr=SsrMode::Async />
+                    <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async />
+                    <Route path=path!("/activity") view=ActivityLogPage ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>

@@ -139,6 +139,19 @@ impl AppError {
         }
     }
 
+    /// The same error with the field `from` called `to`: one rule checked for two forms.
+    pub fn renaming_field(self, from: &str, to: &str) -> Self {
+        match self {
+            AppError::Invalid { mut fields } => {
+                for field in fields.iter_mut().filter(|field| field.field == from) {
+                    field.field = to.to_owned();
+                }
+                AppError::Invalid { fields }
+            }
+            other => other,
+        }
+    }
+
     /// The message for one form field, if this error names it.
     pub fn field(&self, name: &str) -> Option<&str> {
         match self {

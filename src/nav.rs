@@ -1,7 +1,13 @@
 //! Where users may go: the protected pages, and the only `next` targets honoured after sign-in.
 
 /// Pages that need a signed-in user. Anonymous visits go to `/login?next=<path>`.
-pub const PROTECTED_PAGES: &[&str] = &["/dashboard", "/devices", "/playground"];
+pub const PROTECTED_PAGES: &[&str] = &[
+    "/dashboard",
+    "/devices",
+    "/playground",
+    "/account",
+    "/activity",
+];
 
 /// Where sign-in leads when `next` is missing or refused.
 pub const HOME_AFTER_SIGN_IN: &str = "/dashboard";

@@ -5,7 +5,15 @@ import { expect, test, type Browser, type Page } from "@playwright/test";
 import { hydrated, logInWith, type Mode, signUpWith, uniqueName } from "./helpers";
 
 const SIGNED_OUT_PAGES = ["/", "/login", "/signup", "/compare", "/no-such-page"];
-const SIGNED_IN_PAGES = ["/", "/dashboard", "/devices", "/compare", "/playground"];
+const SIGNED_IN_PAGES = [
+  "/",
+  "/dashboard",
+  "/devices",
+  "/compare",
+  "/playground",
+  "/account",
+  "/activity",
+];
 const PHONE = { width: 360, height: 740 };
 
 /** axe-core's WCAG 2.0 and 2.1 A/AA rules; each violation named with the elements it found. */

@@ -1,6 +1,6 @@
 // Retakes the README's screenshots (make screenshots); not part of the normal run.
 import { expect, test } from "@playwright/test";
-import { hydrated, logInWith, signUpWith } from "./helpers";
+import { PASSWORD, hydrated, logInWith, signUpWith } from "./helpers";
 
 test("dashboards, devices and compare, as a user sees them", async ({ browser }) => {
   test.setTimeout(60_000);
@@ -41,6 +41,21 @@ test("dashboards, devices and compare, as a user sees them", async ({ browser })
   await laptop.setViewportSize({ width: 360, height: 740 });
   await laptop.screenshot({ path: "screenshots/devices-phone.png", fullPage: true });
   await laptop.setViewportSize({ width: 1100, height: 760 });
+
+  await laptop.goto("/account");
+  await hydrated(laptop);
+  await laptop.getByLabel("Current password").fill("not my password");
+  await laptop.getByLabel("New password").fill("a brand new passphrase");
+  await laptop.getByTestId("change-password").click();
+  await laptop.getByTestId("current_password-error").filter({ hasText: /current/ }).waitFor();
+  await laptop.getByLabel("Current password").fill(PASSWORD);
+  await laptop.getByTestId("change-password").click();
+  await laptop.getByTestId("password-changed").waitFor();
+  await laptop.screenshot({ path: "screenshots/account.png", fullPage: true });
+
+  await laptop.goto("/activity");
+  await hydrated(laptop);
+  await laptop.screenshot({ path: "screenshots/activity.png", fullPage: true });
 
   await laptop.goto("/compare");
   await hydrated(laptop);

@@ -17,7 +17,9 @@
 use axum::{
     Json, Router,
     body::Bytes,
-    extract::{FromRequest, FromRequestParts, Path, Request, State, rejection::JsonRejection},
+    extract::{
+        FromRequest, FromRequestParts, Path, RawQuery, Request, State, rejection::JsonRejection,
+    },
     http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts},
     response::{Html, IntoResponse, Redirect, Response},
     routing::{any, delete, get, post},
@@ -35,7 +37,7 @@ use crate::{
     },
     core::client::{ClientInfo, accepts_html},
     error::{AppError, ErrorBody, FieldError},
-    model::{DeviceView, Killed, Mode},
+    model::{ActivityPage, DeviceView, Killed, Mode},
     nav::{login_url, safe_next},
 };
 
@@ -48,6 +50,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/me", get(me))
         .route("/api/devices", get(list_devices))
         .route("/api/devices/{id}", delete(delete_device))
+        .route("/api/activity", get(list_activity))
         .route("/api/logout", post(logout))
         .route("/api/openapi.json", get(super::openapi::document))
         .route("/api/{*rest}", any(no_such_endpoint))
@@ -334,11 +337,10 @@ pub(super) async fn issue_token(
     Client(client): Client,
     ApiJson(credentials): ApiJson<Login>,
 ) -> Result<Json<TokenResponse>, AppError> {
-    let user = state
+    let pair = state
         .auth
-        .check_credentials(&client.ip, &credentials.username, credentials.password)
+        .sign_in_for_tokens(&client, &credentials.username, credentials.password)
         .await?;
-    let pair = state.auth.start_jwt(&user, &client).await?;
     Ok(TokenResponse::of(pair, state.clock.now()))
 }
 
@@ -406,6 +408,51 @@ pub(super) async fn list_devices(
     Ok(Json(state.auth.devices(&current).await?))
 }
 
+/// Which page of the activity log, and about which device.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct ActivityQuery {
+    /// 1-based; 50 entries a page.
+    #[param(minimum = 1, maximum = 1000)]
+    page: Option<u32>,
+    /// Only the entries about this device (an id from `/api/devices`).
+    #[param(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9_-]+$")]
+    device: Option<String>,
+}
+
+/// What happened to the caller's account, newest first: sign-ins, wrong passwords (how many
+/// and from where), sign-outs, devices signed out and by which device, password changes,
+/// refresh-token reuse, mode switches. No entry holds a secret.
+#[utoipa::path(
+    get, path = "/api/activity", tag = "devices", operation_id = "list_activity",
+    security(("bearer" = [])),
+    params(ActivityQuery),
+    responses(
+        (status = 200, description = "A page of the log.", body = ActivityPage),
+        (status = 401, description = "No token, or one that was refused.", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "The Bearer challenge (RFC 6750)"))),
+        (status = 422, description = "A page out of range or a malformed device id.", body = ErrorBody),
+    )
+)]
+pub(super) async fn list_activity(
+    State(state): State<AppState>,
+    ApiUser(current): ApiUser,
+    RawQuery(query): RawQuery,
+) -> Result<Json<ActivityPage>, AppError> {
+    let query: ActivityQuery = serde_urlencoded::from_str(query.as_deref().unwrap_or_default())
+        .map_err(|error| AppError::bad_request(&error.to_string()))?;
+    let page = state
+        .auth
+        .activity()
+        .page(
+            current.user_id,
+            query.device.as_deref(),
+            query.page.unwrap_or(1),
+        )
+        .await?;
+    Ok(Json(page))
+}
+
 /// Signs a device out; for the caller's own device, that is a logout. A killed device's
 /// leftover token cannot: its family must be live.
 #[utoipa::path(
@@ -422,12 +469,13 @@ pub(super) async fn list_devices(
 pub(super) async fn delete_device(
     State(state): State<AppState>,
     Presented(presented): Presented,
+    Client(client): Client,
     ApiUser(current): ApiUser,
     cookies: Cookies,
     Path(id): Path<String>,
 ) -> Result<Json<Killed>, AppError> {
     let current = state.auth.confirm_live(current).await?;
-    let (killed, changes) = state.auth.kill(&presented, &current, &id).await?;
+    let (killed, changes) = state.auth.kill(&presented, &client, &current, &id).await?;
     changes.apply(&cookies);
     Ok(Json(killed))
 }
@@ -446,9 +494,10 @@ pub(super) async fn delete_device(
 pub(super) async fn logout(
     State(state): State<AppState>,
     Presented(presented): Presented,
+    Client(client): Client,
     cookies: Cookies,
 ) -> Response {
-    match state.auth.sign_out_token_holder(&presented).await {
+    match state.auth.sign_out_token_holder(&presented, &client).await {
         Ok(changes) => {
             changes.apply(&cookies);
             StatusCode::NO_CONTENT.into_response()

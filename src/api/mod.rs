@@ -22,8 +22,8 @@ use client::RefreshingClient;
 use crate::{
     error::AppError,
     model::{
-        Comparison, DeviceView, Killed, Mode, RecognitionReport, SessionProbe, SignatureEdit,
-        TokenParts, TokenPreset, Verdict, Viewer,
+        AccountView, ActivityPage, Comparison, DeviceView, Killed, Mode, PasswordChanged,
+        RecognitionReport, SessionProbe, SignatureEdit, TokenParts, TokenPreset, Verdict, Viewer,
     },
 };
 
@@ -193,7 +193,12 @@ pub async fn preferred_mode() -> Result<Mode, AppError> {
 #[server(prefix = "/auth/refresh", endpoint = "logout", client = RefreshingClient)]
 pub async fn log_out() -> Result<(), AppError> {
     let call = ssr::call()?;
-    let cookies = call.state.auth.sign_out(call.presented()?).await?;
+    let recognised = call.recognition().user;
+    let cookies = call
+        .state
+        .auth
+        .log_out(call.presented()?, call.client()?, recognised.as_ref())
+        .await?;
     call.set_cookies(cookies)?;
     leptos_axum::redirect("/login");
     Ok(())
@@ -256,7 +261,7 @@ pub async fn kill_device(id: String) -> Result<Killed, AppError> {
     let (killed, cookies) = call
         .state
         .auth
-        .kill(call.presented()?, &current, &id)
+        .kill(call.presented()?, call.client()?, &current, &id)
         .await?;
     if id == current.device_id {
         call.set_cookies(cookies)?;
@@ -269,7 +274,8 @@ pub async fn kill_device(id: String) -> Result<Killed, AppError> {
 #[server(prefix = "/fn", endpoint = "kill_other_devices", client = RefreshingClient)]
 pub async fn kill_other_devices() -> Result<u64, AppError> {
     let call = ssr::call()?;
-    call.state.auth.kill_others(&call.live_user().await?).await
+    let current = call.live_user().await?;
+    call.state.auth.kill_others(call.client()?, &current).await
 }
 
 /// Signs out every device of the user, this one included, and goes to the login page.
@@ -280,11 +286,68 @@ pub async fn kill_all_devices() -> Result<u64, AppError> {
     let (ended, cookies) = call
         .state
         .auth
-        .kill_all(call.presented()?, &current)
+        .kill_all(call.presented()?, call.client()?, &current)
         .await?;
     call.set_cookies(cookies)?;
     leptos_axum::redirect("/login");
     Ok(ended)
+}
+
+/// The account page: who, since when, and the last password change as the log has it.
+#[server(prefix = "/fn", endpoint = "account", input = GetUrl, client = RefreshingClient)]
+pub async fn account() -> Result<AccountView, AppError> {
+    use crate::model::{ActivityKind, Moment};
+    let call = ssr::call()?;
+    let current = call.user()?;
+    let user = call.state.auth.user(&current).await?;
+    let last_password_change = call
+        .state
+        .auth
+        .activity()
+        .latest(user.id, ActivityKind::PasswordChanged)
+        .await?;
+    Ok(AccountView {
+        username: user.username,
+        mode: current.mode,
+        created: Moment::at(user.created_at, call.state.clock.now()),
+        last_password_change,
+    })
+}
+
+/// Changes the password. Every other device ends in both modes; this browser gets fresh
+/// credentials. Without JavaScript the account page shows the change from the activity log.
+#[server(prefix = "/fn", endpoint = "change_password", client = RefreshingClient)]
+pub async fn change_password(
+    current_password: String,
+    new_password: String,
+) -> Result<PasswordChanged, AppError> {
+    let call = ssr::call()?;
+    let current = call.live_user().await?;
+    let (changed, cookies) = call
+        .state
+        .auth
+        .change_password(
+            call.presented()?,
+            call.client()?,
+            &current,
+            current_password,
+            new_password,
+        )
+        .await?;
+    call.set_cookies(cookies)?;
+    Ok(changed)
+}
+
+/// A page of the signed-in user's activity log, newest first, optionally about one device.
+#[server(prefix = "/fn", endpoint = "activity", input = GetUrl, client = RefreshingClient)]
+pub async fn activity(page: Option<u32>, device: Option<String>) -> Result<ActivityPage, AppError> {
+    let call = ssr::call()?;
+    let current = call.user()?;
+    call.state
+        .auth
+        .activity()
+        .page(current.user_id, device.as_deref(), page.unwrap_or(1))
+        .await
 }
 
 /// Live figures of what recognising a request costs, per mode and revocation setting.

@@ -42,6 +42,7 @@ use crate::error::ErrorBody;
         http::list_devices,
         http::delete_device,
         http::logout,
+        http::list_activity,
     ),
     components(schemas(ErrorBody)),
     modifiers(&BearerScheme, &SharedRefusals, &Links),

@@ -8,6 +8,7 @@ use leptos::{config::LeptosOptions, prelude::use_context};
 use crate::{
     auth::{
         Auth,
+        activity::{ActivityLimits, ActivityLog},
         jwt::{
             JwtMode,
             keys::{KeyError, KeyRing},
@@ -86,6 +87,14 @@ impl AppState {
             clock.clone(),
             config.cookie_names(),
             config.secure_cookies(),
+            ActivityLog::new(
+                db.clone(),
+                clock.clone(),
+                ActivityLimits {
+                    entries: config.activity_keep_entries as i64,
+                    max_age: config.activity_keep,
+                },
+            ),
         );
         Ok(AppState(Arc::new(Shared {
             leptos_options: config.leptos_options.clone(),

@@ -1,6 +1,9 @@
 //! Signing up and signing in: input rules, password checks, then the chosen mode's credentials.
 
-use super::{Auth, CookieChanges, Credentials, password::Password};
+use super::{
+    Auth, CookieChanges, Credentials,
+    password::{Password, Passwords},
+};
 use crate::{
     core::client::ClientInfo,
     db::UserRecord,
@@ -79,16 +82,20 @@ impl Auth {
             .ok_or(AppError::Internal)
     }
 
-    /// The account a username and password belong to, tried from `client_ip`. Whether the
+    /// The account a username and password belong to, tried from `client`. Whether the
     /// username exists or the password is wrong, the answer and its cost are the same; after
     /// too many failures the attempt is refused before any hashing (see [`super::throttle`]).
+    /// A wrong password for an account that exists goes on that account's log; a hash made
+    /// with weaker parameters than today's is replaced once the password is known.
     pub async fn check_credentials(
         &self,
-        client_ip: &str,
+        client: &ClientInfo,
         username: &str,
         password: String,
     ) -> Result<UserRecord, AppError> {
-        let attempt = self.throttle.begin(client_ip, username, self.clock.now())?;
+        let attempt = self
+            .throttle
+            .begin(&client.ip, username, self.clock.now())?;
         let Ok(password) = Password::for_sign_in(password) else {
             attempt.failed();
             return Err(AppError::InvalidCredentials);
@@ -102,16 +109,35 @@ impl Auth {
         let phc = user.as_ref().map(|user| user.password_hash.as_str());
         // A busy hasher returns early here, and the unsettled attempt is taken back.
         let verified = self.passwords.verify(&password, phc).await?;
-        match user.filter(|_| verified) {
-            Some(user) => {
+        match user {
+            Some(user) if verified => {
                 attempt.succeeded();
+                self.upgrade_hash(&user, &password).await?;
                 Ok(user)
+            }
+            Some(user) => {
+                attempt.failed();
+                self.activity.failed_sign_in(user.id, &client.ip).await?;
+                Err(AppError::InvalidCredentials)
             }
             None => {
                 attempt.failed();
                 Err(AppError::InvalidCredentials)
             }
         }
+    }
+
+    /// Rehashes `password` with today's parameters when `user`'s stored hash is weaker. A
+    /// password changed meanwhile keeps its new hash.
+    async fn upgrade_hash(&self, user: &UserRecord, password: &Password) -> Result<(), AppError> {
+        if !Passwords::is_weaker_than_today(&user.password_hash) {
+            return Ok(());
+        }
+        let hash = self.passwords.hash(password).await?;
+        self.db
+            .replace_password_hash(user.id, &user.password_hash, &hash)
+            .await?;
+        Ok(())
     }
 
     /// Creates an account and signs this browser in to it with `mode`, or the mode it chose
@@ -126,7 +152,10 @@ impl Auth {
     ) -> Result<CookieChanges, AppError> {
         let user = self.create_account(&client.ip, username, password).await?;
         let mode = mode.unwrap_or_else(|| self.remembered_mode(presented));
-        self.issue(presented, client, &user, mode).await
+        let issued = self.issue(presented, client, &user, mode).await?;
+        self.record_sign_in(user.id, client, mode, &issued.device_id)
+            .await?;
+        Ok(issued.cookies)
     }
 
     /// Checks a username and password and signs this browser in with `mode`, or the mode it
@@ -139,11 +168,12 @@ impl Auth {
         password: String,
         mode: Option<Mode>,
     ) -> Result<CookieChanges, AppError> {
-        let user = self
-            .check_credentials(&client.ip, username, password)
-            .await?;
+        let user = self.check_credentials(client, username, password).await?;
         let mode = mode.unwrap_or_else(|| self.remembered_mode(presented));
-        self.issue(presented, client, &user, mode).await
+        let issued = self.issue(presented, client, &user, mode).await?;
+        self.record_sign_in(user.id, client, mode, &issued.device_id)
+            .await?;
+        Ok(issued.cookies)
     }
 }
 

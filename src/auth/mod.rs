@@ -11,6 +11,7 @@
 //! functions then ask for a [`CurrentUser`].
 
 pub mod accounts;
+pub mod activity;
 pub mod cookies;
 pub mod credentials;
 pub mod jwt;
@@ -29,8 +30,12 @@ use crate::{
     core::{client::ClientInfo, clock::Clock, config::CookieNames},
     db::{Db, SessionRow, TokenRow, UserRecord},
     error::AppError,
-    model::{DeviceView, Killed, Mode, Revocation, RevocationReason},
+    model::{
+        ActivityDetail, ActivityKind, DeviceView, Killed, Mode, PasswordChanged, Revocation,
+        RevocationReason,
+    },
 };
+use activity::{About, ActivityLog};
 pub use cookies::CookieChanges;
 use cookies::{CookieScope, credential_cookie};
 pub use credentials::Credentials;
@@ -39,7 +44,7 @@ use jwt::{
     JwtMode, JwtSettings,
     refresh::{RefreshRefusal, TokenPair},
 };
-pub use mode::AuthMode;
+pub use mode::{AuthMode, Ended, Issued};
 use password::Passwords;
 use session::{SessionMode, SessionSettings};
 use throttle::{SignInThrottle, SignUpThrottle};
@@ -57,6 +62,7 @@ pub struct Auth {
     clock: Clock,
     cookie_names: CookieNames,
     secure_cookies: bool,
+    activity: ActivityLog,
 }
 
 /// What [`Auth::recognise`] found, and the cookies the response should set because of it.
@@ -76,6 +82,7 @@ impl Auth {
         clock: Clock,
         cookie_names: CookieNames,
         secure_cookies: bool,
+        activity: ActivityLog,
     ) -> Self {
         let (throttle, sign_up_throttle) = throttles;
         Auth {
@@ -88,7 +95,13 @@ impl Auth {
             clock,
             cookie_names,
             secure_cookies,
+            activity,
         }
+    }
+
+    /// The account's activity log.
+    pub fn activity(&self) -> &ActivityLog {
+        &self.activity
     }
 
     /// The modes in the order they are asked: the session cookie first.
@@ -213,11 +226,38 @@ impl Auth {
         client: &ClientInfo,
         user: &UserRecord,
         mode: Mode,
-    ) -> Result<CookieChanges, AppError> {
+    ) -> Result<Issued, AppError> {
         let ended = self.sign_out(presented).await?;
         let issued = self.mode(mode).issue(user, client).await?;
         // Later cookies replace earlier ones of the same name: the new credentials win.
-        Ok(ended.and(issued).and(self.remember_mode(mode)))
+        Ok(Issued {
+            cookies: ended.and(issued.cookies).and(self.remember_mode(mode)),
+            device_id: issued.device_id,
+        })
+    }
+
+    /// Writes "signed in" on the user's log, about the device just issued.
+    async fn record_sign_in(
+        &self,
+        user_id: i64,
+        client: &ClientInfo,
+        mode: Mode,
+        device_id: &str,
+    ) -> Result<(), AppError> {
+        let about = About {
+            device_id,
+            mode,
+            device: &client.device,
+        };
+        self.activity
+            .record(
+                user_id,
+                ActivityKind::SignedIn,
+                Some(about),
+                &client.ip,
+                &ActivityDetail::default(),
+            )
+            .await
     }
 
     /// Ends everything this browser presents, in both modes, recognised or not: its session
@@ -231,12 +271,49 @@ impl Auth {
         Ok(cookies)
     }
 
+    /// Signs this browser out (see [`Auth::sign_out`]) and writes it on the log of the user it
+    /// was recognised as, if any.
+    pub async fn log_out(
+        &self,
+        presented: &Credentials,
+        client: &ClientInfo,
+        recognised: Option<&CurrentUser>,
+    ) -> Result<CookieChanges, AppError> {
+        let cookies = self.sign_out(presented).await?;
+        if let Some(user) = recognised {
+            self.record_sign_out(user, client).await?;
+        }
+        Ok(cookies)
+    }
+
+    async fn record_sign_out(
+        &self,
+        user: &CurrentUser,
+        client: &ClientInfo,
+    ) -> Result<(), AppError> {
+        let about = About {
+            device_id: &user.device_id,
+            mode: user.mode,
+            device: &client.device,
+        };
+        self.activity
+            .record(
+                user.user_id,
+                ActivityKind::SignedOut,
+                Some(about),
+                &client.ip,
+                &ActivityDetail::default(),
+            )
+            .await
+    }
+
     /// Ends the device of the access token a script presents (`/api/logout`), even an expired
     /// one. A token this server did not sign names no device: it is refused, so that a script
     /// learns its token is wrong instead of believing it signed out.
     pub async fn sign_out_token_holder(
         &self,
         presented: &Credentials,
+        client: &ClientInfo,
     ) -> Result<CookieChanges, AppError> {
         let refused = |refusal: Refusal| AppError::InvalidToken {
             reason: refusal.to_string(),
@@ -245,8 +322,25 @@ impl Auth {
             None => Err(AppError::Unauthenticated),
             Some(Err(refusal)) => Err(refused(refusal)),
             Some(Ok((token, _))) => {
-                self.jwt.signed_here(token).map_err(refused)?;
-                self.sign_out(presented).await
+                let (user_id, device_id) = self.jwt.signed_here(token).map_err(refused)?;
+                let cookies = self.sign_out(presented).await?;
+                if let Some(user_id) = user_id {
+                    let about = About {
+                        device_id: &device_id,
+                        mode: Mode::Jwt,
+                        device: &client.device,
+                    };
+                    self.activity
+                        .record(
+                            user_id,
+                            ActivityKind::SignedOut,
+                            Some(about),
+                            &client.ip,
+                            &ActivityDetail::default(),
+                        )
+                        .await?;
+                }
+                Ok(cookies)
             }
         }
     }
@@ -264,7 +358,26 @@ impl Auth {
             return Ok(CookieChanges::none());
         }
         let user = self.user(current).await?;
-        self.issue(presented, client, &user, to).await
+        let issued = self.issue(presented, client, &user, to).await?;
+        let about = About {
+            device_id: &issued.device_id,
+            mode: to,
+            device: &client.device,
+        };
+        let detail = ActivityDetail {
+            to_mode: Some(to),
+            ..ActivityDetail::default()
+        };
+        self.activity
+            .record(
+                user.id,
+                ActivityKind::ModeSwitched,
+                Some(about),
+                &client.ip,
+                &detail,
+            )
+            .await?;
+        Ok(issued.cookies)
     }
 
     /// Every device of the user, whatever its mode, most recently active first.
@@ -292,11 +405,12 @@ impl Auth {
     pub async fn kill(
         &self,
         presented: &Credentials,
+        client: &ClientInfo,
         current: &LiveUser,
         device_id: &str,
     ) -> Result<(Killed, CookieChanges), AppError> {
         if device_id == current.device_id {
-            let cookies = self.sign_out(presented).await?;
+            let cookies = self.log_out(presented, client, Some(current)).await?;
             let killed = Killed {
                 mode: current.mode,
                 access_valid_until: None,
@@ -304,32 +418,181 @@ impl Auth {
             return Ok((killed, cookies));
         }
         for mode in self.modes() {
+            // What the log will call it, read before it goes.
+            let Some(target) = mode
+                .devices(current.user_id)
+                .await?
+                .into_iter()
+                .find(|device| device.id == device_id)
+            else {
+                continue;
+            };
             if let Some(killed) = mode.kill(current.user_id, device_id).await? {
+                let about = About {
+                    device_id,
+                    mode: killed.mode,
+                    device: &target.device,
+                };
+                let detail = ActivityDetail {
+                    by_device: Some(client.device.clone()),
+                    by_device_id: Some(current.device_id.clone()),
+                    access_valid_until: killed.access_valid_until.as_ref().map(|until| until.unix),
+                    ..ActivityDetail::default()
+                };
+                self.activity
+                    .record(
+                        current.user_id,
+                        ActivityKind::DeviceKilled,
+                        Some(about),
+                        &client.ip,
+                        &detail,
+                    )
+                    .await?;
                 return Ok((killed, CookieChanges::none()));
             }
         }
         Err(AppError::NotFound)
     }
 
-    /// Ends every device of the current user except this one; returns how many ended.
-    pub async fn kill_others(&self, current: &LiveUser) -> Result<u64, AppError> {
-        let mut ended = 0;
+    /// Ends every device of the user except this browser's, for `reason`, in both modes.
+    async fn end_other_devices(
+        &self,
+        current: &CurrentUser,
+        reason: RevocationReason,
+    ) -> Result<Ended, AppError> {
+        let mut ended = Ended::default();
         for mode in self.modes() {
             let keep = (mode.mode() == current.mode).then_some(current.device_id.as_str());
-            ended += mode.kill_all_except(current.user_id, keep).await?;
+            ended = ended.and(mode.kill_all_except(current.user_id, keep, reason).await?);
         }
         Ok(ended)
+    }
+
+    /// Ends every device of the current user except this one; returns how many ended.
+    pub async fn kill_others(
+        &self,
+        client: &ClientInfo,
+        current: &LiveUser,
+    ) -> Result<u64, AppError> {
+        let ended = self
+            .end_other_devices(current, RevocationReason::Killed)
+            .await?;
+        if ended.count > 0 {
+            let detail = ActivityDetail {
+                by_device: Some(client.device.clone()),
+                by_device_id: Some(current.device_id.clone()),
+                ended: Some(ended.count),
+                access_valid_until: ended.access_valid_until,
+                ..ActivityDetail::default()
+            };
+            self.activity
+                .record(
+                    current.user_id,
+                    ActivityKind::DeviceKilled,
+                    None,
+                    &client.ip,
+                    &detail,
+                )
+                .await?;
+        }
+        Ok(ended.count)
     }
 
     /// Ends every device of the current user, this one included.
     pub async fn kill_all(
         &self,
         presented: &Credentials,
+        client: &ClientInfo,
         current: &LiveUser,
     ) -> Result<(u64, CookieChanges), AppError> {
-        let others = self.kill_others(current).await?;
-        let cookies = self.sign_out(presented).await?;
+        let others = self.kill_others(client, current).await?;
+        let cookies = self.log_out(presented, client, Some(current)).await?;
         Ok((others + 1, cookies))
+    }
+
+    /// Changes the user's password, after checking the current one (throttled like a sign-in),
+    /// then ends every other device in both modes and gives this browser fresh credentials.
+    pub async fn change_password(
+        &self,
+        presented: &Credentials,
+        client: &ClientInfo,
+        current: &LiveUser,
+        current_password: String,
+        new_password: String,
+    ) -> Result<(PasswordChanged, CookieChanges), AppError> {
+        // The new password's rules first: a typo there costs no attempt and no hashing.
+        let new_password = password::Password::new_choice(new_password)
+            .map_err(|error| error.renaming_field("password", "new_password"))?;
+        let user = self.user(current).await?;
+        let wrong = || AppError::invalid("current_password", "This is not your current password.");
+        let attempt = self
+            .throttle
+            .begin(&client.ip, &user.username, self.clock.now())?;
+        let Ok(typed) = password::Password::for_sign_in(current_password) else {
+            attempt.failed();
+            return Err(wrong());
+        };
+        if !self
+            .passwords
+            .verify(&typed, Some(&user.password_hash))
+            .await?
+        {
+            attempt.failed();
+            self.activity.failed_sign_in(user.id, &client.ip).await?;
+            return Err(wrong());
+        }
+        attempt.succeeded();
+        let hash = self.passwords.hash(&new_password).await?;
+        if !self
+            .db
+            .replace_password_hash(user.id, &user.password_hash, &hash)
+            .await?
+        {
+            // Another change won the race: what was typed is no longer the current password.
+            return Err(AppError::invalid(
+                "current_password",
+                "Your password was changed a moment ago: type the new one.",
+            ));
+        }
+        let ended = self
+            .end_other_devices(current, RevocationReason::PasswordChanged)
+            .await?;
+        // This browser's old credentials end too; it gets new ones of the same mode.
+        let user = UserRecord {
+            password_hash: hash,
+            ..user
+        };
+        let issued = self.issue(presented, client, &user, current.mode).await?;
+        let about = About {
+            device_id: &issued.device_id,
+            mode: current.mode,
+            device: &client.device,
+        };
+        let detail = ActivityDetail {
+            by_device: Some(client.device.clone()),
+            by_device_id: Some(issued.device_id.clone()),
+            ended: Some(ended.count),
+            access_valid_until: ended.access_valid_until,
+            ..ActivityDetail::default()
+        };
+        self.activity
+            .record(
+                user.id,
+                ActivityKind::PasswordChanged,
+                Some(about),
+                &client.ip,
+                &detail,
+            )
+            .await?;
+        let now = self.clock.now();
+        let changed = PasswordChanged {
+            ended: ended.count,
+            access_valid_until: ended
+                .access_valid_until
+                .filter(|until| *until > now)
+                .map(|until| crate::model::Moment::at(until, now)),
+        };
+        Ok((changed, issued.cookies))
     }
 
     /// The mode this browser chose last, or the cookie session.
@@ -368,7 +631,36 @@ impl Auth {
         refresh_token: &str,
         client: &ClientInfo,
     ) -> Result<Result<TokenPair, RefreshRefusal>, AppError> {
-        self.jwt.refresh(refresh_token, client).await
+        let outcome = self.jwt.refresh(refresh_token, client).await?;
+        if let Err(RefreshRefusal::Reused) = outcome {
+            self.record_reuse(refresh_token, client).await?;
+        }
+        Ok(outcome)
+    }
+
+    /// Writes "refresh-token reuse detected" on the log of the family's owner.
+    async fn record_reuse(&self, refresh_token: &str, client: &ClientInfo) -> Result<(), AppError> {
+        let Some(family) = self.jwt.family_of_refresh_token(refresh_token).await? else {
+            return Ok(());
+        };
+        let about = About {
+            device_id: &family.public_id,
+            mode: Mode::Jwt,
+            device: &family.device,
+        };
+        let detail = ActivityDetail {
+            access_valid_until: Some(family.access_expires_at),
+            ..ActivityDetail::default()
+        };
+        self.activity
+            .record(
+                family.user_id,
+                ActivityKind::RefreshReuse,
+                Some(about),
+                &client.ip,
+                &detail,
+            )
+            .await
     }
 
     /// The browser refresh: the new pair's cookies, or why not with the cookies cleared.
@@ -378,11 +670,26 @@ impl Auth {
         client: &ClientInfo,
     ) -> Result<Result<CookieChanges, (RefreshRefusal, CookieChanges)>, AppError> {
         let token = presented.refresh.as_deref().unwrap_or_default();
-        Ok(match self.jwt.refresh(token, client).await? {
+        Ok(match self.refresh(token, client).await? {
             Ok(pair) => Ok(self.jwt.cookies_for(&pair)),
             Err(refusal) if refusal.signs_out() => Err((refusal, self.jwt.forget_cookies())),
             Err(refusal) => Err((refusal, CookieChanges::none())),
         })
+    }
+
+    /// A script's sign-in (`POST /api/token`): checks the password, starts a JWT family and
+    /// writes the sign-in on the log.
+    pub async fn sign_in_for_tokens(
+        &self,
+        client: &ClientInfo,
+        username: &str,
+        password: String,
+    ) -> Result<TokenPair, AppError> {
+        let user = self.check_credentials(client, username, password).await?;
+        let pair = self.jwt.start(&user, client).await?;
+        self.record_sign_in(user.id, client, Mode::Jwt, &pair.device_id)
+            .await?;
+        Ok(pair)
     }
 
     // What the app shows about itself (`inspect`) reads through these.
@@ -483,7 +790,8 @@ impl Auth {
         self.sign_up_throttle.sweep(now);
         let sessions = self.session.delete_expired().await?;
         let families = self.db.delete_expired_families(now).await?;
-        Ok(sessions + families)
+        let entries = self.activity.sweep().await?;
+        Ok(sessions + families + entries)
     }
 
     pub fn now(&self) -> i64 {

@@ -8,8 +8,33 @@ use crate::{
     core::client::ClientInfo,
     db::UserRecord,
     error::AppError,
-    model::{Killed, Mode, Revocation},
+    model::{Killed, Mode, Revocation, RevocationReason},
 };
+
+/// Credentials just issued, and the device they made.
+pub struct Issued {
+    pub cookies: CookieChanges,
+    /// The new device's public id, as on the devices page.
+    pub device_id: String,
+}
+
+/// What ending several devices did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Ended {
+    pub count: u64,
+    /// The latest expiry among the ended JWT devices' access tokens, which stay valid until
+    /// then: a JWT cannot be called back.
+    pub access_valid_until: Option<i64>,
+}
+
+impl Ended {
+    pub fn and(self, other: Ended) -> Ended {
+        Ended {
+            count: self.count + other.count,
+            access_valid_until: self.access_valid_until.max(other.access_valid_until),
+        }
+    }
+}
 
 /// One way for the server to tell its clients apart.
 #[async_trait]
@@ -29,11 +54,7 @@ pub trait AuthMode: Send + Sync {
     ) -> Result<(Recognised, CookieChanges), AppError>;
 
     /// Fresh credentials of this mode for `user` on `client`.
-    async fn issue(
-        &self,
-        user: &UserRecord,
-        client: &ClientInfo,
-    ) -> Result<CookieChanges, AppError>;
+    async fn issue(&self, user: &UserRecord, client: &ClientInfo) -> Result<Issued, AppError>;
 
     /// Ends whatever credentials of this mode the browser presents, recognised or not (an
     /// expired access token still names its device), and forgets this mode's cookies if the
@@ -51,6 +72,12 @@ pub trait AuthMode: Send + Sync {
     /// Ends one of the user's devices; `Ok(None)` if they have no live one with that id.
     async fn kill(&self, user_id: i64, device_id: &str) -> Result<Option<Killed>, AppError>;
 
-    /// Ends all the user's devices in this mode except `keep`.
-    async fn kill_all_except(&self, user_id: i64, keep: Option<&str>) -> Result<u64, AppError>;
+    /// Ends all the user's devices in this mode except `keep`, for `reason` (what a JWT
+    /// device's refresh will be told).
+    async fn kill_all_except(
+        &self,
+        user_id: i64,
+        keep: Option<&str>,
+        reason: RevocationReason,
+    ) -> Result<Ended, AppError>;
 }

@@ -209,6 +209,23 @@ impl Passwords {
         Ok(known_user && matched)
     }
 
+    /// Whether a stored hash was made with weaker settings than today's: another algorithm or
+    /// version, less memory, or fewer passes. Such a hash is replaced at the next sign-in.
+    /// A hash that cannot be read is not: it matches no password anyway.
+    pub fn is_weaker_than_today(phc: &str) -> bool {
+        let Ok(parsed) = PasswordHash::new(phc) else {
+            return false;
+        };
+        let today = argon2();
+        let Ok(params) = Params::try_from(&parsed) else {
+            return false;
+        };
+        parsed.algorithm != Algorithm::Argon2id.ident()
+            || parsed.version != Some(Version::V0x13 as u32)
+            || params.m_cost() < today.params().m_cost()
+            || params.t_cost() < today.params().t_cost()
+    }
+
     /// How many hashes or verifications have run since start-up.
     pub fn hashes_run(&self) -> u64 {
         self.inner.hashes_run.load(Ordering::Relaxed)

@@ -24,6 +24,8 @@
 //! | `REQUEST_BODY_TIMEOUT` | `10s` | a request must send its body within this, or gets 408 |
 //! | `SIGN_UPS_PER_NETWORK` | `10` | accounts one network may create within the window |
 //! | `SIGN_UP_WINDOW` | `1h` | how long a sign-up counts |
+//! | `ACTIVITY_KEEP_ENTRIES` | `1000` | activity-log entries kept per user, newest first |
+//! | `ACTIVITY_KEEP` | `90d` | how long an activity-log entry is kept |
 //! | `TRUSTED_PROXIES` | none | proxies (addresses, CIDR blocks) whose `X-Forwarded-For` is believed |
 //!
 //! Durations are numbers with units: `30s`, `15m`, `12h`, `14d`, `1h30m`. A value that cannot be read stops
@@ -69,6 +71,9 @@ pub struct Config {
     pub sign_up_limits: SignUpLimits,
     /// Whose word to take on the client's address.
     pub trusted_proxies: TrustedProxies,
+    /// Activity-log entries kept per user, and for how many seconds.
+    pub activity_keep_entries: usize,
+    pub activity_keep: i64,
 }
 
 /// Bytes that must never be printed: `Debug` shows `[redacted]`.
@@ -229,6 +234,8 @@ impl Config {
             request_header_timeout,
             request_body_timeout,
             sign_up_limits,
+            activity_keep_entries: count_var(&lookup, "ACTIVITY_KEEP_ENTRIES", 1000)?,
+            activity_keep: duration_var(&lookup, "ACTIVITY_KEEP", "90d")?,
             trusted_proxies,
         })
     }

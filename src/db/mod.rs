@@ -3,12 +3,14 @@
 //! Queries are checked against the schema at compile time (`sqlx::query!`), with the checked
 //! metadata committed in `.sqlx/` so that a build needs no database (`make sqlx-prepare` renews it).
 
+mod activity;
 mod queries;
 mod reader;
 mod refresh;
 mod sessions;
 mod users;
 
+pub use activity::{ActivityRow, NewActivity};
 pub use queries::counting_queries;
 pub use refresh::{FamilyRow, NewFamily, Rotation, RotationOutcome, TokenRow};
 pub use sessions::{SessionRow, SessionRowUpdate};

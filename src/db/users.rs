@@ -75,6 +75,26 @@ impl Db {
         .await
     }
 
+    /// Replaces the user's password hash if it is still `expected`: of two changes at once,
+    /// one wins and the other finds `Ok(false)`.
+    pub async fn replace_password_hash(
+        &self,
+        user_id: i64,
+        expected: &str,
+        new_hash: &str,
+    ) -> Result<bool, sqlx::Error> {
+        let replaced = sqlx::query!(
+            "update users set password_hash = ? where id = ? and password_hash = ?",
+            new_hash,
+            user_id,
+            expected,
+        )
+        .execute(self.pool())
+        .await?
+        .rows_affected();
+        Ok(replaced == 1)
+    }
+
     pub async fn count_users(&self) -> Result<i64, sqlx::Error> {
         sqlx::query_scalar!(r#"select count(*) as "n!: i64" from users"#)
             .fetch_one(self.pool())

@@ -53,14 +53,17 @@ pub enum RevocationReason {
     Reused,
     /// The compare page's kill drill (its devices are removed right after).
     KillDrill,
+    /// The user changed their password: every other device ends.
+    PasswordChanged,
 }
 
 impl RevocationReason {
-    const ALL: [RevocationReason; 4] = [
+    const ALL: [RevocationReason; 5] = [
         RevocationReason::SignedOut,
         RevocationReason::Killed,
         RevocationReason::Reused,
         RevocationReason::KillDrill,
+        RevocationReason::PasswordChanged,
     ];
 
     /// What the database stores.
@@ -70,6 +73,7 @@ impl RevocationReason {
             RevocationReason::Killed => "killed",
             RevocationReason::Reused => "reused",
             RevocationReason::KillDrill => "kill_drill",
+            RevocationReason::PasswordChanged => "password_changed",
         }
     }
 

@@ -1,6 +1,7 @@
 //! Values that travel between the server and the browser, one file per feature. Both builds
 //! have them: the server fills them in, the pages show them.
 
+mod activity;
 mod compare;
 mod dashboard;
 mod devices;
@@ -8,6 +9,7 @@ mod mode;
 mod playground;
 mod time;
 
+pub use activity::*;
 pub use compare::*;
 pub use dashboard::*;
 pub use devices::*;

@@ -159,6 +159,14 @@ fn DeviceTable(devices: Vec<DeviceView>, kill: ServerAction<KillDevice>) -> impl
                                 >
                                     <td class="device-name">
                                         {device.device}
+                                        " "
+                                        <a
+                                            class="device-activity"
+                                            href=format!("/activity?device={}", device.id)
+                                            data-testid="device-activity"
+                                        >
+                                            "activity"
+                                        </a>
                                         {is_current
                                             .then(|| {
                                                 view! {
@@ -235,5 +243,6 @@ fn reason_words(reason: RevocationReason) -> &'static str {
         RevocationReason::Killed => "signed out from another device",
         RevocationReason::Reused => "refresh token reused",
         RevocationReason::KillDrill => "kill drill",
+        RevocationReason::PasswordChanged => "signed out by a password change",
     }
 }

@@ -41,6 +41,7 @@ pub fn Header() -> impl IntoView {
                                             <a href="/devices">"Devices"</a>
                                             <a href="/compare">"Compare"</a>
                                             <a href="/playground">"Playground"</a>
+                                            <a href="/account">"Account"</a>
                                             <span
                                                 class="who"
                                                 data-testid="signed-in-user"

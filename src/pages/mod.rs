@@ -1,5 +1,7 @@
 //! Page components. They call server functions from [`crate::api`] and never see cookies.
 
+pub mod account;
+pub mod activity;
 pub mod compare;
 pub mod dashboard;
 pub mod devices;

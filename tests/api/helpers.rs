@@ -290,6 +290,15 @@ impl Browser {
         response.json().await.unwrap()
     }
 
+    /// The first of this user's devices that is not this browser.
+    pub async fn other_device(&self) -> DeviceView {
+        self.devices()
+            .await
+            .into_iter()
+            .find(|device| !device.is_current)
+            .expect("another device")
+    }
+
     pub async fn dashboard(&self) -> RecognitionReport {
         let response = self.get("/fn/dashboard").await;
         assert_eq!(response.status(), StatusCode::OK, "dashboard");

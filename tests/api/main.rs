@@ -2,12 +2,14 @@
 //! and talks to it over HTTP, as a browser or a script would.
 
 mod accounts;
+mod activity;
 mod both_modes;
 mod devices;
 mod helpers;
 mod inspect;
 mod jwt;
 mod jwt_browser;
+mod password;
 mod security;
 mod servers;
 mod sessions;

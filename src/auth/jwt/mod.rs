@@ -21,6 +21,7 @@ use super::{
     AuthMode,
     cookies::CookieChanges,
     credentials::Credentials,
+    mode::{Ended, Issued},
     user::{CurrentUser, Device, Recognised},
 };
 use crate::{
@@ -93,10 +94,12 @@ impl JwtMode {
     }
 
     /// Whether this server signed `token`, expired or not.
-    pub fn signed_here(&self, token: &str) -> Result<(), super::Refusal> {
+    /// The user (`sub`) and device (`sid`) an access token this server signed names, expired
+    /// or not.
+    pub fn signed_here(&self, token: &str) -> Result<(Option<i64>, String), super::Refusal> {
         self.tokens
             .verify_signed(token, self.clock.now())
-            .map(|_| ())
+            .map(|claims| (claims.sub.parse().ok(), claims.sid))
     }
 
     pub fn settings(&self) -> JwtSettings {
@@ -229,6 +232,23 @@ impl JwtMode {
     }
 }
 
+impl JwtMode {
+    /// The family a refresh token belongs to, whatever became of either.
+    pub async fn family_of_refresh_token(
+        &self,
+        refresh_token: &str,
+    ) -> Result<Option<FamilyRow>, AppError> {
+        if refresh_token.is_empty() || refresh_token.len() > claims::MAX_TOKEN_BYTES {
+            return Ok(None);
+        }
+        let hash = refresh::hash_refresh_token(refresh_token);
+        let Some((_, public_id)) = self.db.family_of_refresh_token(&hash).await? else {
+            return Ok(None);
+        };
+        Ok(self.db.family(&public_id).await?)
+    }
+}
+
 #[async_trait]
 impl AuthMode for JwtMode {
     fn mode(&self) -> Mode {
@@ -245,13 +265,12 @@ impl AuthMode for JwtMode {
         Ok((recognised, CookieChanges::none()))
     }
 
-    async fn issue(
-        &self,
-        user: &UserRecord,
-        client: &ClientInfo,
-    ) -> Result<CookieChanges, AppError> {
+    async fn issue(&self, user: &UserRecord, client: &ClientInfo) -> Result<Issued, AppError> {
         let pair = self.start(user, client).await?;
-        Ok(self.cookies_for(&pair))
+        Ok(Issued {
+            cookies: self.cookies_for(&pair),
+            device_id: pair.device_id,
+        })
     }
 
     async fn end(&self, presented: &Credentials) -> Result<CookieChanges, AppError> {
@@ -311,18 +330,21 @@ impl AuthMode for JwtMode {
         }))
     }
 
-    async fn kill_all_except(&self, user_id: i64, keep: Option<&str>) -> Result<u64, AppError> {
+    async fn kill_all_except(
+        &self,
+        user_id: i64,
+        keep: Option<&str>,
+        reason: RevocationReason,
+    ) -> Result<Ended, AppError> {
         let revoked = self
             .db
-            .revoke_families_of_user_except(
-                user_id,
-                keep,
-                RevocationReason::Killed,
-                self.clock.now(),
-            )
+            .revoke_families_of_user_except(user_id, keep, reason, self.clock.now())
             .await?;
         let ids: Vec<i64> = revoked.iter().map(|family| family.id).collect();
         self.after_revoking(ids).await?;
-        Ok(revoked.len() as u64)
+        Ok(Ended {
+            count: revoked.len() as u64,
+            access_valid_until: revoked.iter().map(|family| family.access_expires_at).max(),
+        })
     }
 }

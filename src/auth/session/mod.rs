@@ -28,6 +28,7 @@ use super::{
     AuthMode,
     cookies::{CookieChanges, CookieScope, credential_cookie, removal},
     credentials::Credentials,
+    mode::{Ended, Issued},
     user::{CurrentUser, Device, Recognised, Refusal},
 };
 use crate::{
@@ -39,7 +40,7 @@ use crate::{
     },
     db::{SessionRow, UserRecord},
     error::AppError,
-    model::{Killed, Mode, Revocation, SessionStoreKind},
+    model::{Killed, Mode, Revocation, RevocationReason, SessionStoreKind},
 };
 use state::{SessionState, hash_session_id};
 use store::SessionBackend;
@@ -239,16 +240,15 @@ impl AuthMode for SessionMode {
         ))
     }
 
-    async fn issue(
-        &self,
-        user: &UserRecord,
-        client: &ClientInfo,
-    ) -> Result<CookieChanges, AppError> {
+    async fn issue(&self, user: &UserRecord, client: &ClientInfo) -> Result<Issued, AppError> {
         // Always a new ID (the store picks it): the browser's old session, if any, was ended
         // before (`Auth::issue`), against session fixation.
-        let (id, _) = self.open(user, client).await?;
+        let (id, device_id) = self.open(user, client).await?;
         let now = self.clock.now();
-        Ok(self.cookie(&id, self.expires_at(now, now)))
+        Ok(Issued {
+            cookies: self.cookie(&id, self.expires_at(now, now)),
+            device_id,
+        })
     }
 
     async fn end(&self, presented: &Credentials) -> Result<CookieChanges, AppError> {
@@ -280,10 +280,20 @@ impl AuthMode for SessionMode {
         }))
     }
 
-    async fn kill_all_except(&self, user_id: i64, keep: Option<&str>) -> Result<u64, AppError> {
-        Ok(self
+    async fn kill_all_except(
+        &self,
+        user_id: i64,
+        keep: Option<&str>,
+        _reason: RevocationReason,
+    ) -> Result<Ended, AppError> {
+        // A deleted session keeps nothing, not even why: its next request is simply anonymous.
+        let count = self
             .store
             .delete_sessions_of_user_except(user_id, keep)
-            .await?)
+            .await?;
+        Ok(Ended {
+            count,
+            access_valid_until: None,
+        })
     }
 }
