@@ -1,6 +1,15 @@
 // The account page's password change and the activity log, with and without JavaScript.
 import { expect, test, type Browser } from "@playwright/test";
-import { PASSWORD, headerLink, hydrated, logIn, logInWith, signUp, uniqueName } from "./helpers";
+import {
+  PASSWORD,
+  headerLink,
+  hydrated,
+  logIn,
+  logInWith,
+  signUp,
+  signUpWith,
+  uniqueName,
+} from "./helpers";
 
 const NEW_PASSWORD = "a brand new passphrase";
 
@@ -100,6 +109,29 @@ test("a JWT device signed out by a password change lands on /login once its toke
       async () => {
         await phone.goto("/dashboard");
         return new URL(phone.url()).pathname;
+      },
+      { timeout: 20_000, intervals: [1_000] },
+    )
+    .toBe("/login");
+});
+
+test("the theft drill: the thief's replay and then the owner's refresh are refused", async ({
+  page,
+}) => {
+  await signUpWith(page, uniqueName("drill"), "jwt");
+  await page.goto("/devices");
+  await hydrated(page);
+
+  await page.getByTestId("run-theft-drill").click();
+
+  await expect(page.getByTestId("drill-thief")).toContainText("already used");
+  await expect(page.getByTestId("drill-owner")).toContainText("signed out");
+  // Once its access token expires, this browser is out: nothing can renew it.
+  await expect
+    .poll(
+      async () => {
+        await page.goto("/dashboard");
+        return new URL(page.url()).pathname;
       },
       { timeout: 20_000, intervals: [1_000] },
     )

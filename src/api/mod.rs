@@ -23,7 +23,8 @@ use crate::{
     error::AppError,
     model::{
         AccountView, ActivityPage, Comparison, DeviceView, Killed, Mode, PasswordChanged,
-        RecognitionReport, SessionProbe, SignatureEdit, TokenParts, TokenPreset, Verdict, Viewer,
+        RecognitionReport, SessionProbe, SignatureEdit, TheftDrillReport, TokenParts, TokenPreset,
+        Verdict, Viewer,
     },
 };
 
@@ -202,6 +203,19 @@ pub async fn log_out() -> Result<(), AppError> {
     call.set_cookies(cookies)?;
     leptos_axum::redirect("/login");
     Ok(())
+}
+
+/// The theft drill (JWT mode): this browser's spent refresh token replayed as a thief would.
+/// It lives under the refresh path, so that the browser sends its refresh cookie with it, and
+/// takes no input: nothing of it can be aimed at another user's tokens.
+#[server(prefix = "/auth/refresh", endpoint = "theft_drill", client = RefreshingClient)]
+pub async fn theft_drill() -> Result<TheftDrillReport, AppError> {
+    let call = ssr::call()?;
+    let current = call.live_user().await?;
+    call.state
+        .auth
+        .theft_drill(call.presented()?, call.client()?, &current)
+        .await
 }
 
 /// Who is signed in on this browser, if anyone. An expired access token is an error rather

@@ -32,7 +32,7 @@ use crate::{
     error::AppError,
     model::{
         ActivityDetail, ActivityKind, DeviceView, Killed, Mode, PasswordChanged, Revocation,
-        RevocationReason,
+        RevocationReason, TheftDrillReport,
     },
 };
 use activity::{About, ActivityLog};
@@ -674,6 +674,62 @@ impl Auth {
             Ok(pair) => Ok(self.jwt.cookies_for(&pair)),
             Err(refusal) if refusal.signs_out() => Err((refusal, self.jwt.forget_cookies())),
             Err(refusal) => Err((refusal, CookieChanges::none())),
+        })
+    }
+
+    /// The theft drill: this browser's refresh token is exchanged as its owner would, then the
+    /// spent token is replayed as a thief would (the grace window skipped, and said so), then the
+    /// owner tries the token just received. Only this browser's own current family can be
+    /// drilled: the token comes from its cookie, and must belong to the device it is signed in as.
+    pub async fn theft_drill(
+        &self,
+        presented: &Credentials,
+        client: &ClientInfo,
+        current: &LiveUser,
+    ) -> Result<TheftDrillReport, AppError> {
+        if current.mode != Mode::Jwt {
+            return Err(AppError::invalid(
+                "mode",
+                "The theft drill needs JWT mode: switch from the header first.",
+            ));
+        }
+        let token = presented.refresh.as_deref().unwrap_or_default();
+        let family = self.jwt.family_of_refresh_token(token).await?;
+        if family.is_none_or(|family| family.public_id != current.device_id) {
+            return Err(AppError::invalid(
+                "refresh",
+                "This browser holds no refresh token of the device it is signed in as.",
+            ));
+        }
+        let owner = self
+            .jwt
+            .refresh(token, client)
+            .await?
+            .map_err(RefreshRefusal::into_error)?;
+        let thief = self.jwt.replay_without_grace(token, client).await?;
+        if let Err(RefreshRefusal::Reused) = thief {
+            self.record_reuse(token, client).await?;
+        }
+        let owner_next = self.jwt.refresh(&owner.refresh_token, client).await?;
+        let refusal = |outcome: Result<TokenPair, RefreshRefusal>| match outcome {
+            Ok(_) => "accepted".to_owned(),
+            Err(refusal) => refusal.into_error().to_string(),
+        };
+        let now = self.clock.now();
+        let access_valid_until = match self.revocation() {
+            Revocation::Pure => presented
+                .access_token()
+                .and_then(Result::ok)
+                .and_then(|(token, _)| self.jwt.expiry_of(token))
+                .filter(|exp| *exp > now)
+                .map(|exp| crate::model::Moment::at(exp, now)),
+            Revocation::SessionCheck | Revocation::Denylist => None,
+        };
+        Ok(TheftDrillReport {
+            thief_refused: refusal(thief),
+            owner_refused: refusal(owner_next),
+            grace_seconds: self.jwt.grace(),
+            access_valid_until,
         })
     }
 

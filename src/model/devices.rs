@@ -91,3 +91,18 @@ impl RevocationReason {
             })
     }
 }
+
+/// What the theft drill showed: a spent refresh token replayed as a thief would, and what became
+/// of the thief and of the owner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TheftDrillReport {
+    /// The server's answer to the thief's replay.
+    pub thief_refused: String,
+    /// The server's answer to the owner's next refresh, with the token it had just been given.
+    pub owner_refused: String,
+    /// The grace window the drill skipped: a real replay within it gets the same successor.
+    pub grace_seconds: i64,
+    /// Until when this browser's access token still works (`pure`); `None` when this server
+    /// refuses it at once (`session-check`, `denylist`).
+    pub access_valid_until: Option<Moment>,
+}

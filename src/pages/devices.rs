@@ -8,8 +8,8 @@ use super::{
     layout::SignInRequired,
 };
 use crate::{
-    api::{KillAllDevices, KillDevice, KillOtherDevices, SwitchMode, devices},
-    model::{DeviceView, Killed, Moment, RevocationReason},
+    api::{KillAllDevices, KillDevice, KillOtherDevices, SwitchMode, TheftDrill, devices},
+    model::{DeviceView, Killed, Mode, Moment, RevocationReason, TheftDrillReport},
 };
 
 /// A moment as relative words, with the exact UTC time on hover.
@@ -27,6 +27,7 @@ pub fn DevicesPage() -> impl IntoView {
     let kill = ServerAction::<KillDevice>::new();
     let kill_others = ServerAction::<KillOtherDevices>::new();
     let kill_all = ServerAction::<KillAllDevices>::new();
+    let drill = ServerAction::<TheftDrill>::new();
     let switch = expect_context::<ServerAction<SwitchMode>>();
     let devices = Resource::new(
         move || {
@@ -34,6 +35,7 @@ pub fn DevicesPage() -> impl IntoView {
                 kill.version().get(),
                 kill_others.version().get(),
                 switch.version().get(),
+                drill.version().get(),
             )
         },
         |_| devices(),
@@ -99,12 +101,95 @@ pub fn DevicesPage() -> impl IntoView {
                     devices
                         .get()
                         .map(|devices| match devices {
-                            Ok(devices) => view! { <DeviceTable devices kill /> }.into_any(),
+                            Ok(devices) => {
+                                let this_jwt_device = devices
+                                    .iter()
+                                    .find(|device| device.is_current && device.mode == Mode::Jwt)
+                                    .map(|device| device.revoked.is_some());
+                                view! {
+                                    <DeviceTable devices kill />
+                                    {this_jwt_device
+                                        .map(|revoked| view! { <DrillPanel drill revoked /> })}
+                                }
+                                    .into_any()
+                            }
                             Err(error) => view! { <SignInRequired error /> }.into_any(),
                         })
                 }}
             </Transition>
         </section>
+    }
+}
+
+/// The theft drill: rotation's promise that a copied refresh token is caught, run on this
+/// browser's own token.
+#[component]
+fn DrillPanel(
+    drill: ServerAction<TheftDrill>,
+    /// This device is already revoked: there is nothing left to drill.
+    revoked: bool,
+) -> impl IntoView {
+    let error = last_error(drill.value());
+    view! {
+        <section class="drill" data-testid="theft-drill">
+            <h2>"Theft drill"</h2>
+            <p>
+                "Rotation promises to catch a stolen refresh token: each refresh spends the token "
+                "and hands out the next, so when a thief and the owner both use one, the second "
+                "use gives the theft away and the server revokes the whole device. Try it: the "
+                "server exchanges this browser's refresh token as you would, then replays the "
+                "spent one as a thief who copied it would, then tries the token you just got."
+            </p>
+            <p class="hint">
+                "A replay within the grace window (a few seconds: two tabs refreshing at once) "
+                "gets the same successor instead. The drill cannot wait that long, so it skips "
+                "the window and says so. This browser is signed out by it."
+            </p>
+            <FormError error=error />
+            <ActionForm action=drill attr:class="inline">
+                <button
+                    type="submit"
+                    class="button danger"
+                    data-testid="run-theft-drill"
+                    disabled=move || revoked || drill.pending().get()
+                >
+                    "Replay my previous refresh token as a thief would"
+                </button>
+            </ActionForm>
+            {move || {
+                drill.value().get().and_then(Result::ok).map(|report| view! { <DrillReport report /> })
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn DrillReport(report: TheftDrillReport) -> impl IntoView {
+    let access = match report.access_valid_until {
+        Some(until) => format!(
+            "The access token this browser holds still works until {} ({}): no refresh will \
+             follow it.",
+            until.utc, until.relative
+        ),
+        None => "This server checks every access token against its device, so this browser's \
+                 is refused from now on."
+            .to_owned(),
+    };
+    view! {
+        <dl class="facts" data-testid="drill-report">
+            <dt>"The thief's replay"</dt>
+            <dd data-testid="drill-thief">{report.thief_refused}</dd>
+            <dt>"Your next refresh"</dt>
+            <dd data-testid="drill-owner">{report.owner_refused}</dd>
+            <dt>"Grace window skipped"</dt>
+            <dd>{format!("{} seconds", report.grace_seconds)}</dd>
+            <dt>"This browser"</dt>
+            <dd>{access}</dd>
+        </dl>
+        <p>
+            "The " <a href="/activity">"activity log"</a>
+            " now says: refresh-token reuse detected."
+        </p>
     }
 }
 

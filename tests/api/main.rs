@@ -13,5 +13,6 @@ mod password;
 mod security;
 mod servers;
 mod sessions;
+mod theft_drill;
 mod throttle;
 mod trust;

@@ -94,6 +94,19 @@ impl JwtMode {
     }
 
     /// Whether this server signed `token`, expired or not.
+    /// When an access token this server signed expires, whether or not it has.
+    pub fn expiry_of(&self, token: &str) -> Option<i64> {
+        self.tokens
+            .verify_signed(token, self.clock.now())
+            .ok()
+            .map(|claims| claims.exp)
+    }
+
+    /// Seconds a spent refresh token may come back and get the same successor.
+    pub fn grace(&self) -> i64 {
+        self.grace
+    }
+
     /// The user (`sub`) and device (`sid`) an access token this server signed names, expired
     /// or not.
     pub fn signed_here(&self, token: &str) -> Result<(Option<i64>, String), super::Refusal> {

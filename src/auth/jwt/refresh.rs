@@ -134,6 +134,26 @@ impl JwtMode {
         refresh_token: &str,
         client: &ClientInfo,
     ) -> Result<Result<TokenPair, RefreshRefusal>, AppError> {
+        self.refresh_within(refresh_token, client, self.grace).await
+    }
+
+    /// What a thief gets for a spent refresh token, as if the grace window were already over
+    /// (the theft drill cannot wait for it): the family is revoked.
+    pub async fn replay_without_grace(
+        &self,
+        refresh_token: &str,
+        client: &ClientInfo,
+    ) -> Result<Result<TokenPair, RefreshRefusal>, AppError> {
+        self.refresh_within(refresh_token, client, -1).await
+    }
+
+    /// [`Self::refresh`] with a spent token forgiven for `grace` seconds.
+    async fn refresh_within(
+        &self,
+        refresh_token: &str,
+        client: &ClientInfo,
+        grace: i64,
+    ) -> Result<Result<TokenPair, RefreshRefusal>, AppError> {
         if refresh_token.is_empty() {
             return Ok(Err(RefreshRefusal::Missing));
         }
@@ -157,7 +177,7 @@ impl JwtMode {
                 access_jti: &access_jti,
                 ip: &client.ip,
                 now,
-                grace: self.grace,
+                grace,
                 refresh_ttl: self.refresh_ttl,
                 absolute_ttl: self.absolute_ttl,
                 access_ttl: self.tokens.ttl(),
