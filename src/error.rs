@@ -12,6 +12,8 @@ use leptos::server_fn::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::model::RevocationReason;
+
 /// One input that was refused, and why, in words meant for the person who typed it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -40,6 +42,17 @@ pub enum AppError {
     /// The request carries no credentials.
     #[error("You are not signed in, or your sign-in has ended.")]
     Unauthenticated,
+    /// The request's cookie session was ended by someone else: another device, a password
+    /// change, the device limit.
+    #[error("You were signed out because {}.", reason.because())]
+    SessionEnded { reason: RevocationReason },
+    /// The account is signed in on as many devices as its policy allows, and the policy refuses
+    /// more.
+    #[error(
+        "This account may be signed in on at most {limit} devices at once, and it is. Sign one \
+         of them out on its devices page, or raise the limit on its account page."
+    )]
+    DeviceLimit { limit: i64 },
     /// The request carries credentials that were refused (expired, forged, revoked...).
     #[error("Your credentials were refused: {reason}.")]
     InvalidToken { reason: String },
@@ -90,9 +103,10 @@ impl AppError {
     pub fn status(&self) -> u16 {
         match self {
             AppError::Invalid { .. } => 422,
-            AppError::UsernameTaken => 409,
+            AppError::UsernameTaken | AppError::DeviceLimit { .. } => 409,
             AppError::InvalidCredentials
             | AppError::Unauthenticated
+            | AppError::SessionEnded { .. }
             | AppError::InvalidToken { .. }
             | AppError::RefreshRefused { .. } => 401,
             AppError::NotFound => 404,
@@ -113,6 +127,7 @@ impl AppError {
         matches!(
             self,
             AppError::Unauthenticated
+                | AppError::SessionEnded { .. }
                 | AppError::InvalidToken { .. }
                 | AppError::RefreshRefused { .. }
         )

@@ -1,5 +1,7 @@
 //! Where users may go: the protected pages, and the only `next` targets honoured after sign-in.
 
+use crate::model::RevocationReason;
+
 /// Pages that need a signed-in user. Anonymous visits go to `/login?next=<path>`.
 pub const PROTECTED_PAGES: &[&str] = &[
     "/dashboard",
@@ -41,6 +43,11 @@ pub fn safe_next(next: Option<&str>) -> String {
 /// `/login?next=<path, percent-encoded>`
 pub fn login_url(next: &str) -> String {
     format!("/login?next={}", encode_query_value(next))
+}
+
+/// `/login?next=<path>&signed_out=<reason>`: the login page says why the session ended.
+pub fn login_url_signed_out(next: &str, reason: RevocationReason) -> String {
+    format!("{}&signed_out={}", login_url(next), reason.key())
 }
 
 /// Percent-encodes everything but unreserved characters and `/`.

@@ -56,9 +56,51 @@ for (const javaScript of [true, false]) {
       );
 
       await phone.goto("/dashboard");
-      await expect(phone).toHaveURL(/\/login\?next=\/dashboard$/);
+      await expect(phone).toHaveURL(/\/login\?next=\/dashboard&signed_out=password_changed$/);
+      await expect(phone.getByTestId("signed-out-why")).toContainText("password was changed");
       await laptop.goto("/dashboard");
       await expect(laptop.getByTestId("dashboard-user")).toHaveText(name);
+    });
+
+    test("one device: the PC is signed out when the phone signs in, and told why", async ({
+      browser,
+    }) => {
+      const name = uniqueName("one");
+      const pc = await (await browser.newContext({ javaScriptEnabled: javaScript })).newPage();
+      await signUp(pc, name, javaScript);
+      await pc.goto("/account");
+      await hydrated(pc, javaScript);
+      await pc.getByLabel("One: signing in anywhere signs every other device out").check();
+      await pc.getByTestId("save-device-policy").click();
+      await expect(pc.getByTestId("device-policy")).toContainText("One device");
+
+      const phone = await (await browser.newContext({ javaScriptEnabled: javaScript })).newPage();
+      await logIn(phone, name, javaScript);
+
+      await pc.goto("/dashboard");
+      await expect(pc).toHaveURL(/\/login\?next=\/dashboard&signed_out=device_policy$/);
+      await expect(pc.getByTestId("signed-out-why")).toContainText("another device signed in");
+    });
+
+    test("at most two, refusing: a third sign-in is refused with the limit named", async ({
+      browser,
+    }) => {
+      const { name, laptop } = await twoDevices(browser, javaScript);
+      await laptop.goto("/account");
+      await hydrated(laptop, javaScript);
+      await laptop.getByLabel("At most a number of devices").check();
+      await laptop.getByLabel("The number, for “at most”").fill("2");
+      await laptop.getByLabel("Refuse the new sign-in").check();
+      await laptop.getByTestId("save-device-policy").click();
+      await expect(laptop.getByTestId("device-policy")).toContainText("At most 2 devices");
+
+      const third = await (await browser.newContext({ javaScriptEnabled: javaScript })).newPage();
+      await third.goto("/login");
+      await hydrated(third, javaScript);
+      await third.getByLabel("Username").fill(name);
+      await third.getByLabel("Password").fill(PASSWORD);
+      await third.getByRole("button", { name: "Log in" }).click();
+      await expect(third.getByTestId("form-error")).toContainText("at most 2 devices");
     });
 
     test("the activity log lists what happened, and each device links to its entries", async ({

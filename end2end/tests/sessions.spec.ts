@@ -119,7 +119,10 @@ test.describe("with JavaScript", () => {
 
     // The killed browser still shows the old page; its next request finds no session.
     await headerLink(second, "Devices").click();
-    await expect(second).toHaveURL(/\/login\?next=\/devices$/);
+    await expect(second).toHaveURL(/\/login\?next=\/devices&signed_out=killed$/);
+    await expect(second.getByTestId("signed-out-why")).toContainText(
+      "another of your devices signed it out",
+    );
     await second.goto("/dashboard");
     await expect(second).toHaveURL(/\/login\?next=\/dashboard$/);
   });
@@ -170,7 +173,8 @@ test.describe("without JavaScript", () => {
     await killTheOtherDevice(first, false);
 
     await second.reload();
-    await expect(second).toHaveURL(/\/login\?next=\/dashboard$/);
+    await expect(second).toHaveURL(/\/login\?next=\/dashboard&signed_out=killed$/);
+    await expect(second.getByTestId("signed-out-why")).toBeVisible();
   });
 
   test("a wrong password is reported on the login page", async ({ page }) => {

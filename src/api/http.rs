@@ -325,6 +325,7 @@ pub(super) async fn create_user(
     responses(
         (status = 200, description = "A new token pair.", body = TokenResponse),
         (status = 401, description = "Wrong username or password (the two are not told apart).", body = ErrorBody),
+        (status = 409, description = "The account is signed in on as many devices as its policy allows, and the policy refuses more (`device_limit`, with the `limit`).", body = ErrorBody),
         (status = 422, description = "The body is JSON of the wrong shape.", body = ErrorBody),
         (status = 429, description = "Too many failed sign-ins lately.", body = ErrorBody,
             headers(("Retry-After" = i64, description = "Seconds until the next may be tried"))),

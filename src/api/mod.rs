@@ -22,9 +22,9 @@ use client::RefreshingClient;
 use crate::{
     error::AppError,
     model::{
-        AccountView, ActivityPage, Comparison, DeviceView, Killed, Mode, PasswordChanged,
-        RecognitionReport, SessionProbe, SignatureEdit, TheftDrillReport, TokenParts, TokenPreset,
-        Verdict, Viewer,
+        AccountView, ActivityPage, Comparison, DevicePolicy, DeviceView, Killed, Mode,
+        PasswordChanged, RecognitionReport, SessionProbe, SignatureEdit, TheftDrillReport,
+        TokenParts, TokenPreset, Verdict, Viewer,
     },
 };
 
@@ -320,11 +320,13 @@ pub async fn account() -> Result<AccountView, AppError> {
         .activity()
         .latest(user.id, ActivityKind::PasswordChanged)
         .await?;
+    let device_policy = call.state.auth.device_policy(user.id).await?;
     Ok(AccountView {
         username: user.username,
         mode: current.mode,
         created: Moment::at(user.created_at, call.state.clock.now()),
         last_password_change,
+        device_policy,
     })
 }
 
@@ -350,6 +352,23 @@ pub async fn change_password(
         .await?;
     call.set_cookies(cookies)?;
     Ok(changed)
+}
+
+/// Sets how many devices the account may be signed in on at once: `policy` is `unlimited`,
+/// `one` or `at_most`; the last takes `limit` (2 to 10) and `when_full` (`refuse` or
+/// `end_least_recent`). Devices already signed in stay until the next sign-in.
+#[server(prefix = "/fn", endpoint = "set_device_policy", client = RefreshingClient)]
+pub async fn set_device_policy(
+    policy: String,
+    limit: Option<String>,
+    when_full: Option<String>,
+) -> Result<DevicePolicy, AppError> {
+    let policy =
+        crate::auth::policy::parse_device_policy(&policy, limit.as_deref(), when_full.as_deref())?;
+    let call = ssr::call()?;
+    let current = call.live_user().await?;
+    call.state.auth.set_device_policy(&current, policy).await?;
+    Ok(policy)
 }
 
 /// A page of the signed-in user's activity log, newest first, optionally about one device.

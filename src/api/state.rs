@@ -76,7 +76,7 @@ impl AppState {
             SessionStoreKind::Memory => Arc::new(MemorySessionStore::new(clock.clone())),
         };
         let auth = Auth::new(
-            SessionMode::new(sessions, clock.clone(), &config),
+            SessionMode::new(sessions, db.clone(), clock.clone(), &config),
             JwtMode::new(db.clone(), clock.clone(), &config, keys),
             db.clone(),
             passwords,

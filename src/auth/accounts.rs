@@ -170,7 +170,7 @@ impl Auth {
     ) -> Result<CookieChanges, AppError> {
         let user = self.check_credentials(client, username, password).await?;
         let mode = mode.unwrap_or_else(|| self.remembered_mode(presented));
-        let issued = self.issue(presented, client, &user, mode).await?;
+        let issued = self.sign_in_device(presented, client, &user, mode).await?;
         self.record_sign_in(user.id, client, mode, &issued.device_id)
             .await?;
         Ok(issued.cookies)

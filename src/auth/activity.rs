@@ -217,6 +217,14 @@ fn summary(
             "{device} switched to {}.",
             detail.to_mode.map_or("the other mode", Mode::label)
         ),
+        ActivityKind::EndedByPolicy => format!(
+            "{device} was signed out: {} signed in, and the account allows {} at once{tail}.",
+            detail.by_device.as_deref().unwrap_or("another device"),
+            match detail.limit {
+                Some(1) | None => "one device".to_owned(),
+                Some(limit) => format!("{limit} devices"),
+            }
+        ),
     }
 }
 

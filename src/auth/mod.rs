@@ -17,6 +17,7 @@ pub mod credentials;
 pub mod jwt;
 pub mod mode;
 pub mod password;
+pub mod policy;
 pub mod recent;
 pub mod session;
 pub mod throttle;
@@ -63,6 +64,8 @@ pub struct Auth {
     cookie_names: CookieNames,
     secure_cookies: bool,
     activity: ActivityLog,
+    /// One sign-in at a time per account, so that the device policy holds (`policy.rs`).
+    turns: Arc<policy::Turns>,
 }
 
 /// What [`Auth::recognise`] found, and the cookies the response should set because of it.
@@ -96,6 +99,7 @@ impl Auth {
             cookie_names,
             secure_cookies,
             activity,
+            turns: Arc::default(),
         }
     }
 
@@ -427,7 +431,10 @@ impl Auth {
             else {
                 continue;
             };
-            if let Some(killed) = mode.kill(current.user_id, device_id).await? {
+            if let Some(killed) = mode
+                .kill(current.user_id, device_id, RevocationReason::Killed)
+                .await?
+            {
                 let about = About {
                     device_id,
                     mode: killed.mode,
@@ -742,7 +749,7 @@ impl Auth {
         password: String,
     ) -> Result<TokenPair, AppError> {
         let user = self.check_credentials(client, username, password).await?;
-        let pair = self.jwt.start(&user, client).await?;
+        let pair = self.start_jwt_device(client, &user).await?;
         self.record_sign_in(user.id, client, Mode::Jwt, &pair.device_id)
             .await?;
         Ok(pair)

@@ -69,8 +69,14 @@ pub trait AuthMode: Send + Sync {
     /// The user's devices in this mode.
     async fn devices(&self, user_id: i64) -> Result<Vec<Device>, AppError>;
 
-    /// Ends one of the user's devices; `Ok(None)` if they have no live one with that id.
-    async fn kill(&self, user_id: i64, device_id: &str) -> Result<Option<Killed>, AppError>;
+    /// Ends one of the user's devices, for `reason`; `Ok(None)` if they have no live one with
+    /// that id.
+    async fn kill(
+        &self,
+        user_id: i64,
+        device_id: &str,
+        reason: RevocationReason,
+    ) -> Result<Option<Killed>, AppError>;
 
     /// Ends all the user's devices in this mode except `keep`, for `reason` (what a JWT
     /// device's refresh will be told).

@@ -102,6 +102,8 @@ pub enum Refusal {
     Malformed(String),
     /// A session cookie that names no live session.
     UnknownSession,
+    /// A session cookie whose session someone ended, for this reason.
+    SessionEnded(RevocationReason),
     /// "session-check": the token's refresh family was revoked.
     DeviceSignedOut,
     /// "denylist": this access token was revoked.
@@ -124,6 +126,7 @@ impl Refusal {
             Refusal::IssuedInFuture => "issued_in_future",
             Refusal::Malformed(_) => "malformed",
             Refusal::UnknownSession => "unknown_session",
+            Refusal::SessionEnded(_) => "session_ended",
             Refusal::DeviceSignedOut => "device_signed_out",
             Refusal::TokenRevoked => "token_revoked",
         }
@@ -134,7 +137,7 @@ impl Refusal {
     /// Refusals of a JWT access token: the 401 carries a Bearer `invalid_token` challenge, which
     /// the browser's client answers with a refresh. A refused session cookie is not one.
     pub fn is_about_an_access_token(&self) -> bool {
-        !matches!(self, Refusal::UnknownSession)
+        !matches!(self, Refusal::UnknownSession | Refusal::SessionEnded(_))
     }
 }
 
@@ -155,6 +158,9 @@ impl fmt::Display for Refusal {
             Refusal::IssuedInFuture => write!(f, "the token claims to be issued in the future"),
             Refusal::Malformed(detail) => write!(f, "malformed token: {detail}"),
             Refusal::UnknownSession => write!(f, "the session does not exist or has ended"),
+            Refusal::SessionEnded(reason) => {
+                write!(f, "the session was ended because {}", reason.because())
+            }
             Refusal::DeviceSignedOut => {
                 write!(
                     f,
@@ -213,6 +219,7 @@ impl Recognition {
                     reason: refusal.to_string(),
                 })
             }
+            (None, Some(Refusal::SessionEnded(reason))) => Err(AppError::SessionEnded { reason }),
             (None, _) => Err(AppError::Unauthenticated),
         }
     }

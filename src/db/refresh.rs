@@ -83,8 +83,10 @@ pub enum RotationOutcome {
     },
     Unknown,
     Expired,
-    /// The family was revoked earlier (sign-out, kill, reuse).
-    Revoked,
+    /// The family was revoked earlier (sign-out, kill, reuse...), for the reason stored.
+    Revoked {
+        reason: Option<String>,
+    },
     /// An already-used token came back after the grace window: the family is revoked now.
     Reused {
         family_id: i64,
@@ -143,7 +145,8 @@ impl Db {
         let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
         let Some(found) = sqlx::query!(
             r#"select t.family_id, t.used_at, t.expires_at,
-                   f.revoked_at as family_revoked_at, f.created_at as family_created_at
+                   f.revoked_at as family_revoked_at, f.revoked_reason as family_revoked_reason,
+                   f.created_at as family_created_at
                from refresh_tokens t join refresh_families f on f.id = t.family_id
                where t.hash = ?"#,
             rotation.presented_hash,
@@ -154,7 +157,9 @@ impl Db {
             return Ok(RotationOutcome::Unknown);
         };
         if found.family_revoked_at.is_some() {
-            return Ok(RotationOutcome::Revoked);
+            return Ok(RotationOutcome::Revoked {
+                reason: found.family_revoked_reason,
+            });
         }
         let token_expires_at =
             (now + rotation.refresh_ttl).min(found.family_created_at + rotation.absolute_ttl);
@@ -224,7 +229,7 @@ impl Db {
         .await?;
         // Under the write lock nobody can have marked it meanwhile; checked all the same.
         if marked.rows_affected() != 1 {
-            return Ok(RotationOutcome::Revoked);
+            return Ok(RotationOutcome::Revoked { reason: None });
         }
         let access_expires_at = now + rotation.access_ttl;
         sqlx::query!(

@@ -183,6 +183,56 @@ impl Db {
             .await?;
         Ok(result.rows_affected())
     }
+
+    /// Remembers why the session with `id_hash` was ended, until it would have expired.
+    pub async fn remember_ended_session(
+        &self,
+        id_hash: &[u8],
+        user_id: i64,
+        reason: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query!(
+            "insert into ended_sessions (id_hash, user_id, reason, ended_at, expires_at)
+             values (?, ?, ?, ?, ?)
+             on conflict (id_hash) do update set reason = excluded.reason,
+                 ended_at = excluded.ended_at",
+            id_hash,
+            user_id,
+            reason,
+            now,
+            expires_at,
+        )
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Why the session with `id_hash` was ended, if someone ended it and it has not expired.
+    pub async fn ended_session_reason(
+        &self,
+        id_hash: &[u8],
+        now: i64,
+    ) -> Result<Option<String>, sqlx::Error> {
+        sqlx::query_scalar!(
+            "select reason from ended_sessions where id_hash = ? and expires_at > ?",
+            id_hash,
+            now,
+        )
+        .fetch_optional(self.pool())
+        .await
+    }
+
+    /// The sweeper: forgets why sessions ended once they would have expired anyway.
+    pub async fn delete_expired_ended_sessions(&self, now: i64) -> Result<u64, sqlx::Error> {
+        Ok(
+            sqlx::query!("delete from ended_sessions where expires_at <= ?", now)
+                .execute(self.pool())
+                .await?
+                .rows_affected(),
+        )
+    }
 }
 
 #[cfg(test)]

@@ -95,6 +95,34 @@ impl Db {
         Ok(replaced == 1)
     }
 
+    /// The account's device limit (`None`: no limit) and what a sign-in beyond it does.
+    pub async fn device_policy(&self, user_id: i64) -> Result<(Option<i64>, String), sqlx::Error> {
+        let row = sqlx::query!(
+            "select device_limit, when_full from users where id = ?",
+            user_id
+        )
+        .fetch_one(self.pool())
+        .await?;
+        Ok((row.device_limit, row.when_full))
+    }
+
+    pub async fn set_device_policy(
+        &self,
+        user_id: i64,
+        device_limit: Option<i64>,
+        when_full: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query!(
+            "update users set device_limit = ?, when_full = ? where id = ?",
+            device_limit,
+            when_full,
+            user_id,
+        )
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
     pub async fn count_users(&self) -> Result<i64, sqlx::Error> {
         sqlx::query_scalar!(r#"select count(*) as "n!: i64" from users"#)
             .fetch_one(self.pool())

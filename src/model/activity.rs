@@ -19,10 +19,12 @@ pub enum ActivityKind {
     /// A spent refresh token came back: someone holds a copy, and the device's family is revoked.
     RefreshReuse,
     ModeSwitched,
+    /// The device limit ended this device when another signed in.
+    EndedByPolicy,
 }
 
 impl ActivityKind {
-    pub const ALL: [ActivityKind; 7] = [
+    pub const ALL: [ActivityKind; 8] = [
         ActivityKind::SignedIn,
         ActivityKind::SignInFailed,
         ActivityKind::SignedOut,
@@ -30,6 +32,7 @@ impl ActivityKind {
         ActivityKind::PasswordChanged,
         ActivityKind::RefreshReuse,
         ActivityKind::ModeSwitched,
+        ActivityKind::EndedByPolicy,
     ];
 
     /// What the database stores.
@@ -42,6 +45,7 @@ impl ActivityKind {
             ActivityKind::PasswordChanged => "password_changed",
             ActivityKind::RefreshReuse => "refresh_reuse",
             ActivityKind::ModeSwitched => "mode_switched",
+            ActivityKind::EndedByPolicy => "ended_by_policy",
         }
     }
 
@@ -58,6 +62,7 @@ impl ActivityKind {
             ActivityKind::PasswordChanged => "Password changed",
             ActivityKind::RefreshReuse => "Refresh-token reuse detected",
             ActivityKind::ModeSwitched => "Mode switched",
+            ActivityKind::EndedByPolicy => "Ended by the device limit",
         }
     }
 }
@@ -81,6 +86,9 @@ pub struct ActivityDetail {
     /// The mode a switch went to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to_mode: Option<Mode>,
+    /// The account's device limit when it ended a device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
 }
 
 /// One entry of the log, ready to show.
@@ -133,4 +141,103 @@ pub struct AccountView {
     pub mode: Mode,
     pub created: Moment,
     pub last_password_change: Option<ActivityEntry>,
+    pub device_policy: DevicePolicy,
+}
+
+/// How many devices an account may be signed in on at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "policy", rename_all = "snake_case")]
+pub enum DevicePolicy {
+    Unlimited,
+    /// Signing in anywhere ends every other device: the PC logged out when the phone logs in.
+    OneDevice,
+    /// At most `limit` (2 to 10) devices; a sign-in beyond it does `when_full`.
+    AtMost {
+        limit: u8,
+        when_full: WhenFull,
+    },
+}
+
+/// What a sign-in beyond the device limit does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WhenFull {
+    /// The new sign-in is refused, with a message naming the limit.
+    Refuse,
+    /// The least recently active device ends.
+    EndLeastRecent,
+}
+
+/// The limits "at most N" may take.
+pub const DEVICE_LIMITS: std::ops::RangeInclusive<u8> = 2..=10;
+
+impl WhenFull {
+    pub fn key(self) -> &'static str {
+        match self {
+            WhenFull::Refuse => "refuse",
+            WhenFull::EndLeastRecent => "end_least_recent",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<WhenFull> {
+        [WhenFull::Refuse, WhenFull::EndLeastRecent]
+            .into_iter()
+            .find(|when_full| when_full.key() == key)
+    }
+}
+
+impl DevicePolicy {
+    /// How many devices may be signed in at once, if any limit.
+    pub fn limit(self) -> Option<u8> {
+        match self {
+            DevicePolicy::Unlimited => None,
+            DevicePolicy::OneDevice => Some(1),
+            DevicePolicy::AtMost { limit, .. } => Some(limit),
+        }
+    }
+
+    pub fn when_full(self) -> WhenFull {
+        match self {
+            DevicePolicy::AtMost { when_full, .. } => when_full,
+            DevicePolicy::Unlimited | DevicePolicy::OneDevice => WhenFull::EndLeastRecent,
+        }
+    }
+
+    /// As the database keeps it: the limit, and what happens beyond it.
+    pub fn stored(self) -> (Option<i64>, &'static str) {
+        (self.limit().map(i64::from), self.when_full().key())
+    }
+
+    /// What the database keeps, read back; anything out of range reads as no limit.
+    pub fn from_stored(limit: Option<i64>, when_full: &str) -> DevicePolicy {
+        let when_full = WhenFull::from_key(when_full).unwrap_or(WhenFull::EndLeastRecent);
+        match limit.and_then(|limit| u8::try_from(limit).ok()) {
+            Some(1) => DevicePolicy::OneDevice,
+            Some(limit) if DEVICE_LIMITS.contains(&limit) => {
+                DevicePolicy::AtMost { limit, when_full }
+            }
+            _ => DevicePolicy::Unlimited,
+        }
+    }
+
+    /// In a sentence.
+    pub fn describe(self) -> String {
+        match self {
+            DevicePolicy::Unlimited => "Any number of devices at once.".into(),
+            DevicePolicy::OneDevice => {
+                "One device: signing in anywhere signs every other device out.".into()
+            }
+            DevicePolicy::AtMost {
+                limit,
+                when_full: WhenFull::Refuse,
+            } => format!("At most {limit} devices; a sign-in beyond that is refused."),
+            DevicePolicy::AtMost {
+                limit,
+                when_full: WhenFull::EndLeastRecent,
+            } => format!(
+                "At most {limit} devices; a sign-in beyond that signs the least recently active \
+                 one out."
+            ),
+        }
+    }
 }

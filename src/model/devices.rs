@@ -55,15 +55,19 @@ pub enum RevocationReason {
     KillDrill,
     /// The user changed their password: every other device ends.
     PasswordChanged,
+    /// Another device signed in beyond the account's device limit, and this one was the least
+    /// recently active.
+    DevicePolicy,
 }
 
 impl RevocationReason {
-    const ALL: [RevocationReason; 5] = [
+    const ALL: [RevocationReason; 6] = [
         RevocationReason::SignedOut,
         RevocationReason::Killed,
         RevocationReason::Reused,
         RevocationReason::KillDrill,
         RevocationReason::PasswordChanged,
+        RevocationReason::DevicePolicy,
     ];
 
     /// What the database stores.
@@ -74,6 +78,26 @@ impl RevocationReason {
             RevocationReason::Reused => "reused",
             RevocationReason::KillDrill => "kill_drill",
             RevocationReason::PasswordChanged => "password_changed",
+            RevocationReason::DevicePolicy => "device_policy",
+        }
+    }
+
+    /// The stored key's reason, if it is one.
+    pub fn from_key(key: &str) -> Option<RevocationReason> {
+        Self::ALL.into_iter().find(|reason| reason.key() == key)
+    }
+
+    /// Why a device was signed out, as its owner is told: "you were signed out because ...".
+    pub fn because(self) -> &'static str {
+        match self {
+            RevocationReason::SignedOut => "it signed out",
+            RevocationReason::Killed => "another of your devices signed it out",
+            RevocationReason::Reused => "its refresh token was used twice, so someone holds a copy",
+            RevocationReason::KillDrill => "of the compare page's kill drill",
+            RevocationReason::PasswordChanged => "the account's password was changed",
+            RevocationReason::DevicePolicy => {
+                "another device signed in, and the account allows only so many at once"
+            }
         }
     }
 

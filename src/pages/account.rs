@@ -9,14 +9,18 @@ use super::{
     layout::SignInRequired,
 };
 use crate::{
-    api::{ChangePassword, account},
-    model::{AccountView, PasswordChanged},
+    api::{ChangePassword, SetDevicePolicy, account},
+    model::{AccountView, DEVICE_LIMITS, DevicePolicy, PasswordChanged, WhenFull},
 };
 
 #[component]
 pub fn AccountPage() -> impl IntoView {
     let change = ServerAction::<ChangePassword>::new();
-    let account = Resource::new(move || change.version().get(), |_| account());
+    let set_policy = ServerAction::<SetDevicePolicy>::new();
+    let account = Resource::new(
+        move || (change.version().get(), set_policy.version().get()),
+        |_| account(),
+    );
     let error = last_error(change.value());
     view! {
         <Title text="Account" />
@@ -27,7 +31,14 @@ pub fn AccountPage() -> impl IntoView {
                     account
                         .get()
                         .map(|account| match account {
-                            Ok(account) => view! { <Facts account /> }.into_any(),
+                            Ok(account) => {
+                                let policy = account.device_policy;
+                                view! {
+                                    <Facts account />
+                                    <PolicyForm action=set_policy policy />
+                                }
+                                    .into_any()
+                            }
                             Err(error) => view! { <SignInRequired error /> }.into_any(),
                         })
                 }}
@@ -106,6 +117,91 @@ fn Facts(account: AccountView) -> impl IntoView {
             <a href="/activity">"Activity log"</a>
             ": every sign-in, sign-out and change to this account."
         </p>
+    }
+}
+
+/// How many devices at once: the articles' "log the PC out when the phone logs in" and the
+/// streaming service's screen limit.
+#[component]
+fn PolicyForm(action: ServerAction<SetDevicePolicy>, policy: DevicePolicy) -> impl IntoView {
+    let error = last_error(action.value());
+    let limit = match policy {
+        DevicePolicy::AtMost { limit, .. } => limit,
+        _ => 3,
+    };
+    let when_full = policy.when_full();
+    let choice = |name: &'static str, value: &'static str, label: &'static str, checked: bool| {
+        view! {
+            <label class="choice">
+                <input type="radio" name=name value=value checked=checked />
+                <span>{label}</span>
+            </label>
+        }
+    };
+    view! {
+        <h2 class="part-title">"Devices at once"</h2>
+        <p data-testid="device-policy">{policy.describe()}</p>
+        <ActionForm action=action attr:class="form">
+            <FormError error=error />
+            <fieldset class="mode-choice">
+                <legend>"How many devices may be signed in at once"</legend>
+                {choice("policy", "unlimited", "Any number", policy == DevicePolicy::Unlimited)}
+                {choice(
+                    "policy",
+                    "one",
+                    "One: signing in anywhere signs every other device out",
+                    policy == DevicePolicy::OneDevice,
+                )}
+                {choice(
+                    "policy",
+                    "at_most",
+                    "At most a number of devices",
+                    matches!(policy, DevicePolicy::AtMost { .. }),
+                )}
+            </fieldset>
+            <div class="field">
+                <label for="limit-input">"The number, for “at most”"</label>
+                <input
+                    id="limit-input"
+                    type="number"
+                    name="limit"
+                    min=*DEVICE_LIMITS.start()
+                    max=*DEVICE_LIMITS.end()
+                    value=limit
+                />
+                <p class="field-error" data-testid="limit-error">
+                    {move || error.get().and_then(|error| error.field("limit").map(str::to_owned))}
+                </p>
+            </div>
+            <fieldset class="mode-choice">
+                <legend>"When a sign-in would go beyond it"</legend>
+                {choice(
+                    "when_full",
+                    WhenFull::EndLeastRecent.key(),
+                    "Sign the least recently active device out",
+                    when_full == WhenFull::EndLeastRecent,
+                )}
+                {choice(
+                    "when_full",
+                    WhenFull::Refuse.key(),
+                    "Refuse the new sign-in",
+                    when_full == WhenFull::Refuse,
+                )}
+            </fieldset>
+            <p class="hint">
+                "Devices signed in now stay until the next sign-in. A cookie session ended by the "
+                "limit is out at its next request and told why; a JWT device cannot renew, and "
+                "keeps its access token until it expires."
+            </p>
+            <button
+                type="submit"
+                class="button"
+                data-testid="save-device-policy"
+                disabled=move || action.pending().get()
+            >
+                "Save"
+            </button>
+        </ActionForm>
     }
 }
 

@@ -329,5 +329,6 @@ fn reason_words(reason: RevocationReason) -> &'static str {
         RevocationReason::Reused => "refresh token reused",
         RevocationReason::KillDrill => "kill drill",
         RevocationReason::PasswordChanged => "signed out by a password change",
+        RevocationReason::DevicePolicy => "ended by the device limit: another device signed in",
     }
 }

@@ -7,7 +7,7 @@ use leptos_router::{components::Redirect, hooks::use_location};
 use crate::{
     api::{LogOut, SwitchMode, current_viewer},
     error::AppError,
-    nav::login_url,
+    nav::{login_url, login_url_signed_out},
 };
 
 /// App name, who is signed in and how, and the way out.
@@ -131,7 +131,11 @@ pub fn SignInRequired(error: AppError) -> impl IntoView {
                 format!("?{search}")
             }
         });
-        view! { <Redirect path=login_url(&wanted) /> }.into_any()
+        let login = match &error {
+            AppError::SessionEnded { reason } => login_url_signed_out(&wanted, *reason),
+            _ => login_url(&wanted),
+        };
+        view! { <Redirect path=login /> }.into_any()
     } else {
         view! { <p class="alert" role="alert">{error.to_string()}</p> }.into_any()
     }

@@ -5,7 +5,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::form::{Field, FormError, ModeChoice, field_error, last_error};
-use crate::api::LogIn;
+use crate::{api::LogIn, model::RevocationReason};
 
 #[component]
 pub fn LogInPage() -> impl IntoView {
@@ -17,6 +17,19 @@ pub fn LogInPage() -> impl IntoView {
         <Title text="Log in" />
         <section class="card narrow">
             <h1>"Log in"</h1>
+            {move || {
+                query
+                    .read()
+                    .get("signed_out")
+                    .and_then(|key| RevocationReason::from_key(&key))
+                    .map(|reason| {
+                        view! {
+                            <p class="alert" role="status" data-testid="signed-out-why">
+                                {format!("You were signed out because {}.", reason.because())}
+                            </p>
+                        }
+                    })
+            }}
             {move || {
                 let next = next();
                 (!next.is_empty())

@@ -59,7 +59,8 @@ async fn a_killed_session_is_logged_out_on_its_next_request() {
 
     assert_eq!(response.status(), StatusCode::OK);
     let next = b.get("/dashboard").await;
-    assert_redirects_to(&next, "/login?next=/dashboard");
+    // The login page will say why.
+    assert_redirects_to(&next, "/login?next=/dashboard&signed_out=killed");
     assert!(
         session_set_cookies(&next)
             .iter()

@@ -10,6 +10,7 @@ mod inspect;
 mod jwt;
 mod jwt_browser;
 mod password;
+mod policy;
 mod security;
 mod servers;
 mod sessions;

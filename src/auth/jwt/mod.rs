@@ -332,11 +332,14 @@ impl AuthMode for JwtMode {
             .collect())
     }
 
-    async fn kill(&self, user_id: i64, device_id: &str) -> Result<Option<Killed>, AppError> {
+    async fn kill(
+        &self,
+        user_id: i64,
+        device_id: &str,
+        reason: RevocationReason,
+    ) -> Result<Option<Killed>, AppError> {
         let now = self.clock.now();
-        let revoked = self
-            .revoke(user_id, device_id, RevocationReason::Killed)
-            .await?;
+        let revoked = self.revoke(user_id, device_id, reason).await?;
         Ok(revoked.map(|family| Killed {
             mode: Mode::Jwt,
             access_valid_until: Some(Moment::at(family.access_expires_at, now)),

@@ -10,6 +10,7 @@ use crate::{
     },
     db::{NewFamily, Rotation, RotationOutcome, UserRecord},
     error::AppError,
+    model::RevocationReason,
 };
 
 /// Marks our refresh tokens, so that a leaked one is recognisable (for secret scanners too).
@@ -47,7 +48,8 @@ pub enum RefreshRefusal {
     Missing,
     Unknown,
     Expired,
-    Revoked,
+    /// The family was revoked, for this reason when one was stored.
+    Revoked(Option<RevocationReason>),
     /// Used before, after the grace window: the family is revoked now.
     Reused,
     /// The device refreshed too often lately; it stays signed in.
@@ -68,7 +70,12 @@ impl RefreshRefusal {
             RefreshRefusal::Missing => "no refresh token",
             RefreshRefusal::Unknown => "unknown refresh token",
             RefreshRefusal::Expired => "the refresh token has expired",
-            RefreshRefusal::Revoked => "this device was signed out",
+            RefreshRefusal::Revoked(Some(reason)) => {
+                return AppError::RefreshRefused {
+                    reason: format!("this device was signed out because {}", reason.because()),
+                };
+            }
+            RefreshRefusal::Revoked(None) => "this device was signed out",
             RefreshRefusal::Reused => {
                 "the refresh token was already used: this device is signed out for safety"
             }
@@ -198,7 +205,10 @@ impl JwtMode {
             }
             RotationOutcome::Unknown => return Ok(Err(RefreshRefusal::Unknown)),
             RotationOutcome::Expired => return Ok(Err(RefreshRefusal::Expired)),
-            RotationOutcome::Revoked => return Ok(Err(RefreshRefusal::Revoked)),
+            RotationOutcome::Revoked { reason } => {
+                let reason = reason.as_deref().map(RevocationReason::from_stored);
+                return Ok(Err(RefreshRefusal::Revoked(reason)));
+            }
             RotationOutcome::Reused { family_id } => {
                 tracing::warn!(
                     device = %fingerprint(refresh_token.as_bytes(), 4),
@@ -209,7 +219,7 @@ impl JwtMode {
             }
         };
         let Some(user) = self.db.user_by_id(family.user_id).await? else {
-            return Ok(Err(RefreshRefusal::Revoked));
+            return Ok(Err(RefreshRefusal::Revoked(None)));
         };
         // Signed as at the successor's issue: within the grace window every caller gets the
         // very access token issued with it (HS256 is deterministic), whose jti a kill denies.

@@ -38,7 +38,7 @@ use crate::{
         config::{Config, LAST_SEEN_GRANULARITY},
         ids::new_public_id,
     },
-    db::{SessionRow, UserRecord},
+    db::{Db, SessionRow, UserRecord},
     error::AppError,
     model::{Killed, Mode, Revocation, RevocationReason, SessionStoreKind},
 };
@@ -62,12 +62,14 @@ pub struct SessionSettings {
 
 pub struct SessionMode {
     store: Arc<dyn SessionBackend>,
+    /// Why sessions ended, whichever store keeps the sessions themselves.
+    db: Db,
     clock: Clock,
     settings: SessionSettings,
 }
 
 impl SessionMode {
-    pub fn new(store: Arc<dyn SessionBackend>, clock: Clock, config: &Config) -> Self {
+    pub fn new(store: Arc<dyn SessionBackend>, db: Db, clock: Clock, config: &Config) -> Self {
         let settings = SessionSettings {
             idle_timeout: config.session_idle_timeout,
             absolute_timeout: config.session_absolute_timeout,
@@ -77,6 +79,7 @@ impl SessionMode {
         };
         SessionMode {
             store,
+            db,
             clock,
             settings,
         }
@@ -156,9 +159,42 @@ impl SessionMode {
             .await?)
     }
 
-    /// The sweeper: removes expired sessions.
+    /// Ends the user's sessions that `end` picks, remembering `reason` for each, so that the
+    /// browser's next request is told why; returns how many ended. A session that appears
+    /// meanwhile is not picked.
+    async fn end_sessions(
+        &self,
+        user_id: i64,
+        reason: RevocationReason,
+        end: impl Fn(&SessionRow) -> bool,
+    ) -> Result<u64, AppError> {
+        let now = self.clock.now();
+        let mut ended = 0;
+        for row in self.store.live_sessions_of_user(user_id).await? {
+            if !end(&row) {
+                continue;
+            }
+            self.db
+                .remember_ended_session(&row.id_hash, user_id, reason.key(), now, row.expires_at)
+                .await?;
+            if self
+                .store
+                .delete_session_of_user(user_id, &row.public_id)
+                .await?
+            {
+                ended += 1;
+            }
+        }
+        Ok(ended)
+    }
+
+    /// The sweeper: removes expired sessions, and what was kept about why others ended.
     pub async fn delete_expired(&self) -> Result<u64, AppError> {
-        Ok(self.store.delete_expired().await?)
+        let ended = self
+            .db
+            .delete_expired_ended_sessions(self.clock.now())
+            .await?;
+        Ok(self.store.delete_expired().await? + ended)
     }
 }
 
@@ -208,6 +244,18 @@ impl AuthMode for SessionMode {
             ))
         };
         let Some(record) = self.store.load(&id).await? else {
+            // Only a session that is gone costs this second look: ended by someone, and why.
+            let reason = self
+                .db
+                .ended_session_reason(&hash_session_id(&id), self.clock.now())
+                .await?
+                .and_then(|key| RevocationReason::from_key(&key));
+            if let Some(reason) = reason {
+                return Ok((
+                    Recognised::Refused(Refusal::SessionEnded(reason)),
+                    self.forget_cookie(),
+                ));
+            }
             return ended();
         };
         let Ok(mut state) = SessionState::of(&record) else {
@@ -271,10 +319,17 @@ impl AuthMode for SessionMode {
         Ok(rows.into_iter().map(device_of).collect())
     }
 
-    async fn kill(&self, user_id: i64, device_id: &str) -> Result<Option<Killed>, AppError> {
-        // The row is gone: the device's next request is anonymous, nothing survives.
-        let deleted = self.end_device(user_id, device_id).await?;
-        Ok(deleted.then_some(Killed {
+    async fn kill(
+        &self,
+        user_id: i64,
+        device_id: &str,
+        reason: RevocationReason,
+    ) -> Result<Option<Killed>, AppError> {
+        // The row is gone: the device's next request finds only why.
+        let ended = self
+            .end_sessions(user_id, reason, |row| row.public_id == device_id)
+            .await?;
+        Ok((ended > 0).then_some(Killed {
             mode: Mode::Session,
             access_valid_until: None,
         }))
@@ -284,12 +339,10 @@ impl AuthMode for SessionMode {
         &self,
         user_id: i64,
         keep: Option<&str>,
-        _reason: RevocationReason,
+        reason: RevocationReason,
     ) -> Result<Ended, AppError> {
-        // A deleted session keeps nothing, not even why: its next request is simply anonymous.
         let count = self
-            .store
-            .delete_sessions_of_user_except(user_id, keep)
+            .end_sessions(user_id, reason, |row| Some(row.public_id.as_str()) != keep)
             .await?;
         Ok(Ended {
             count,

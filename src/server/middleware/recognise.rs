@@ -14,11 +14,11 @@ use tower_cookies::Cookies;
 use super::SERVER_FN_PREFIX;
 use crate::{
     api::state::AppState,
-    auth::{Recognition, credentials::Authorization},
+    auth::{Recognition, Refusal, credentials::Authorization},
     core::client::{ClientInfo, accepts_html},
     error::AppError,
     inspect::metrics::{Measured, measure_recognition},
-    nav::{is_protected, login_url},
+    nav::{is_protected, login_url, login_url_signed_out},
 };
 
 /// Works out the client (through the proxies `TRUSTED_PROXIES` names), reads the credentials
@@ -112,7 +112,11 @@ pub async fn guard_pages(request: Request, next: Next) -> Response {
         return crate::api::http::refresh_page(&wanted);
     }
     if reads(request.method()) && recognition.user.is_none() && is_protected(request.uri().path()) {
-        return Redirect::to(&login_url(&wanted)).into_response();
+        let login = match recognition.refused {
+            Some(Refusal::SessionEnded(reason)) => login_url_signed_out(&wanted, reason),
+            _ => login_url(&wanted),
+        };
+        return Redirect::to(&login).into_response();
     }
     next.run(request).await
 }
