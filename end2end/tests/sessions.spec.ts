@@ -123,8 +123,9 @@ test.describe("with JavaScript", () => {
     await expect(second.getByTestId("signed-out-why")).toContainText(
       "another of your devices signed it out",
     );
+    // Every request of the page after it hears the same, until it signs in again.
     await second.goto("/dashboard");
-    await expect(second).toHaveURL(/\/login\?next=\/dashboard$/);
+    await expect(second).toHaveURL(/\/login\?next=\/dashboard&signed_out=killed$/);
   });
 
   test("sign out all other devices keeps this one", async ({ browser }) => {

@@ -321,10 +321,18 @@ pub async fn account() -> Result<AccountView, AppError> {
         .latest(user.id, ActivityKind::PasswordChanged)
         .await?;
     let device_policy = call.state.auth.device_policy(user.id).await?;
+    let now = call.state.clock.now();
+    let password_changed = call
+        .state
+        .auth
+        .password_changed_at(user.id)
+        .await?
+        .map(|at| Moment::at(at, now));
     Ok(AccountView {
         username: user.username,
         mode: current.mode,
-        created: Moment::at(user.created_at, call.state.clock.now()),
+        created: Moment::at(user.created_at, now),
+        password_changed,
         last_password_change,
         device_policy,
     })

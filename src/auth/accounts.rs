@@ -110,9 +110,11 @@ impl Auth {
         // A busy hasher returns early here, and the unsettled attempt is taken back.
         let verified = self.passwords.verify(&password, phc).await?;
         match user {
-            Some(user) if verified => {
+            Some(mut user) if verified => {
                 attempt.succeeded();
-                self.upgrade_hash(&user, &password).await?;
+                if let Some(upgraded) = self.upgrade_hash(&user, &password).await {
+                    user.password_hash = upgraded;
+                }
                 Ok(user)
             }
             Some(user) => {
@@ -127,17 +129,32 @@ impl Auth {
         }
     }
 
-    /// Rehashes `password` with today's parameters when `user`'s stored hash is weaker. A
-    /// password changed meanwhile keeps its new hash.
-    async fn upgrade_hash(&self, user: &UserRecord, password: &Password) -> Result<(), AppError> {
+    /// Rehashes `password` with today's parameters when `user`'s stored hash is weaker, and
+    /// returns the new hash once stored. Best effort: a busy hasher or a failed write leaves
+    /// the old hash for the next sign-in, and a password changed meanwhile keeps its new hash.
+    async fn upgrade_hash(&self, user: &UserRecord, password: &Password) -> Option<String> {
         if !Passwords::is_weaker_than_today(&user.password_hash) {
-            return Ok(());
+            return None;
         }
-        let hash = self.passwords.hash(password).await?;
-        self.db
-            .replace_password_hash(user.id, &user.password_hash, &hash)
-            .await?;
-        Ok(())
+        let hash = match self.passwords.hash(password).await {
+            Ok(hash) => hash,
+            Err(error) => {
+                tracing::warn!(%error, "a weaker password hash was not upgraded");
+                return None;
+            }
+        };
+        match self
+            .db
+            .replace_password_hash(user.id, &user.password_hash, &hash, None)
+            .await
+        {
+            Ok(true) => Some(hash),
+            Ok(false) => None,
+            Err(error) => {
+                tracing::warn!(%error, "a weaker password hash was not upgraded");
+                None
+            }
+        }
     }
 
     /// Creates an account and signs this browser in to it with `mode`, or the mode it chose

@@ -80,7 +80,7 @@ impl ActivityLog {
     /// A wrong password for the account `user_id`, from `ip`.
     pub async fn failed_sign_in(&self, user_id: i64, ip: &str) -> Result<(), AppError> {
         self.db
-            .record_failed_sign_in(user_id, ip, self.clock.now(), self.limits.entries)
+            .record_failed_sign_in(user_id, ip, self.clock.now())
             .await?;
         Ok(())
     }
@@ -182,9 +182,10 @@ fn summary(
     let tail = detail
         .access_valid_until
         .map(|until| {
+            let stays = if until > now { "stays" } else { "stayed" };
             let until = Moment::at(until, now);
             format!(
-                "; a JWT device's last access token stays valid until {} ({})",
+                "; a JWT device's last access token {stays} valid until {} ({})",
                 until.utc, until.relative
             )
         })
@@ -204,10 +205,18 @@ fn summary(
         ActivityKind::SignInFailed if count == 1 => "A wrong password was typed.".to_owned(),
         ActivityKind::SignInFailed => format!("A wrong password was typed {count} times."),
         ActivityKind::SignedOut => format!("{device} signed out."),
-        ActivityKind::DeviceKilled => format!("{device} was signed out{by}{tail}."),
+        ActivityKind::DeviceKilled => match detail.ended {
+            // "Sign out all other devices": one entry for all of them.
+            Some(ended) => format!("{} signed out{by}{tail}.", devices(ended)),
+            None => format!("{device} was signed out{by}{tail}."),
+        },
         ActivityKind::PasswordChanged => format!(
             "The password was changed{by}: {} signed out{tail}.",
             devices(detail.ended.unwrap_or(0))
+        ),
+        ActivityKind::RefreshReuse if detail.drill == Some(true) => format!(
+            "The theft drill replayed a spent refresh token of {device}: the device is signed \
+             out, as it would be for a real copy."
         ),
         ActivityKind::RefreshReuse => format!(
             "A refresh token of {device} was used twice: someone has a copy, so the device is \

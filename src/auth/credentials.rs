@@ -28,12 +28,17 @@ use http::{
 use super::user::Refusal;
 use crate::{
     core::{config::CookieNames, text::excerpt},
-    model::Mode,
+    model::{Mode, RevocationReason},
 };
 
 /// Remembers, per browser, the mode last chosen at sign-in: a preference, not a credential, read
 /// by the same rule.
 pub const MODE_CHOICE_COOKIE: &str = "tb_mode";
+/// Why this browser's session was ended by someone else (a `RevocationReason` key), for a few
+/// minutes after its next request found out: every request of the page that follows (a page
+/// load fires several at once, and only the first still carries the dead session cookie) is
+/// told the same, and the login page can say why. Signing in clears it.
+pub const SIGNED_OUT_COOKIE: &str = "tb_signed_out";
 
 /// The access token of an `Authorization` header.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -60,6 +65,8 @@ pub struct Credentials {
     pub authorization: Authorization,
     /// The mode this browser chose last.
     pub mode_choice: Option<Mode>,
+    /// Why this browser's session was ended lately, if it was ([`SIGNED_OUT_COOKIE`]).
+    pub signed_out: Option<RevocationReason>,
     /// Bytes of credentials on the wire: the session and access cookies as `name=value`, and the
     /// `Authorization` header's value.
     pub bytes: usize,
@@ -97,6 +104,8 @@ impl Credentials {
             refresh: cookie(names.refresh),
             authorization: read_authorization(headers),
             mode_choice: first_cookie(headers, MODE_CHOICE_COOKIE).and_then(Mode::from_key),
+            signed_out: first_cookie(headers, SIGNED_OUT_COOKIE)
+                .and_then(RevocationReason::from_key),
         }
     }
 

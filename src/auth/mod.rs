@@ -38,9 +38,9 @@ use crate::{
 };
 use activity::{About, ActivityLog};
 pub use cookies::CookieChanges;
-use cookies::{CookieScope, credential_cookie};
+use cookies::{CookieScope, credential_cookie, removal};
 pub use credentials::Credentials;
-use credentials::MODE_CHOICE_COOKIE;
+use credentials::{MODE_CHOICE_COOKIE, SIGNED_OUT_COOKIE};
 use jwt::{
     JwtMode, JwtSettings,
     refresh::{RefreshRefusal, TokenPair},
@@ -50,6 +50,13 @@ use password::Passwords;
 use session::{SessionMode, SessionSettings};
 use throttle::{SignInThrottle, SignUpThrottle};
 pub use user::{CurrentUser, Device, LiveUser, Recognised, Recognition, Refusal};
+
+/// The 401 of a device whose server-side record has ended.
+fn signed_out() -> AppError {
+    AppError::InvalidToken {
+        reason: Refusal::DeviceSignedOut.to_string(),
+    }
+}
 
 /// The modes and what signing in needs: shared by every request.
 #[derive(Clone)]
@@ -201,6 +208,13 @@ impl Auth {
                 Recognised::Absent => {}
             }
         }
+        // The session cookie is gone, but why it ended is remembered for a little while.
+        if recognition.user.is_none()
+            && recognition.refused.is_none()
+            && let Some(reason) = presented.signed_out
+        {
+            recognition.refused = Some(Refusal::SessionEnded(reason));
+        }
         Ok(Recognising {
             recognition,
             cookies,
@@ -215,9 +229,7 @@ impl Auth {
         if self.mode(current.mode).is_live(&current).await? {
             Ok(LiveUser::confirmed(current))
         } else {
-            Err(AppError::InvalidToken {
-                reason: Refusal::DeviceSignedOut.to_string(),
-            })
+            Err(signed_out())
         }
     }
 
@@ -233,9 +245,14 @@ impl Auth {
     ) -> Result<Issued, AppError> {
         let ended = self.sign_out(presented).await?;
         let issued = self.mode(mode).issue(user, client).await?;
-        // Later cookies replace earlier ones of the same name: the new credentials win.
+        // Later cookies replace earlier ones of the same name: the new credentials win. Why an
+        // earlier session ended is old news now.
+        let forget_why = CookieChanges::none().set(removal(SIGNED_OUT_COOKIE, self.note_scope()));
         Ok(Issued {
-            cookies: ended.and(issued.cookies).and(self.remember_mode(mode)),
+            cookies: ended
+                .and(issued.cookies)
+                .and(self.remember_mode(mode))
+                .and(forget_why),
             device_id: issued.device_id,
         })
     }
@@ -362,6 +379,12 @@ impl Auth {
             return Ok(CookieChanges::none());
         }
         let user = self.user(current).await?;
+        // New credentials only for a device that is still live at this moment: a browser
+        // ended meanwhile (a kill, a password change) must not switch its way back in.
+        let _turn = self.turn(user.id).await;
+        if !self.still_live(presented, current).await? {
+            return Err(signed_out());
+        }
         let issued = self.issue(presented, client, &user, to).await?;
         let about = About {
             device_id: &issued.device_id,
@@ -550,9 +573,15 @@ impl Auth {
         }
         attempt.succeeded();
         let hash = self.passwords.hash(&new_password).await?;
+        // From here the account's turn is held: no sign-in, switch or other change of the
+        // account can slip in between the new hash and the devices it ends.
+        let _turn = self.turn(user.id).await;
+        if !self.still_live(presented, current).await? {
+            return Err(signed_out());
+        }
         if !self
             .db
-            .replace_password_hash(user.id, &user.password_hash, &hash)
+            .replace_password_hash(user.id, &user.password_hash, &hash, Some(self.clock.now()))
             .await?
         {
             // Another change won the race: what was typed is no longer the current password.
@@ -607,16 +636,21 @@ impl Auth {
         presented.mode_choice.unwrap_or(Mode::Session)
     }
 
-    fn remember_mode(&self, mode: Mode) -> CookieChanges {
-        let scope = CookieScope {
+    /// Where the cookies that are notes rather than credentials live (the mode chosen last,
+    /// why a session ended): the whole site, sent with top-level navigations.
+    fn note_scope(&self) -> CookieScope {
+        CookieScope {
             path: "/",
             same_site: SameSite::Lax,
             secure: self.secure_cookies,
-        };
+        }
+    }
+
+    fn remember_mode(&self, mode: Mode) -> CookieChanges {
         CookieChanges::none().set(credential_cookie(
             MODE_CHOICE_COOKIE,
             mode.key().to_owned(),
-            scope,
+            self.note_scope(),
             Some(365 * 86_400),
         ))
     }
@@ -640,13 +674,18 @@ impl Auth {
     ) -> Result<Result<TokenPair, RefreshRefusal>, AppError> {
         let outcome = self.jwt.refresh(refresh_token, client).await?;
         if let Err(RefreshRefusal::Reused) = outcome {
-            self.record_reuse(refresh_token, client).await?;
+            self.record_reuse(refresh_token, client, false).await?;
         }
         Ok(outcome)
     }
 
     /// Writes "refresh-token reuse detected" on the log of the family's owner.
-    async fn record_reuse(&self, refresh_token: &str, client: &ClientInfo) -> Result<(), AppError> {
+    async fn record_reuse(
+        &self,
+        refresh_token: &str,
+        client: &ClientInfo,
+        drill: bool,
+    ) -> Result<(), AppError> {
         let Some(family) = self.jwt.family_of_refresh_token(refresh_token).await? else {
             return Ok(());
         };
@@ -656,7 +695,8 @@ impl Auth {
             device: &family.device,
         };
         let detail = ActivityDetail {
-            access_valid_until: Some(family.access_expires_at),
+            access_valid_until: self.jwt.access_tail(family.access_expires_at),
+            drill: drill.then_some(true),
             ..ActivityDetail::default()
         };
         self.activity
@@ -708,14 +748,15 @@ impl Auth {
                 "This browser holds no refresh token of the device it is signed in as.",
             ));
         }
+        // Through `Auth::refresh`: a token a real thief already spent is logged as reuse.
         let owner = self
-            .jwt
             .refresh(token, client)
             .await?
             .map_err(RefreshRefusal::into_error)?;
         let thief = self.jwt.replay_without_grace(token, client).await?;
-        if let Err(RefreshRefusal::Reused) = thief {
-            self.record_reuse(token, client).await?;
+        let reuse_detected = matches!(thief, Err(RefreshRefusal::Reused));
+        if reuse_detected {
+            self.record_reuse(token, client, true).await?;
         }
         let owner_next = self.jwt.refresh(&owner.refresh_token, client).await?;
         let refusal = |outcome: Result<TokenPair, RefreshRefusal>| match outcome {
@@ -736,6 +777,7 @@ impl Auth {
             thief_refused: refusal(thief),
             owner_refused: refusal(owner_next),
             grace_seconds: self.jwt.grace(),
+            reuse_detected,
             access_valid_until,
         })
     }

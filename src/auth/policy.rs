@@ -86,6 +86,11 @@ pub fn parse_device_policy(
 }
 
 impl Auth {
+    /// When the user last changed their password, if ever.
+    pub async fn password_changed_at(&self, user_id: i64) -> Result<Option<i64>, AppError> {
+        Ok(self.db.password_changed_at(user_id).await?)
+    }
+
     pub async fn device_policy(&self, user_id: i64) -> Result<DevicePolicy, AppError> {
         let (limit, when_full) = self.db.device_policy(user_id).await?;
         Ok(DevicePolicy::from_stored(limit, &when_full))
@@ -114,9 +119,47 @@ impl Auth {
         mode: Mode,
     ) -> Result<Issued, AppError> {
         let _turn = self.turns.of(user.id).await;
+        self.password_unchanged(user).await?;
         let replaced = self.devices_presented(presented, user.id).await?;
         self.make_room(client, user, &replaced).await?;
         self.issue(presented, client, user, mode).await
+    }
+
+    /// The account's turn: what is decided while it is held sees no other sign-in, password
+    /// change or mode switch of the account half done.
+    pub(super) async fn turn(&self, user_id: i64) -> MutexGuard<'_, ()> {
+        self.turns.of(user_id).await
+    }
+
+    /// Refuses a sign-in whose password was checked against a hash that has since been
+    /// replaced: a password change in between ends every device, this one included.
+    async fn password_unchanged(&self, user: &UserRecord) -> Result<(), AppError> {
+        let stored = self.db.user_by_id(user.id).await?;
+        match stored {
+            Some(stored) if stored.password_hash == user.password_hash => Ok(()),
+            _ => Err(AppError::InvalidCredentials),
+        }
+    }
+
+    /// Whether the record behind `current` is live right now, read again (a session's
+    /// recognition read it earlier in the request; another request may have ended it since).
+    pub(super) async fn still_live(
+        &self,
+        presented: &Credentials,
+        current: &LiveUser,
+    ) -> Result<bool, AppError> {
+        Ok(match current.mode {
+            Mode::Session => self
+                .session
+                .record(presented)
+                .await?
+                .is_some_and(|row| row.public_id == current.device_id),
+            Mode::Jwt => {
+                self.db
+                    .family_is_live(&current.device_id, self.clock.now())
+                    .await?
+            }
+        })
     }
 
     /// A script's sign-in: a new JWT family under the account's device policy.
@@ -126,6 +169,7 @@ impl Auth {
         user: &UserRecord,
     ) -> Result<super::jwt::refresh::TokenPair, AppError> {
         let _turn = self.turns.of(user.id).await;
+        self.password_unchanged(user).await?;
         self.make_room(client, user, &[]).await?;
         self.jwt.start(user, client).await
     }
@@ -189,7 +233,13 @@ impl Auth {
             });
         }
         live.sort_by_key(|device| (device.last_seen_at, device.created_at));
-        for device in live.iter().take(excess) {
+        let mut ended = 0;
+        for device in &live {
+            if ended == excess {
+                break;
+            }
+            // A device that cannot be ended (gone meanwhile, or past its refresh lifetime and
+            // waiting for the sweeper) counts for nothing: the next one goes instead.
             let Some(killed) = self
                 .mode(device.mode)
                 .kill(user.id, &device.id, RevocationReason::DevicePolicy)
@@ -217,6 +267,7 @@ impl Auth {
                     &detail,
                 )
                 .await?;
+            ended += 1;
         }
         Ok(())
     }

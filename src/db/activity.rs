@@ -2,6 +2,10 @@
 
 use super::Db;
 
+/// Rows of failed sign-ins kept per user (each counts a run from one address): a guesser
+/// rotating addresses fills these, never the rest of the log.
+const FAILURE_ROWS_KEPT: i64 = 100;
+
 /// An entry as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ActivityRow {
@@ -62,7 +66,6 @@ impl Db {
         user_id: i64,
         ip: &str,
         at: i64,
-        keep: i64,
     ) -> Result<(), sqlx::Error> {
         let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
         let counted = sqlx::query!(
@@ -85,7 +88,18 @@ impl Db {
             )
             .execute(&mut *tx)
             .await?;
-            trim(&mut tx, user_id, keep).await?;
+            // Failures are trimmed among themselves: anyone may cause them, so they must not
+            // push the account's own history out of a log bounded by count.
+            sqlx::query!(
+                "delete from activity where user_id = ? and kind = 'sign_in_failed' and id not in
+                     (select id from activity where user_id = ? and kind = 'sign_in_failed'
+                      order by at desc, id desc limit ?)",
+                user_id,
+                user_id,
+                FAILURE_ROWS_KEPT,
+            )
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await
     }

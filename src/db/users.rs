@@ -76,16 +76,21 @@ impl Db {
     }
 
     /// Replaces the user's password hash if it is still `expected`: of two changes at once,
-    /// one wins and the other finds `Ok(false)`.
+    /// one wins and the other finds `Ok(false)`. `changed_at` is set for a new password, and
+    /// `None` for the same password rehashed.
     pub async fn replace_password_hash(
         &self,
         user_id: i64,
         expected: &str,
         new_hash: &str,
+        changed_at: Option<i64>,
     ) -> Result<bool, sqlx::Error> {
         let replaced = sqlx::query!(
-            "update users set password_hash = ? where id = ? and password_hash = ?",
+            "update users set password_hash = ?,
+                 password_changed_at = coalesce(?, password_changed_at)
+             where id = ? and password_hash = ?",
             new_hash,
+            changed_at,
             user_id,
             expected,
         )
@@ -93,6 +98,17 @@ impl Db {
         .await?
         .rows_affected();
         Ok(replaced == 1)
+    }
+
+    /// When the user last changed their password, if ever.
+    pub async fn password_changed_at(&self, user_id: i64) -> Result<Option<i64>, sqlx::Error> {
+        Ok(sqlx::query_scalar!(
+            "select password_changed_at from users where id = ?",
+            user_id
+        )
+        .fetch_optional(self.pool())
+        .await?
+        .flatten())
     }
 
     /// The account's device limit (`None`: no limit) and what a sign-in beyond it does.

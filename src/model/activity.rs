@@ -89,6 +89,9 @@ pub struct ActivityDetail {
     /// The account's device limit when it ended a device.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+    /// The reuse was the theft drill's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drill: Option<bool>,
 }
 
 /// One entry of the log, ready to show.
@@ -140,6 +143,9 @@ pub struct AccountView {
     pub username: String,
     pub mode: Mode,
     pub created: Moment,
+    /// When the password was last changed, if ever (kept with the account).
+    pub password_changed: Option<Moment>,
+    /// The log's entry for that change, while the log still holds it.
     pub last_password_change: Option<ActivityEntry>,
     pub device_policy: DevicePolicy,
 }

@@ -126,6 +126,8 @@ pub struct TheftDrillReport {
     pub owner_refused: String,
     /// The grace window the drill skipped: a real replay within it gets the same successor.
     pub grace_seconds: i64,
+    /// The thief's replay was caught as reuse, and the activity log says so.
+    pub reuse_detected: bool,
     /// Until when this browser's access token still works (`pure`); `None` when this server
     /// refuses it at once (`session-check`, `denylist`).
     pub access_valid_until: Option<Moment>,

@@ -100,16 +100,18 @@ fn Facts(account: AccountView) -> impl IntoView {
             <dd><When moment=account.created /></dd>
             <dt>"Password last changed"</dt>
             <dd data-testid="last-password-change">
-                {match account.last_password_change {
-                    Some(entry) => {
+                {match (account.password_changed, account.last_password_change) {
+                    // The entry is written in the same request as the change, a moment later.
+                    (Some(changed), Some(entry)) if (entry.at.unix - changed.unix).abs() <= 60 => {
                         view! {
-                            <When moment=entry.at />
+                            <When moment=changed />
                             ": "
                             {entry.summary}
                         }
                             .into_any()
                     }
-                    None => "never, since the account was created".into_any(),
+                    (Some(changed), _) => view! { <When moment=changed /> }.into_any(),
+                    (None, _) => "never, since the account was created".into_any(),
                 }}
             </dd>
         </dl>

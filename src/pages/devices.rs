@@ -186,23 +186,37 @@ fn DrillReport(report: TheftDrillReport) -> impl IntoView {
             <dt>"This browser"</dt>
             <dd>{access}</dd>
         </dl>
-        <p>
-            "The " <a href="/activity">"activity log"</a>
-            " now says: refresh-token reuse detected."
-        </p>
+        {report
+            .reuse_detected
+            .then(|| {
+                view! {
+                    <p>
+                        "The " <a href="/activity">"activity log"</a>
+                        " now says: refresh-token reuse detected (by the drill)."
+                    </p>
+                }
+            })}
     }
 }
 
 /// What a sign-out did, said plainly: a JWT device keeps its access token until it expires.
 #[component]
 fn KillNotice(killed: Killed) -> impl IntoView {
-    let text = match killed.access_valid_until {
-        Some(until) => format!(
+    let text = match (killed.mode, killed.access_valid_until) {
+        (Mode::Jwt, None) => {
+            "Signed out: that device's refresh tokens are revoked, and this server \
+                              checks every access token against its device, so it is refused from \
+                              now on."
+                .to_owned()
+        }
+        (_, Some(until)) => format!(
             "Signed out: that device's refresh tokens are revoked, so it cannot renew. The access \
              token it already holds stays valid until {} ({}): a JWT cannot be called back.",
             until.utc, until.relative
         ),
-        None => "Signed out: its session row is deleted, so its next request is anonymous.".into(),
+        (Mode::Session, None) => {
+            "Signed out: its session row is deleted, so its next request is anonymous.".into()
+        }
     };
     view! {
         <p class="notice" role="status" data-testid="kill-notice">

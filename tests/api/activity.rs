@@ -299,3 +299,47 @@ async fn the_json_api_serves_the_callers_log_and_refuses_strangers() {
     .await;
     assert_eq!(out_of_range.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn wrong_passwords_from_many_addresses_never_push_the_accounts_history_out() {
+    let app = spawn_app_with(&[("ACTIVITY_KEEP_ENTRIES", "150")]).await;
+    let laptop = app.signed_in_browser("vera").await;
+    let user = app
+        .server
+        .state
+        .db
+        .user_by_username("vera")
+        .await
+        .unwrap()
+        .unwrap();
+    // A guesser rotating addresses: each failure its own row.
+    for n in 0..300 {
+        let ip = format!("10.0.{}.{}", n / 250, n % 250);
+        app.server
+            .state
+            .db
+            .record_failed_sign_in(user.id, &ip, app.clock.now())
+            .await
+            .unwrap();
+    }
+    assert_eq!(laptop.switch_to(JWT).await.status(), StatusCode::OK);
+
+    let mut all = Vec::new();
+    for page in 1..=4 {
+        all.extend(laptop.activity(&format!("?page={page}")).await.entries);
+    }
+    let failures = all
+        .iter()
+        .filter(|entry| entry.kind == ActivityKind::SignInFailed)
+        .count();
+    assert_eq!(failures, 100, "failures are bounded among themselves");
+    assert_eq!(
+        all.first().map(|entry| entry.kind),
+        Some(ActivityKind::ModeSwitched)
+    );
+    assert_eq!(
+        all.last().map(|entry| entry.kind),
+        Some(ActivityKind::SignedIn),
+        "the sign-in is still there"
+    );
+}

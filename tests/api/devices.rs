@@ -69,6 +69,16 @@ async fn a_killed_session_is_logged_out_on_its_next_request() {
     );
     assert_eq!(b.viewer().await, None);
     assert_eq!(a.devices().await.len(), 1);
+    // Without its session cookie now, the browser still hears why for a while: a page load
+    // fires several requests, and only the first carried the dead cookie.
+    assert_redirects_to(
+        &b.get("/devices").await,
+        "/login?next=/devices&signed_out=killed",
+    );
+    // Signing in again clears the note.
+    assert_redirects_to(&b.log_in("bea", PASSWORD).await, "/dashboard");
+    assert_eq!(b.log_out().await.status(), StatusCode::OK);
+    assert_redirects_to(&b.get("/devices").await, "/login?next=/devices");
 }
 
 #[tokio::test]

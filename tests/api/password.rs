@@ -236,7 +236,7 @@ async fn a_hash_made_with_weaker_parameters_is_replaced_at_the_next_sign_in() {
     let db = &app.server.state.db;
     let user = db.user_by_username("oda").await.unwrap().unwrap();
     assert!(
-        db.replace_password_hash(user.id, &today, &weak)
+        db.replace_password_hash(user.id, &today, &weak, None)
             .await
             .unwrap()
     );
@@ -252,4 +252,26 @@ async fn a_hash_made_with_weaker_parameters_is_replaced_at_the_next_sign_in() {
     );
     // And it still opens the account.
     assert_redirects_to(&app.browser().log_in("oda", PASSWORD).await, "/dashboard");
+}
+
+#[tokio::test]
+async fn under_session_check_a_password_change_promises_no_access_token_tail() {
+    let app = spawn_app_with(&[("JWT_REVOCATION", "session-check")]).await;
+    let laptop = app.signed_in_browser("pat").await;
+    let phone = app.browser();
+    assert_redirects_to(&phone.log_in_with("pat", JWT).await, "/dashboard");
+
+    let changed: PasswordChanged = laptop
+        .change_password(PASSWORD, NEW_PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    assert_eq!(changed.ended, 1);
+    assert_eq!(
+        changed.access_valid_until, None,
+        "its access token is refused at once"
+    );
+    assert_eq!(phone.viewer_after_renewal().await, None);
 }

@@ -102,6 +102,13 @@ impl JwtMode {
             .map(|claims| claims.exp)
     }
 
+    /// Until when a revoked family's last access token still gets in: its expiry under
+    /// `pure`; under `session-check` and `denylist` it is refused at once, so nothing.
+    pub fn access_tail(&self, access_expires_at: i64) -> Option<i64> {
+        (self.revocation == Revocation::Pure && access_expires_at > self.clock.now())
+            .then_some(access_expires_at)
+    }
+
     /// Seconds a spent refresh token may come back and get the same successor.
     pub fn grace(&self) -> i64 {
         self.grace
@@ -342,7 +349,9 @@ impl AuthMode for JwtMode {
         let revoked = self.revoke(user_id, device_id, reason).await?;
         Ok(revoked.map(|family| Killed {
             mode: Mode::Jwt,
-            access_valid_until: Some(Moment::at(family.access_expires_at, now)),
+            access_valid_until: self
+                .access_tail(family.access_expires_at)
+                .map(|until| Moment::at(until, now)),
         }))
     }
 
@@ -360,7 +369,10 @@ impl AuthMode for JwtMode {
         self.after_revoking(ids).await?;
         Ok(Ended {
             count: revoked.len() as u64,
-            access_valid_until: revoked.iter().map(|family| family.access_expires_at).max(),
+            access_valid_until: revoked
+                .iter()
+                .filter_map(|family| self.access_tail(family.access_expires_at))
+                .max(),
         })
     }
 }

@@ -27,7 +27,7 @@ use tower_sessions::session::Id;
 use super::{
     AuthMode,
     cookies::{CookieChanges, CookieScope, credential_cookie, removal},
-    credentials::Credentials,
+    credentials::{Credentials, SIGNED_OUT_COOKIE},
     mode::{Ended, Issued},
     user::{CurrentUser, Device, Recognised, Refusal},
 };
@@ -49,6 +49,9 @@ use store::SessionBackend;
 /// user signed in; their POSTs are refused by the origin check anyway), Path=/, no Domain, and
 /// Secure (with the `__Host-` prefix) when the public URL is https.
 const SAME_SITE: SameSite = SameSite::Lax;
+
+/// How long a browser keeps the note of why its session was ended ([`SIGNED_OUT_COOKIE`]).
+const SIGNED_OUT_NOTE_SECONDS: i64 = 600;
 
 /// How this server's sessions are set up, for the dashboard.
 #[derive(Clone, Copy, Debug)]
@@ -251,9 +254,16 @@ impl AuthMode for SessionMode {
                 .await?
                 .and_then(|key| RevocationReason::from_key(&key));
             if let Some(reason) = reason {
+                // The dead cookie goes; a note of why stays for the requests that follow.
+                let note = credential_cookie(
+                    SIGNED_OUT_COOKIE,
+                    reason.key().to_owned(),
+                    self.scope(),
+                    Some(SIGNED_OUT_NOTE_SECONDS),
+                );
                 return Ok((
                     Recognised::Refused(Refusal::SessionEnded(reason)),
-                    self.forget_cookie(),
+                    self.forget_cookie().set(note),
                 ));
             }
             return ended();
