@@ -62,8 +62,9 @@ pub struct Device {
     pub created_at: i64,
     pub last_seen_at: i64,
     pub expires_at: i64,
-    /// Revoked, with the reason and until when its last access token still works.
-    pub revoked: Option<(RevocationReason, i64)>,
+    /// Revoked, with the reason and until when its last access token still works (`None`
+    /// when this server already refuses it).
+    pub revoked: Option<(RevocationReason, Option<i64>)>,
 }
 
 impl Device {
@@ -79,7 +80,7 @@ impl Device {
             is_current: self.mode == current.mode && self.id == current.device_id,
             revoked: self.revoked.as_ref().map(|(reason, until)| Revoked {
                 reason: *reason,
-                access_valid_until: Moment::at(*until, now),
+                access_valid_until: until.map(|until| Moment::at(until, now)),
             }),
         }
     }

@@ -27,7 +27,9 @@ pub struct DeviceView {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Revoked {
     pub reason: RevocationReason,
-    pub access_valid_until: Moment,
+    /// Until when its last access token still gets in (`pure`); `None` when this server
+    /// refuses it already (`session-check`, `denylist`).
+    pub access_valid_until: Option<Moment>,
 }
 
 /// The answer to "sign this device out".

@@ -302,8 +302,20 @@ fn DeviceTable(devices: Vec<DeviceView>, kill: ServerAction<KillDevice>) -> impl
                                             Some(revoked) => {
                                                 view! {
                                                     <span class="revoked" data-testid="revoked">
-                                                        {reason_words(revoked.reason)} "; access token valid until "
-                                                        <When moment=revoked.access_valid_until />
+                                                        {reason_words(revoked.reason)}
+                                                        {match revoked.access_valid_until {
+                                                            Some(until) => {
+                                                                view! {
+                                                                    "; access token valid until "
+                                                                    <When moment=until />
+                                                                }
+                                                                    .into_any()
+                                                            }
+                                                            None => {
+                                                                "; its access token is refused from now on"
+                                                                    .into_any()
+                                                            }
+                                                        }}
                                                     </span>
                                                 }
                                                     .into_any()

@@ -467,7 +467,16 @@ async fn a_killed_device_keeps_its_access_token_until_exp_and_cannot_refresh() {
     // ...is listed as revoked, with the time its access ends...
     let listed = devices(&app, &killer.access_token).await;
     let row = listed.iter().find(|device| device.id == victim_id).unwrap();
-    assert_eq!(row.revoked.as_ref().unwrap().access_valid_until.unix, exp);
+    assert_eq!(
+        row.revoked
+            .as_ref()
+            .unwrap()
+            .access_valid_until
+            .as_ref()
+            .unwrap()
+            .unix,
+        exp
+    );
     // ...and is out once the token expires.
     app.clock.advance(exp - app.clock.now() + 3);
     assert_refused(me(&app, &victim.access_token).await, "expired").await;

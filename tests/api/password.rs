@@ -273,5 +273,11 @@ async fn under_session_check_a_password_change_promises_no_access_token_tail() {
         changed.access_valid_until, None,
         "its access token is refused at once"
     );
+    let listed = laptop.devices().await;
+    let revoked = listed
+        .iter()
+        .find_map(|device| device.revoked.as_ref())
+        .expect("the phone is listed as revoked");
+    assert_eq!(revoked.access_valid_until, None, "and not promised a tail");
     assert_eq!(phone.viewer_after_renewal().await, None);
 }

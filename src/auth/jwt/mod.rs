@@ -232,7 +232,7 @@ impl JwtMode {
         let revoked = row.revoked_at.map(|_| {
             (
                 RevocationReason::from_stored(row.revoked_reason.as_deref().unwrap_or_default()),
-                row.access_expires_at,
+                self.access_tail(row.access_expires_at),
             )
         });
         Device {
@@ -247,7 +247,8 @@ impl JwtMode {
             } else {
                 row.expires_at
             },
-            revoked: revoked.filter(|(_, until)| *until > now),
+            // Listed while its last access token would have worked: under `pure` it still does.
+            revoked: revoked.filter(|_| row.access_expires_at > now),
         }
     }
 }
