@@ -131,12 +131,13 @@ impl Auth {
         self.turns.of(user_id).await
     }
 
-    /// Refuses a sign-in whose password was checked against a hash that has since been
-    /// replaced: a password change in between ends every device, this one included.
+    /// Refuses a sign-in whose password was checked before a password change that has since
+    /// happened: the change ends every device, this one included. (A rehash with today's
+    /// parameters is no change: another sign-in may upgrade the hash meanwhile.)
     async fn password_unchanged(&self, user: &UserRecord) -> Result<(), AppError> {
         let stored = self.db.user_by_id(user.id).await?;
         match stored {
-            Some(stored) if stored.password_hash == user.password_hash => Ok(()),
+            Some(stored) if stored.password_changed_at == user.password_changed_at => Ok(()),
             _ => Err(AppError::InvalidCredentials),
         }
     }

@@ -158,15 +158,17 @@ impl Db {
     }
 }
 
-/// Keeps the user's newest `keep` entries.
+/// Keeps the user's newest `keep` entries besides wrong passwords, which are bounded among
+/// themselves ([`FAILURE_ROWS_KEPT`]): anyone can cause those, so they never push the rest out.
 async fn trim(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
     user_id: i64,
     keep: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "delete from activity where user_id = ? and id not in
-             (select id from activity where user_id = ? order by at desc, id desc limit ?)",
+        "delete from activity where user_id = ? and kind <> 'sign_in_failed' and id not in
+             (select id from activity where user_id = ? and kind <> 'sign_in_failed'
+              order by at desc, id desc limit ?)",
         user_id,
         user_id,
         keep,

@@ -12,6 +12,8 @@ pub struct UserRecord {
     pub password_hash: String,
     pub role: String,
     pub created_at: i64,
+    /// When the password was last changed (not when it was only rehashed), if ever.
+    pub password_changed_at: Option<i64>,
 }
 
 impl fmt::Debug for UserRecord {
@@ -56,7 +58,7 @@ impl Db {
     ) -> Result<Option<UserRecord>, sqlx::Error> {
         sqlx::query_as!(
             UserRecord,
-            r#"select id as "id!", username, password_hash, role, created_at
+            r#"select id as "id!", username, password_hash, role, created_at, password_changed_at
                from users where username = ? collate nocase"#,
             username,
         )
@@ -67,7 +69,7 @@ impl Db {
     pub async fn user_by_id(&self, id: i64) -> Result<Option<UserRecord>, sqlx::Error> {
         sqlx::query_as!(
             UserRecord,
-            r#"select id as "id!", username, password_hash, role, created_at
+            r#"select id as "id!", username, password_hash, role, created_at, password_changed_at
                from users where id = ?"#,
             id,
         )

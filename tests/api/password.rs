@@ -281,3 +281,44 @@ async fn under_session_check_a_password_change_promises_no_access_token_tail() {
     assert_eq!(revoked.access_valid_until, None, "and not promised a tail");
     assert_eq!(phone.viewer_after_renewal().await, None);
 }
+
+#[tokio::test]
+async fn two_sign_ins_that_both_upgrade_a_weak_hash_both_get_in() {
+    let app = spawn_app().await;
+    app.signed_in_browser("quin").await;
+    let today = stored_hash(&app, "quin").await;
+    let weak = {
+        use argon2::{
+            Algorithm, Argon2, Params, PasswordHasher, Version,
+            password_hash::{SaltString, rand_core::OsRng},
+        };
+        Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(8 * 1024, 1, 1, None).unwrap(),
+        )
+        .hash_password(PASSWORD.as_bytes(), &SaltString::generate(&mut OsRng))
+        .unwrap()
+        .to_string()
+    };
+    let db = &app.server.state.db;
+    let user = db.user_by_username("quin").await.unwrap().unwrap();
+    assert!(
+        db.replace_password_hash(user.id, &today, &weak, None)
+            .await
+            .unwrap()
+    );
+    let (first, second) = (app.browser(), app.browser());
+
+    // Both check the weak hash; one stores the upgrade, the other finds it already replaced.
+    let (a, b) = tokio::join!(
+        first.log_in("quin", PASSWORD),
+        second.log_in("quin", PASSWORD)
+    );
+
+    assert_redirects_to(&a, "/dashboard");
+    assert_redirects_to(&b, "/dashboard");
+    assert!(!Passwords::is_weaker_than_today(
+        &stored_hash(&app, "quin").await
+    ));
+}

@@ -265,6 +265,7 @@ mod tests {
             password_hash: String::new(),
             role: "user".into(),
             created_at: NOW,
+            password_changed_at: None,
         }
     }
 
