@@ -12,6 +12,7 @@ use crate::api::SwitchMode;
 use crate::pages::{
     account::AccountPage,
     activity::ActivityLogPage,
+    admin::{AdminPage, AdminUserPage},
     compare::ComparePage,
     dashboard::DashboardPage,
     devices::DevicesPage,
@@ -74,6 +75,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/playground") view=PlaygroundPage ssr=SsrMode::Async />
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async />
                     <Route path=path!("/activity") view=ActivityLogPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/users/:id") view=AdminUserPage ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>

@@ -42,9 +42,11 @@ async fn main() -> std::process::ExitCode {
     match std::env::args().nth(1).as_deref() {
         None | Some("serve") => {}
         Some("rotate-jwt-key") => return rotate_jwt_key(&config),
+        Some("make-admin") => return make_admin(&config, std::env::args().nth(2)).await,
         Some(other) => {
             eprintln!(
-                "ticketbooth: unknown command {other:?}; commands: serve (default), rotate-jwt-key"
+                "ticketbooth: unknown command {other:?}; commands: serve (default), \
+                 rotate-jwt-key, make-admin NAME"
             );
             return ExitCode::from(2);
         }
@@ -91,6 +93,42 @@ fn rotate_jwt_key(config: &ticketbooth::core::config::Config) -> std::process::E
         Err(error) => {
             eprintln!("ticketbooth: {error}");
             std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// `ticketbooth make-admin NAME`: the account NAME becomes an administrator.
+#[cfg(feature = "ssr")]
+async fn make_admin(
+    config: &ticketbooth::core::config::Config,
+    name: Option<String>,
+) -> std::process::ExitCode {
+    use std::process::ExitCode;
+    let Some(name) = name.filter(|name| !name.is_empty()) else {
+        eprintln!("ticketbooth: usage: ticketbooth make-admin NAME");
+        return ExitCode::from(2);
+    };
+    let db = match ticketbooth::db::Db::open(&config.database_url).await {
+        Ok(db) => db,
+        Err(error) => {
+            eprintln!("ticketbooth: cannot open the database: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let made = db.make_admin(&name).await;
+    db.close().await;
+    match made {
+        Ok(true) => {
+            println!("{name} is an administrator now: /admin");
+            ExitCode::SUCCESS
+        }
+        Ok(false) => {
+            eprintln!("ticketbooth: no account is called {name:?}");
+            ExitCode::FAILURE
+        }
+        Err(error) => {
+            eprintln!("ticketbooth: {error}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -9,6 +9,7 @@ pub const PROTECTED_PAGES: &[&str] = &[
     "/playground",
     "/account",
     "/activity",
+    "/admin",
 ];
 
 /// Where sign-in leads when `next` is missing or refused.

@@ -1,4 +1,5 @@
 // Retakes the README's screenshots (make screenshots); not part of the normal run.
+import { execFileSync } from "node:child_process";
 import { expect, test } from "@playwright/test";
 import { PASSWORD, hydrated, logInWith, signUpWith } from "./helpers";
 
@@ -64,4 +65,21 @@ test("dashboards, devices and compare, as a user sees them", async ({ browser })
   await expect(laptop.getByTestId("generate-load")).toHaveText("Generate load", { timeout: 30_000 });
   await expect(laptop.getByTestId("row-requests").locator('[data-column="jwt-denylist"]')).toHaveText("300");
   await laptop.screenshot({ path: "screenshots/compare.png", fullPage: true });
+
+  // The admin page, seen by a second account made administrator by the command.
+  const adminName = "lee";
+  const admin = await (await browser.newContext({ viewport: { width: 1100, height: 760 } })).newPage();
+  await signUpWith(admin, adminName, "session");
+  execFileSync("target/debug/ticketbooth", ["make-admin", adminName], {
+    cwd: "..",
+    env: process.env,
+    stdio: "pipe",
+  });
+  await admin.goto("/admin");
+  await hydrated(admin);
+  await admin.getByTestId("admin-user").filter({ hasText: name }).getByRole("link").click();
+  await hydrated(admin);
+  await admin.getByTestId("admin-end-device").first().click();
+  await admin.getByTestId("activity-entry").filter({ hasText: "Administrator action" }).waitFor();
+  await admin.screenshot({ path: "screenshots/admin.png", fullPage: true });
 });

@@ -22,9 +22,9 @@ use client::RefreshingClient;
 use crate::{
     error::AppError,
     model::{
-        AccountView, ActivityPage, Comparison, DevicePolicy, DeviceView, Killed, Mode,
-        PasswordChanged, RecognitionReport, SessionProbe, SignatureEdit, TheftDrillReport,
-        TokenParts, TokenPreset, Verdict, Viewer,
+        AccountView, ActivityPage, AdminUserRow, AdminUserView, Comparison, DevicePolicy,
+        DeviceView, Killed, Mode, PasswordChanged, RecognitionReport, SessionProbe, SignatureEdit,
+        TheftDrillReport, TokenParts, TokenPreset, Verdict, Viewer,
     },
 };
 
@@ -388,6 +388,35 @@ pub async fn activity(page: Option<u32>, device: Option<String>) -> Result<Activ
         .auth
         .activity()
         .page(current.user_id, device.as_deref(), page.unwrap_or(1))
+        .await
+}
+
+/// Every account, for an administrator; 404 for anyone else.
+#[server(prefix = "/fn", endpoint = "admin_users", input = GetUrl, client = RefreshingClient)]
+pub async fn admin_users() -> Result<Vec<AdminUserRow>, AppError> {
+    let call = ssr::call()?;
+    call.state.auth.admin_users(&call.user()?).await
+}
+
+/// One account's devices and activity, for an administrator; 404 for anyone else.
+#[server(prefix = "/fn", endpoint = "admin_user", input = GetUrl, client = RefreshingClient)]
+pub async fn admin_user(id: i64, page: Option<u32>) -> Result<AdminUserView, AppError> {
+    let call = ssr::call()?;
+    call.state
+        .auth
+        .admin_user(&call.user()?, id, page.unwrap_or(1))
+        .await
+}
+
+/// Signs one device of an account out (`device`), or all of them, for an administrator; the
+/// account's activity log says who did it. 404 for anyone else.
+#[server(prefix = "/fn", endpoint = "admin_end_devices", client = RefreshingClient)]
+pub async fn admin_end_devices(user: i64, device: Option<String>) -> Result<u64, AppError> {
+    let call = ssr::call()?;
+    let current = call.live_user().await?;
+    call.state
+        .auth
+        .admin_end_devices(&current, call.client()?, user, device.as_deref())
         .await
 }
 

@@ -173,6 +173,7 @@ fn summary(
     detail: &ActivityDetail,
     now: i64,
 ) -> String {
+    let about_device = device;
     let device = device.unwrap_or("a device");
     let by = detail
         .by_device
@@ -225,6 +226,15 @@ fn summary(
         ActivityKind::ModeSwitched => format!(
             "{device} switched to {}.",
             detail.to_mode.map_or("the other mode", Mode::label)
+        ),
+        ActivityKind::AdminAction => format!(
+            "The administrator {} signed {} out.",
+            detail.by_admin.as_deref().unwrap_or("(unknown)"),
+            match (detail.ended, about_device) {
+                (Some(1), Some(device)) | (None, Some(device)) => device.to_owned(),
+                (Some(n), _) => format!("{n} devices"),
+                (None, None) => "a device".to_owned(),
+            }
         ),
         ActivityKind::EndedByPolicy => format!(
             "{device} was signed out: {} signed in, and the account allows {} at once{tail}.",

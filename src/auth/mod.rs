@@ -12,6 +12,7 @@
 
 pub mod accounts;
 pub mod activity;
+pub mod admin;
 pub mod cookies;
 pub mod credentials;
 pub mod jwt;

@@ -16,6 +16,16 @@ pub struct UserRecord {
     pub password_changed_at: Option<i64>,
 }
 
+/// An account as the admin page lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserOverview {
+    pub id: i64,
+    pub username: String,
+    pub role: String,
+    pub created_at: i64,
+    pub last_activity: Option<i64>,
+}
+
 impl fmt::Debug for UserRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UserRecord")
@@ -139,6 +149,31 @@ impl Db {
         .execute(self.pool())
         .await?;
         Ok(())
+    }
+
+    /// Makes the account `username` (any letter case) an administrator; `false` if there is none.
+    pub async fn make_admin(&self, username: &str) -> Result<bool, sqlx::Error> {
+        Ok(sqlx::query!(
+            "update users set role = 'admin' where username = ? collate nocase",
+            username
+        )
+        .execute(self.pool())
+        .await?
+        .rows_affected()
+            == 1)
+    }
+
+    /// Every account, oldest first (at most `limit`), with the time of its newest log entry.
+    pub async fn users_overview(&self, limit: i64) -> Result<Vec<UserOverview>, sqlx::Error> {
+        sqlx::query_as!(
+            UserOverview,
+            r#"select u.id as "id!", u.username, u.role, u.created_at,
+                   (select max(a.at) from activity a where a.user_id = u.id) as "last_activity: i64"
+               from users u order by u.id limit ?"#,
+            limit,
+        )
+        .fetch_all(self.pool())
+        .await
     }
 
     pub async fn count_users(&self) -> Result<i64, sqlx::Error> {

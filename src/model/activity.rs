@@ -21,10 +21,12 @@ pub enum ActivityKind {
     ModeSwitched,
     /// The device limit ended this device when another signed in.
     EndedByPolicy,
+    /// An administrator acted on the account (signed devices out).
+    AdminAction,
 }
 
 impl ActivityKind {
-    pub const ALL: [ActivityKind; 8] = [
+    pub const ALL: [ActivityKind; 9] = [
         ActivityKind::SignedIn,
         ActivityKind::SignInFailed,
         ActivityKind::SignedOut,
@@ -33,6 +35,7 @@ impl ActivityKind {
         ActivityKind::RefreshReuse,
         ActivityKind::ModeSwitched,
         ActivityKind::EndedByPolicy,
+        ActivityKind::AdminAction,
     ];
 
     /// What the database stores.
@@ -46,6 +49,7 @@ impl ActivityKind {
             ActivityKind::RefreshReuse => "refresh_reuse",
             ActivityKind::ModeSwitched => "mode_switched",
             ActivityKind::EndedByPolicy => "ended_by_policy",
+            ActivityKind::AdminAction => "admin_action",
         }
     }
 
@@ -63,6 +67,7 @@ impl ActivityKind {
             ActivityKind::RefreshReuse => "Refresh-token reuse detected",
             ActivityKind::ModeSwitched => "Mode switched",
             ActivityKind::EndedByPolicy => "Ended by the device limit",
+            ActivityKind::AdminAction => "Administrator action",
         }
     }
 }
@@ -92,6 +97,32 @@ pub struct ActivityDetail {
     /// The reuse was the theft drill's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drill: Option<bool>,
+    /// The administrator who acted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by_admin: Option<String>,
+}
+
+/// One account as the admin page lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminUserRow {
+    pub id: i64,
+    pub username: String,
+    pub role: String,
+    pub created: Moment,
+    /// Live devices, both modes.
+    pub devices: usize,
+    pub last_activity: Option<Moment>,
+}
+
+/// One account as an administrator sees it: its devices and its activity log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminUserView {
+    pub id: i64,
+    pub username: String,
+    pub role: String,
+    pub created: Moment,
+    pub devices: Vec<super::DeviceView>,
+    pub activity: ActivityPage,
 }
 
 /// One entry of the log, ready to show.

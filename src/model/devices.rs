@@ -60,16 +60,19 @@ pub enum RevocationReason {
     /// Another device signed in beyond the account's device limit, and this one was the least
     /// recently active.
     DevicePolicy,
+    /// An administrator signed it out.
+    Admin,
 }
 
 impl RevocationReason {
-    const ALL: [RevocationReason; 6] = [
+    const ALL: [RevocationReason; 7] = [
         RevocationReason::SignedOut,
         RevocationReason::Killed,
         RevocationReason::Reused,
         RevocationReason::KillDrill,
         RevocationReason::PasswordChanged,
         RevocationReason::DevicePolicy,
+        RevocationReason::Admin,
     ];
 
     /// What the database stores.
@@ -81,6 +84,7 @@ impl RevocationReason {
             RevocationReason::KillDrill => "kill_drill",
             RevocationReason::PasswordChanged => "password_changed",
             RevocationReason::DevicePolicy => "device_policy",
+            RevocationReason::Admin => "admin",
         }
     }
 
@@ -100,6 +104,7 @@ impl RevocationReason {
             RevocationReason::DevicePolicy => {
                 "another device signed in, and the account allows only so many at once"
             }
+            RevocationReason::Admin => "an administrator signed it out",
         }
     }
 

@@ -83,8 +83,10 @@ fn Entries(page: ActivityPage) -> impl IntoView {
     }
 }
 
+/// One entry; `device_link` links its device to the viewer's own log filtered to it (off when
+/// an administrator reads another account's log).
 #[component]
-fn Entry(entry: ActivityEntry) -> impl IntoView {
+pub fn Entry(entry: ActivityEntry, #[prop(default = true)] device_link: bool) -> impl IntoView {
     view! {
         <li class="activity-entry" data-testid="activity-entry" data-kind=entry.kind.key()>
             <div class="activity-head">
@@ -98,6 +100,7 @@ fn Entry(entry: ActivityEntry) -> impl IntoView {
                 {entry
                     .device_id
                     .clone()
+                    .filter(|_| device_link)
                     .map(|device| {
                         view! {
                             " · " <a href=format!("/activity?device={device}")>"this device's entries"</a>

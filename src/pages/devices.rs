@@ -356,5 +356,6 @@ fn reason_words(reason: RevocationReason) -> &'static str {
         RevocationReason::KillDrill => "kill drill",
         RevocationReason::PasswordChanged => "signed out by a password change",
         RevocationReason::DevicePolicy => "ended by the device limit: another device signed in",
+        RevocationReason::Admin => "signed out by an administrator",
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod activity;
+pub mod admin;
 pub mod compare;
 pub mod dashboard;
 pub mod devices;

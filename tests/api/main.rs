@@ -3,6 +3,7 @@
 
 mod accounts;
 mod activity;
+mod admin;
 mod both_modes;
 mod devices;
 mod helpers;
