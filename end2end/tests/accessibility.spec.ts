@@ -1,8 +1,15 @@
 // Every page, signed out and signed in by each mode: no WCAG 2 A/AA violation axe-core can find,
 // nothing wider than a 360-pixel phone, and every control reached by Tab shows a focus ring.
-import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type Browser, type Page } from "@playwright/test";
-import { hydrated, logInWith, type Mode, signUpWith, uniqueName } from "./helpers";
+import {
+  hydrated,
+  logInWith,
+  type Mode,
+  overflowing,
+  signUpWith,
+  uniqueName,
+  violations,
+} from "./helpers";
 
 const SIGNED_OUT_PAGES = ["/", "/login", "/signup", "/compare", "/no-such-page"];
 const SIGNED_IN_PAGES = [
@@ -15,37 +22,6 @@ const SIGNED_IN_PAGES = [
   "/activity",
 ];
 const PHONE = { width: 360, height: 740 };
-
-/** axe-core's WCAG 2.0 and 2.1 A/AA rules; each violation named with the elements it found. */
-async function violations(page: Page): Promise<string[]> {
-  const results = await new AxeBuilder({ page })
-    .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"])
-    .analyze();
-  return results.violations.map(
-    (violation) =>
-      `${violation.id} (${violation.help}): ${violation.nodes.map((node) => node.target.join(" ")).join(", ")}`,
-  );
-}
-
-/** Elements reaching past either edge of the viewport, and the page's own horizontal overflow. */
-async function overflowing(page: Page): Promise<string[]> {
-  return page.evaluate(() => {
-    const width = document.documentElement.clientWidth;
-    const found: string[] = [];
-    if (document.documentElement.scrollWidth > width) {
-      found.push(`the page scrolls sideways: ${document.documentElement.scrollWidth} > ${width}`);
-    }
-    for (const element of Array.from(document.querySelectorAll("body *"))) {
-      const box = element.getBoundingClientRect();
-      if (box.width === 0 || box.height === 0) continue;
-      if (box.right > width + 0.5 || box.left < -0.5) {
-        const name = `${element.tagName.toLowerCase()}${element.className ? `.${String(element.className).replace(/ +/g, ".")}` : ""}`;
-        found.push(`${name} spans ${Math.round(box.left)}..${Math.round(box.right)} of ${width}`);
-      }
-    }
-    return found;
-  });
-}
 
 /** Tabs through the page; every element that takes the focus must draw an outline. */
 async function focusWithoutRing(page: Page): Promise<string[]> {

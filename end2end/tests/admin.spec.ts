@@ -2,7 +2,7 @@
 // anyone else finds nothing there.
 import { execFileSync } from "node:child_process";
 import { expect, test } from "@playwright/test";
-import { hydrated, signUp, uniqueName } from "./helpers";
+import { hydrated, overflowing, signUp, uniqueName, violations } from "./helpers";
 
 /** `ticketbooth make-admin NAME` against the end-to-end server's database (DATA_DIR). */
 function makeAdmin(name: string) {
@@ -19,6 +19,7 @@ for (const javaScript of [true, false]) {
   }) => {
     const adminName = uniqueName("admin");
     const userName = uniqueName("user");
+    // axe-core's runner needs pages of contexts made with browser.newContext().
     const admin = await (await browser.newContext({ javaScriptEnabled: javaScript })).newPage();
     const user = await (await browser.newContext({ javaScriptEnabled: javaScript })).newPage();
     await signUp(admin, adminName, javaScript);
@@ -32,9 +33,18 @@ for (const javaScript of [true, false]) {
     makeAdmin(adminName);
     await admin.goto("/admin");
     await hydrated(admin, javaScript);
+    if (javaScript) {
+      expect(await violations(admin), "axe on /admin").toEqual([]);
+    }
     await admin.getByTestId("admin-user").filter({ hasText: userName }).getByRole("link").click();
     await expect(admin.getByTestId("admin-username")).toHaveText(userName);
     await hydrated(admin, javaScript);
+    if (javaScript) {
+      expect(await violations(admin), "axe on the admin user page").toEqual([]);
+      await admin.setViewportSize({ width: 360, height: 740 });
+      expect(await overflowing(admin), "the admin user page at 360 px").toEqual([]);
+      await admin.setViewportSize({ width: 1280, height: 720 });
+    }
     await expect(admin.getByTestId("admin-device")).toHaveCount(1);
     await admin.getByTestId("admin-end-all").click();
     await expect(admin.getByTestId("admin-device")).toHaveCount(0);

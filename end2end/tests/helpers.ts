@@ -1,3 +1,4 @@
+import AxeBuilder from "@axe-core/playwright";
 import { expect, type Page } from "@playwright/test";
 
 export const PASSWORD = "correct horse battery staple";
@@ -73,4 +74,35 @@ export async function pastExpiry(exp: number) {
   await expect
     .poll(() => Math.floor(Date.now() / 1000), { timeout: 20_000, intervals: [200] })
     .toBeGreaterThanOrEqual(exp + 3);
+}
+
+/** axe-core's WCAG 2.0 and 2.1 A/AA rules; each violation named with the elements it found. */
+export async function violations(page: Page): Promise<string[]> {
+  const results = await new AxeBuilder({ page })
+    .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"])
+    .analyze();
+  return results.violations.map(
+    (violation) =>
+      `${violation.id} (${violation.help}): ${violation.nodes.map((node) => node.target.join(" ")).join(", ")}`,
+  );
+}
+
+/** Elements reaching past either edge of the viewport, and the page's own horizontal overflow. */
+export async function overflowing(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const width = document.documentElement.clientWidth;
+    const found: string[] = [];
+    if (document.documentElement.scrollWidth > width) {
+      found.push(`the page scrolls sideways: ${document.documentElement.scrollWidth} > ${width}`);
+    }
+    for (const element of Array.from(document.querySelectorAll("body *"))) {
+      const box = element.getBoundingClientRect();
+      if (box.width === 0 || box.height === 0) continue;
+      if (box.right > width + 0.5 || box.left < -0.5) {
+        const name = `${element.tagName.toLowerCase()}${element.className ? `.${String(element.className).replace(/ +/g, ".")}` : ""}`;
+        found.push(`${name} spans ${Math.round(box.left)}..${Math.round(box.right)} of ${width}`);
+      }
+    }
+    return found;
+  });
 }
