@@ -80,37 +80,25 @@ impl Auth {
             return Err(AppError::NotFound);
         }
         let _turn = self.turn(user_id).await;
-        let mut ended = 0;
-        let mut about = None;
-        for mode in self.modes() {
-            match device_id {
-                Some(device_id) => {
-                    let target = mode
-                        .devices(user_id)
-                        .await?
-                        .into_iter()
-                        .find(|device| device.id == device_id && device.revoked.is_none());
-                    if let Some(target) = target
-                        && mode
-                            .kill(user_id, device_id, RevocationReason::Admin)
-                            .await?
-                            .is_some()
-                    {
-                        ended += 1;
-                        about = Some(target);
-                    }
-                }
-                None => {
+        let (ended, about) = match device_id {
+            Some(device_id) => {
+                let (target, _) = self
+                    .end_device_of(user_id, device_id, RevocationReason::Admin)
+                    .await?
+                    .ok_or(AppError::NotFound)?;
+                (1, Some(target))
+            }
+            None => {
+                let mut ended = 0;
+                for mode in self.modes() {
                     ended += mode
                         .kill_all_except(user_id, None, RevocationReason::Admin)
                         .await?
                         .count;
                 }
+                (ended, None)
             }
-        }
-        if device_id.is_some() && ended == 0 {
-            return Err(AppError::NotFound);
-        }
+        };
         let detail = ActivityDetail {
             by_admin: Some(admin),
             ended: Some(ended),
@@ -135,26 +123,12 @@ impl Auth {
 
     /// The account's live devices in both modes, most recently active first.
     async fn live_devices_of(&self, user_id: i64, now: i64) -> Result<Vec<DeviceView>, AppError> {
-        let mut devices = Vec::new();
-        for mode in self.modes() {
-            devices.extend(
-                mode.devices(user_id)
-                    .await?
-                    .into_iter()
-                    .filter(|device| device.revoked.is_none()),
-            );
-        }
-        devices.sort_by_key(|device| std::cmp::Reverse((device.last_seen_at, device.created_at)));
-        let nobody = CurrentUser {
-            user_id,
-            username: String::new(),
-            role: String::new(),
-            mode: crate::model::Mode::Session,
-            device_id: String::new(),
-        };
-        Ok(devices
+        Ok(self
+            .devices_of(user_id)
+            .await?
             .iter()
-            .map(|device| device.view(&nobody, now))
+            .filter(|device| device.revoked.is_none())
+            .map(|device| device.view(None, now))
             .collect())
     }
 }

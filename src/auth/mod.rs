@@ -411,9 +411,20 @@ impl Auth {
     /// Every device of the user, whatever its mode, most recently active first.
     pub async fn devices(&self, current: &CurrentUser) -> Result<Vec<DeviceView>, AppError> {
         let now = self.clock.now();
+        Ok(self
+            .devices_of(current.user_id)
+            .await?
+            .iter()
+            .map(|device| device.view(Some(current), now))
+            .collect())
+    }
+
+    /// The user's devices in both modes: live ones most recently active first, then revoked
+    /// JWT devices whose last access token has not expired.
+    async fn devices_of(&self, user_id: i64) -> Result<Vec<Device>, AppError> {
         let mut devices = Vec::new();
         for mode in self.modes() {
-            devices.extend(mode.devices(current.user_id).await?);
+            devices.extend(mode.devices(user_id).await?);
         }
         devices.sort_by_key(|device| {
             (
@@ -421,10 +432,31 @@ impl Auth {
                 std::cmp::Reverse((device.last_seen_at, device.created_at)),
             )
         });
-        Ok(devices
-            .iter()
-            .map(|device| device.view(current, now))
-            .collect())
+        Ok(devices)
+    }
+
+    /// Ends the user's live device `device_id`, for `reason`: what it was (for the log) and
+    /// what ending it did; `None` when the user has no such live device.
+    async fn end_device_of(
+        &self,
+        user_id: i64,
+        device_id: &str,
+        reason: RevocationReason,
+    ) -> Result<Option<(Device, Killed)>, AppError> {
+        // What the log will call it, read before it goes.
+        let Some(target) = self
+            .devices_of(user_id)
+            .await?
+            .into_iter()
+            .find(|device| device.id == device_id && device.revoked.is_none())
+        else {
+            return Ok(None);
+        };
+        let killed = self
+            .mode(target.mode)
+            .kill(user_id, device_id, reason)
+            .await?;
+        Ok(killed.map(|killed| (target, killed)))
     }
 
     /// Ends one of the current user's devices. Another user's device, or none, is
@@ -445,44 +477,33 @@ impl Auth {
             };
             return Ok((killed, cookies));
         }
-        for mode in self.modes() {
-            // What the log will call it, read before it goes.
-            let Some(target) = mode
-                .devices(current.user_id)
-                .await?
-                .into_iter()
-                .find(|device| device.id == device_id)
-            else {
-                continue;
-            };
-            if let Some(killed) = mode
-                .kill(current.user_id, device_id, RevocationReason::Killed)
-                .await?
-            {
-                let about = About {
-                    device_id,
-                    mode: killed.mode,
-                    device: &target.device,
-                };
-                let detail = ActivityDetail {
-                    by_device: Some(client.device.clone()),
-                    by_device_id: Some(current.device_id.clone()),
-                    access_valid_until: killed.access_valid_until.as_ref().map(|until| until.unix),
-                    ..ActivityDetail::default()
-                };
-                self.activity
-                    .record(
-                        current.user_id,
-                        ActivityKind::DeviceKilled,
-                        Some(about),
-                        &client.ip,
-                        &detail,
-                    )
-                    .await?;
-                return Ok((killed, CookieChanges::none()));
-            }
-        }
-        Err(AppError::NotFound)
+        let Some((target, killed)) = self
+            .end_device_of(current.user_id, device_id, RevocationReason::Killed)
+            .await?
+        else {
+            return Err(AppError::NotFound);
+        };
+        let about = About {
+            device_id,
+            mode: killed.mode,
+            device: &target.device,
+        };
+        let detail = ActivityDetail {
+            by_device: Some(client.device.clone()),
+            by_device_id: Some(current.device_id.clone()),
+            access_valid_until: killed.access_valid_until.as_ref().map(|until| until.unix),
+            ..ActivityDetail::default()
+        };
+        self.activity
+            .record(
+                current.user_id,
+                ActivityKind::DeviceKilled,
+                Some(about),
+                &client.ip,
+                &detail,
+            )
+            .await?;
+        Ok((killed, CookieChanges::none()))
     }
 
     /// Ends every device of the user except this browser's, for `reason`, in both modes.

@@ -120,8 +120,7 @@ impl Auth {
     ) -> Result<Issued, AppError> {
         let _turn = self.turns.of(user.id).await;
         self.password_unchanged(user).await?;
-        let replaced = self.devices_presented(presented, user.id).await?;
-        self.make_room(client, user, &replaced).await?;
+        self.make_room(client, user, Some(presented)).await?;
         self.issue(presented, client, user, mode).await
     }
 
@@ -171,7 +170,7 @@ impl Auth {
     ) -> Result<super::jwt::refresh::TokenPair, AppError> {
         let _turn = self.turns.of(user.id).await;
         self.password_unchanged(user).await?;
-        self.make_room(client, user, &[]).await?;
+        self.make_room(client, user, None).await?;
         self.jwt.start(user, client).await
     }
 
@@ -204,26 +203,28 @@ impl Auth {
     }
 
     /// Leaves room for one more device under the account's policy: refuses, or ends the least
-    /// recently active devices beyond the limit.
+    /// recently active devices beyond the limit. What the browser signing in (`presented`)
+    /// already holds does not count: the sign-in replaces it.
     async fn make_room(
         &self,
         client: &ClientInfo,
         user: &UserRecord,
-        replaced: &[String],
+        presented: Option<&Credentials>,
     ) -> Result<(), AppError> {
         let policy = self.device_policy(user.id).await?;
         let Some(limit) = policy.limit() else {
             return Ok(());
         };
-        let mut live: Vec<Device> = Vec::new();
-        for mode in self.modes() {
-            live.extend(
-                mode.devices(user.id)
-                    .await?
-                    .into_iter()
-                    .filter(|device| device.revoked.is_none() && !replaced.contains(&device.id)),
-            );
-        }
+        let replaced = match presented {
+            Some(presented) => self.devices_presented(presented, user.id).await?,
+            None => Vec::new(),
+        };
+        let mut live: Vec<Device> = self
+            .devices_of(user.id)
+            .await?
+            .into_iter()
+            .filter(|device| device.revoked.is_none() && !replaced.contains(&device.id))
+            .collect();
         let excess = (live.len() + 1).saturating_sub(usize::from(limit));
         if excess == 0 {
             return Ok(());

@@ -68,7 +68,9 @@ pub struct Device {
 }
 
 impl Device {
-    pub fn view(&self, current: &CurrentUser, now: i64) -> DeviceView {
+    /// The device as pages show it; `current` marks it as the viewer's own (none when an
+    /// administrator looks at someone else's).
+    pub fn view(&self, current: Option<&CurrentUser>, now: i64) -> DeviceView {
         DeviceView {
             id: self.id.clone(),
             mode: self.mode,
@@ -77,7 +79,8 @@ impl Device {
             created: Moment::at(self.created_at, now),
             last_active: Moment::at(self.last_seen_at, now),
             expires: Moment::at(self.expires_at, now),
-            is_current: self.mode == current.mode && self.id == current.device_id,
+            is_current: current
+                .is_some_and(|current| self.mode == current.mode && self.id == current.device_id),
             revoked: self.revoked.as_ref().map(|(reason, until)| Revoked {
                 reason: *reason,
                 access_valid_until: until.map(|until| Moment::at(until, now)),

@@ -35,7 +35,7 @@ pub async fn explain(
         viewer: current.viewer(),
         cost,
         server_now: now,
-        device: device.view(current, now),
+        device: device.view(Some(current), now),
         evidence,
     })
 }

@@ -19,6 +19,28 @@ impl Browser {
     }
 }
 
+/// Replaces the account's hash (`today`) with one of the same password made as an older server
+/// would have: argon2id with 8 MiB and 1 pass. Returns it.
+async fn plant_weak_hash(app: &TestApp, username: &str, today: &str) -> String {
+    use argon2::{
+        Algorithm, Argon2, Params, PasswordHasher, Version,
+        password_hash::{SaltString, rand_core::OsRng},
+    };
+    let params = Params::new(8 * 1024, 1, 1, None).unwrap();
+    let weak = Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+        .hash_password(PASSWORD.as_bytes(), &SaltString::generate(&mut OsRng))
+        .unwrap()
+        .to_string();
+    let db = &app.server.state.db;
+    let user = db.user_by_username(username).await.unwrap().unwrap();
+    assert!(
+        db.replace_password_hash(user.id, today, &weak, None)
+            .await
+            .unwrap()
+    );
+    weak
+}
+
 async fn stored_hash(app: &TestApp, username: &str) -> String {
     app.server
         .state
@@ -220,26 +242,8 @@ async fn a_hash_made_with_weaker_parameters_is_replaced_at_the_next_sign_in() {
     app.signed_in_browser("oda").await;
     let today = stored_hash(&app, "oda").await;
     assert!(!Passwords::is_weaker_than_today(&today));
-    // The same password hashed as an older server would have: argon2id with 8 MiB, 1 pass.
-    let weak = {
-        use argon2::{
-            Algorithm, Argon2, Params, PasswordHasher, Version,
-            password_hash::{SaltString, rand_core::OsRng},
-        };
-        let params = Params::new(8 * 1024, 1, 1, None).unwrap();
-        Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-            .hash_password(PASSWORD.as_bytes(), &SaltString::generate(&mut OsRng))
-            .unwrap()
-            .to_string()
-    };
+    let weak = plant_weak_hash(&app, "oda", &today).await;
     assert!(Passwords::is_weaker_than_today(&weak));
-    let db = &app.server.state.db;
-    let user = db.user_by_username("oda").await.unwrap().unwrap();
-    assert!(
-        db.replace_password_hash(user.id, &today, &weak, None)
-            .await
-            .unwrap()
-    );
 
     assert_redirects_to(&app.browser().log_in("oda", PASSWORD).await, "/dashboard");
 
@@ -287,27 +291,7 @@ async fn two_sign_ins_that_both_upgrade_a_weak_hash_both_get_in() {
     let app = spawn_app().await;
     app.signed_in_browser("quin").await;
     let today = stored_hash(&app, "quin").await;
-    let weak = {
-        use argon2::{
-            Algorithm, Argon2, Params, PasswordHasher, Version,
-            password_hash::{SaltString, rand_core::OsRng},
-        };
-        Argon2::new(
-            Algorithm::Argon2id,
-            Version::V0x13,
-            Params::new(8 * 1024, 1, 1, None).unwrap(),
-        )
-        .hash_password(PASSWORD.as_bytes(), &SaltString::generate(&mut OsRng))
-        .unwrap()
-        .to_string()
-    };
-    let db = &app.server.state.db;
-    let user = db.user_by_username("quin").await.unwrap().unwrap();
-    assert!(
-        db.replace_password_hash(user.id, &today, &weak, None)
-            .await
-            .unwrap()
-    );
+    plant_weak_hash(&app, "quin", &today).await;
     let (first, second) = (app.browser(), app.browser());
 
     // Both check the weak hash; one stores the upgrade, the other finds it already replaced.
