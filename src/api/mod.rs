@@ -23,8 +23,8 @@ use crate::{
     error::AppError,
     model::{
         AccountView, ActivityPage, AdminUserRow, AdminUserView, Comparison, DevicePolicy,
-        DeviceView, Killed, Mode, PasswordChanged, RecognitionReport, SessionProbe, SignatureEdit,
-        TheftDrillReport, TokenParts, TokenPreset, Verdict, Viewer,
+        DeviceView, Killed, Mode, PasswordChanged, RecognitionReport, RememberTerms, SessionProbe,
+        SignatureEdit, TheftDrillReport, TokenParts, TokenPreset, Verdict, Viewer,
     },
 };
 
@@ -137,42 +137,47 @@ mod ssr {
     }
 }
 
-/// Creates an account, signs this browser in with `mode` and goes to the dashboard.
+/// Creates an account, signs this browser in with `mode` (remembered when the `remember` box
+/// is ticked) and goes to the dashboard.
 #[server(prefix = "/fn", endpoint = "signup", client = RefreshingClient)]
 pub async fn sign_up(
     username: String,
     password: String,
     mode: Option<Mode>,
+    remember: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::nav::HOME_AFTER_SIGN_IN;
+    use crate::{auth::SignInChoice, nav::HOME_AFTER_SIGN_IN};
+    let choice = SignInChoice::from_form(mode, remember.as_deref())?;
     let call = ssr::call()?;
     let (presented, client) = (call.presented()?, call.client()?);
     let cookies = call
         .state
         .auth
-        .sign_up(presented, client, &username, password, mode)
+        .sign_up(presented, client, &username, password, choice)
         .await?;
     call.set_cookies(cookies)?;
     leptos_axum::redirect(HOME_AFTER_SIGN_IN);
     Ok(())
 }
 
-/// Signs in with `mode` and goes to `next` when it is a path on this site, else to the
-/// dashboard.
+/// Signs in with `mode` (remembered when the `remember` box is ticked) and goes to `next`
+/// when it is a path on this site, else to the dashboard.
 #[server(prefix = "/fn", endpoint = "login", client = RefreshingClient)]
 pub async fn log_in(
     username: String,
     password: String,
     next: Option<String>,
     mode: Option<Mode>,
+    remember: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::nav::safe_next;
+    use crate::{auth::SignInChoice, nav::safe_next};
+    let choice = SignInChoice::from_form(mode, remember.as_deref())?;
     let call = ssr::call()?;
     let (presented, client) = (call.presented()?, call.client()?);
     let cookies = call
         .state
         .auth
-        .log_in(presented, client, &username, password, mode)
+        .log_in(presented, client, &username, password, choice)
         .await?;
     call.set_cookies(cookies)?;
     leptos_axum::redirect(&safe_next(next.as_deref()));
@@ -184,6 +189,18 @@ pub async fn log_in(
 pub async fn preferred_mode() -> Result<Mode, AppError> {
     let call = ssr::call()?;
     Ok(call.state.auth.remembered_mode(call.presented()?))
+}
+
+/// How long a sign-in lasts with "Remember me" and without, in each mode: what the sign-in
+/// forms say beside the box.
+#[server(prefix = "/fn", endpoint = "remember_me_terms", input = GetUrl, client = RefreshingClient)]
+pub async fn remember_me_terms() -> Result<RememberTerms, AppError> {
+    let call = ssr::call()?;
+    let auth = &call.state.auth;
+    Ok(RememberTerms {
+        session: auth.session_settings().lifetimes,
+        jwt: auth.jwt_settings().lifetimes,
+    })
 }
 
 /// Ends everything this browser presents, recognised or not, and goes to the login page.

@@ -37,6 +37,32 @@ pub fn check_username(username: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// What a sign-in form chose besides the password: the mode (none: the one this browser chose
+/// last) and whether to "Remember me".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SignInChoice {
+    pub mode: Option<Mode>,
+    pub remember: bool,
+}
+
+impl SignInChoice {
+    /// The form's choices. The `remember` box is unticked when absent, `off` or `false`, and
+    /// ticked when `on` (what a browser sends) or `true`; anything else is refused, naming it.
+    pub fn from_form(mode: Option<Mode>, remember: Option<&str>) -> Result<Self, AppError> {
+        let remember = match remember.map(str::trim) {
+            None | Some("" | "off" | "false") => false,
+            Some("on" | "true") => true,
+            Some(_) => {
+                return Err(AppError::invalid(
+                    "remember",
+                    "“Remember me” is either on or off.",
+                ));
+            }
+        };
+        Ok(SignInChoice { mode, remember })
+    }
+}
+
 impl Auth {
     /// Creates an account. Every field is checked before any is acted on, so a form shows all
     /// its errors at once; nothing is written unless all are right.
@@ -158,36 +184,44 @@ impl Auth {
     }
 
     /// Creates an account and signs this browser in to it with `mode`, or the mode it chose
-    /// last.
+    /// last, remembered or not.
     pub async fn sign_up(
         &self,
         presented: &Credentials,
         client: &ClientInfo,
         username: &str,
         password: String,
-        mode: Option<Mode>,
+        choice: SignInChoice,
     ) -> Result<CookieChanges, AppError> {
         let user = self.create_account(&client.ip, username, password).await?;
-        let mode = mode.unwrap_or_else(|| self.remembered_mode(presented));
-        let issued = self.issue(presented, client, &user, mode).await?;
+        let mode = choice
+            .mode
+            .unwrap_or_else(|| self.remembered_mode(presented));
+        let issued = self
+            .issue(presented, client, &user, mode, choice.remember)
+            .await?;
         self.record_sign_in(user.id, client, mode, &issued.device_id)
             .await?;
         Ok(issued.cookies)
     }
 
     /// Checks a username and password and signs this browser in with `mode`, or the mode it
-    /// chose last.
+    /// chose last, remembered or not.
     pub async fn log_in(
         &self,
         presented: &Credentials,
         client: &ClientInfo,
         username: &str,
         password: String,
-        mode: Option<Mode>,
+        choice: SignInChoice,
     ) -> Result<CookieChanges, AppError> {
         let user = self.check_credentials(client, username, password).await?;
-        let mode = mode.unwrap_or_else(|| self.remembered_mode(presented));
-        let issued = self.sign_in_device(presented, client, &user, mode).await?;
+        let mode = choice
+            .mode
+            .unwrap_or_else(|| self.remembered_mode(presented));
+        let issued = self
+            .sign_in_device(presented, client, &user, mode, choice.remember)
+            .await?;
         self.record_sign_in(user.id, client, mode, &issued.device_id)
             .await?;
         Ok(issued.cookies)

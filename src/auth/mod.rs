@@ -37,6 +37,7 @@ use crate::{
         RevocationReason, TheftDrillReport,
     },
 };
+pub use accounts::SignInChoice;
 use activity::{About, ActivityLog};
 pub use cookies::CookieChanges;
 use cookies::{CookieScope, credential_cookie, removal};
@@ -235,17 +236,19 @@ impl Auth {
     }
 
     /// Gives `user` credentials of `mode` on this browser, as a sign-in does once the password
-    /// is checked, and remembers `mode` as the browser's choice. A browser holds one sign-in:
-    /// whatever it presented before, in either mode, ends first.
+    /// is checked, with the lifetimes of "Remember me" or without, and remembers `mode` as the
+    /// browser's choice. A browser holds one sign-in: whatever it presented before, in either
+    /// mode, ends first.
     pub async fn issue(
         &self,
         presented: &Credentials,
         client: &ClientInfo,
         user: &UserRecord,
         mode: Mode,
+        remembered: bool,
     ) -> Result<Issued, AppError> {
         let ended = self.sign_out(presented).await?;
-        let issued = self.mode(mode).issue(user, client).await?;
+        let issued = self.mode(mode).issue(user, client, remembered).await?;
         // Later cookies replace earlier ones of the same name: the new credentials win. Why an
         // earlier session ended is old news now.
         let forget_why = CookieChanges::none().set(removal(SIGNED_OUT_COOKIE, self.note_scope()));
@@ -386,7 +389,8 @@ impl Auth {
         if !self.still_live(presented, current).await? {
             return Err(signed_out());
         }
-        let issued = self.issue(presented, client, &user, to).await?;
+        let remembered = self.is_remembered(current).await?;
+        let issued = self.issue(presented, client, &user, to, remembered).await?;
         let about = About {
             device_id: &issued.device_id,
             mode: to,
@@ -433,6 +437,18 @@ impl Auth {
             )
         });
         Ok(devices)
+    }
+
+    /// Whether the current device was signed in with "Remember me": what its replacement
+    /// keeps when it switches mode or changes the password.
+    async fn is_remembered(&self, current: &CurrentUser) -> Result<bool, AppError> {
+        Ok(self
+            .devices_of(current.user_id)
+            .await?
+            .iter()
+            .any(|device| {
+                device.mode == current.mode && device.id == current.device_id && device.remembered
+            }))
     }
 
     /// Ends the user's live device `device_id`, for `reason`: what it was (for the log) and
@@ -620,7 +636,10 @@ impl Auth {
             password_hash: hash,
             ..user
         };
-        let issued = self.issue(presented, client, &user, current.mode).await?;
+        let remembered = self.is_remembered(current).await?;
+        let issued = self
+            .issue(presented, client, &user, current.mode, remembered)
+            .await?;
         let about = About {
             device_id: &issued.device_id,
             mode: current.mode,
@@ -679,13 +698,14 @@ impl Auth {
 
     // The JWT mode's own operations: refresh, and tokens for the JSON API.
 
-    /// Starts a JWT family for `user` and hands out its tokens (the JSON API's sign-in).
+    /// Starts a remembered JWT family for `user` and hands out its tokens (the compare page's
+    /// load devices).
     pub async fn start_jwt(
         &self,
         user: &UserRecord,
         client: &ClientInfo,
     ) -> Result<TokenPair, AppError> {
-        self.jwt.start(user, client).await
+        self.jwt.start(user, client, true).await
     }
 
     /// Exchanges a refresh token for a new pair.
@@ -871,7 +891,7 @@ impl Auth {
         user: &UserRecord,
         client: &ClientInfo,
     ) -> Result<(String, String), AppError> {
-        let (id, device) = self.session.open(user, client).await?;
+        let (id, device) = self.session.open(user, client, true).await?;
         Ok((id.to_string(), device))
     }
 

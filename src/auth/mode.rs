@@ -53,8 +53,14 @@ pub trait AuthMode: Send + Sync {
         revocation: Revocation,
     ) -> Result<(Recognised, CookieChanges), AppError>;
 
-    /// Fresh credentials of this mode for `user` on `client`.
-    async fn issue(&self, user: &UserRecord, client: &ClientInfo) -> Result<Issued, AppError>;
+    /// Fresh credentials of this mode for `user` on `client`, with the long lifetimes of
+    /// "Remember me" or the short ones.
+    async fn issue(
+        &self,
+        user: &UserRecord,
+        client: &ClientInfo,
+        remembered: bool,
+    ) -> Result<Issued, AppError>;
 
     /// Ends whatever credentials of this mode the browser presents, recognised or not (an
     /// expired access token still names its device), and forgets this mode's cookies if the

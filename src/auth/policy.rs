@@ -110,18 +110,20 @@ impl Auth {
         Ok(())
     }
 
-    /// Signs `user` in on this browser with `mode`, under the account's device policy.
+    /// Signs `user` in on this browser with `mode`, remembered or not, under the account's
+    /// device policy.
     pub(super) async fn sign_in_device(
         &self,
         presented: &Credentials,
         client: &ClientInfo,
         user: &UserRecord,
         mode: Mode,
+        remembered: bool,
     ) -> Result<Issued, AppError> {
         let _turn = self.turns.of(user.id).await;
         self.password_unchanged(user).await?;
         self.make_room(client, user, Some(presented)).await?;
-        self.issue(presented, client, user, mode).await
+        self.issue(presented, client, user, mode, remembered).await
     }
 
     /// The account's turn: what is decided while it is held sees no other sign-in, password
@@ -162,7 +164,8 @@ impl Auth {
         })
     }
 
-    /// A script's sign-in: a new JWT family under the account's device policy.
+    /// A script's sign-in: a new JWT family under the account's device policy. Scripts keep
+    /// their tokens themselves: the family gets the long lifetimes, as "Remember me" would.
     pub(super) async fn start_jwt_device(
         &self,
         client: &ClientInfo,
@@ -171,7 +174,7 @@ impl Auth {
         let _turn = self.turns.of(user.id).await;
         self.password_unchanged(user).await?;
         self.make_room(client, user, None).await?;
-        self.jwt.start(user, client).await
+        self.jwt.start(user, client, true).await
     }
 
     /// The user's devices that this browser holds credentials of: a sign-in replaces them, so

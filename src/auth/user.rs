@@ -7,7 +7,7 @@ use http::request::Parts;
 
 use crate::{
     error::AppError,
-    model::{DeviceView, Mode, Moment, RevocationReason, Revoked, Viewer},
+    model::{DeviceView, Lifetime, Mode, Moment, RevocationReason, Revoked, Viewer},
 };
 
 /// The user a request was recognised as, and by which mode.
@@ -62,6 +62,9 @@ pub struct Device {
     pub created_at: i64,
     pub last_seen_at: i64,
     pub expires_at: i64,
+    /// Signed in with "Remember me", and the lifetime that gives it today.
+    pub remembered: bool,
+    pub lifetime: Lifetime,
     /// Revoked, with the reason and until when its last access token still works (`None`
     /// when this server already refuses it).
     pub revoked: Option<(RevocationReason, Option<i64>)>,
@@ -79,6 +82,9 @@ impl Device {
             created: Moment::at(self.created_at, now),
             last_active: Moment::at(self.last_seen_at, now),
             expires: Moment::at(self.expires_at, now),
+            remembered: self.remembered,
+            lifetime: self.lifetime,
+            ends_at_latest: Moment::at(self.created_at + self.lifetime.absolute, now),
             is_current: current
                 .is_some_and(|current| self.mode == current.mode && self.id == current.device_id),
             revoked: self.revoked.as_ref().map(|(reason, until)| Revoked {

@@ -6,13 +6,16 @@
 //! | `PUBLIC_URL` | `http://<site addr>` | the origin browsers use; `https://` turns on `Secure` cookies |
 //! | `DATA_DIR` | `data` | folder for the SQLite file (created if missing) |
 //! | `DATABASE_URL` | `sqlite://<DATA_DIR>/ticketbooth.db` | the database |
-//! | `SESSION_IDLE_TIMEOUT` | `14d` | a session unused this long ends |
-//! | `SESSION_ABSOLUTE_TIMEOUT` | `30d` | a session ends this long after sign-in, used or not |
+//! | `SESSION_POLICY` | `standard` | `strict` follows OWASP ASVS level 2: every device ends after 15 minutes unused and 12 hours after sign-in (the defaults below become `15m` and `12h`, and a longer value stops the server) |
+//! | `SESSION_IDLE_TIMEOUT` | `14d` | a session signed in with "Remember me" ends after this long unused |
+//! | `SESSION_ABSOLUTE_TIMEOUT` | `30d` | a device signed in with "Remember me" ends this long after sign-in, used or not (both modes) |
+//! | `UNREMEMBERED_IDLE_TIMEOUT` | `12h` | a device signed in without "Remember me" ends after this long unused (both modes) |
+//! | `UNREMEMBERED_ABSOLUTE_TIMEOUT` | `1d` | a device signed in without "Remember me" ends this long after sign-in (both modes) |
 //! | `SESSION_STORE` | `sqlite` | where cookie sessions live: `sqlite` or `memory` |
 //! | `HASH_CONCURRENCY` | half the CPUs, at least 1 | password hashes running at once |
 //! | `HASH_QUEUE` | `64` | sign-ins allowed to wait for a hasher before the server answers 503 |
 //! | `ACCESS_TOKEN_TTL` | `5m` | lifetime of a JWT access token |
-//! | `REFRESH_TOKEN_TTL` | `14d` | lifetime of a refresh token (each refresh issues a new one) |
+//! | `REFRESH_TOKEN_TTL` | `14d` | lifetime of a refresh token signed in with "Remember me": a JWT device unused this long ends (each refresh issues a new one) |
 //! | `REFRESH_REUSE_GRACE` | `10s` | how long a used refresh token may be used again (two tabs at once) |
 //! | `JWT_REVOCATION` | `pure` | `pure`, `session-check` or `denylist`: what a kill does to access tokens |
 //! | `JWT_SECRET` | generated, kept in `DATA_DIR` | HS256 signing secret, base64, at least 32 random bytes |
@@ -40,7 +43,7 @@ use base64::{
 use leptos::config::LeptosOptions;
 
 use super::client::TrustedProxies;
-use crate::model::{Revocation, SessionStoreKind};
+use crate::model::{Lifetime, Lifetimes, Revocation, SessionStoreKind};
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -49,8 +52,12 @@ pub struct Config {
     pub public_origin: String,
     pub database_url: String,
     pub data_dir: PathBuf,
+    pub session_policy: SessionPolicy,
     pub session_idle_timeout: i64,
     pub session_absolute_timeout: i64,
+    /// Lifetimes of a sign-in without "Remember me", in both modes.
+    pub unremembered_idle_timeout: i64,
+    pub unremembered_absolute_timeout: i64,
     pub session_store: SessionStoreKind,
     pub hash_concurrency: usize,
     pub hash_queue: usize,
@@ -116,6 +123,20 @@ pub struct SignUpLimits {
     pub window: i64,
 }
 
+/// How long devices may stay signed in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionPolicy {
+    /// Long lifetimes with "Remember me", short ones without.
+    Standard,
+    /// OWASP ASVS 4.0 level 2 (3.3.2): re-authentication after 30 minutes idle at most (15 here
+    /// by default) and 12 hours whatever happens, "Remember me" or not.
+    Strict,
+}
+
+/// The longest idle and absolute lifetimes the strict policy allows.
+pub const STRICT_MAX_IDLE: i64 = 30 * 60;
+pub const STRICT_MAX_ABSOLUTE: i64 = 12 * 3_600;
+
 /// An HS256 secret shorter than this is refused: the key would be weaker than the hash.
 pub const MIN_SECRET_BYTES: usize = 32;
 
@@ -156,8 +177,45 @@ impl Config {
         let data_dir = PathBuf::from(lookup("DATA_DIR").unwrap_or_else(|| "data".into()));
         let database_url = lookup("DATABASE_URL")
             .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("ticketbooth.db").display()));
-        let session_idle_timeout = duration_var(&lookup, "SESSION_IDLE_TIMEOUT", "14d")?;
-        let session_absolute_timeout = duration_var(&lookup, "SESSION_ABSOLUTE_TIMEOUT", "30d")?;
+        let session_policy = match lookup("SESSION_POLICY").as_deref().map(str::trim) {
+            None | Some("standard") => SessionPolicy::Standard,
+            Some("strict") => SessionPolicy::Strict,
+            Some(other) => {
+                return Err(ConfigError {
+                    variable: "SESSION_POLICY",
+                    problem: format!("{other:?} is neither standard nor strict"),
+                });
+            }
+        };
+        // A lifetime: its default under the policy, and under `strict` no longer than allowed.
+        let lifetime = |variable: &'static str, standard: &str, is_idle: bool| {
+            let strict = session_policy == SessionPolicy::Strict;
+            let (strict_default, most) = if is_idle {
+                ("15m", STRICT_MAX_IDLE)
+            } else {
+                ("12h", STRICT_MAX_ABSOLUTE)
+            };
+            let seconds = duration_var(
+                &lookup,
+                variable,
+                if strict { strict_default } else { standard },
+            )?;
+            if strict && seconds > most {
+                return Err(ConfigError {
+                    variable,
+                    problem: format!(
+                        "SESSION_POLICY=strict allows at most {} here (OWASP ASVS 3.3.2)",
+                        crate::model::describe_seconds(most)
+                    ),
+                });
+            }
+            Ok(seconds)
+        };
+        let session_idle_timeout = lifetime("SESSION_IDLE_TIMEOUT", "14d", true)?;
+        let session_absolute_timeout = lifetime("SESSION_ABSOLUTE_TIMEOUT", "30d", false)?;
+        let unremembered_idle_timeout = lifetime("UNREMEMBERED_IDLE_TIMEOUT", "12h", true)?;
+        let unremembered_absolute_timeout = lifetime("UNREMEMBERED_ABSOLUTE_TIMEOUT", "1d", false)?;
+        let refresh_token_ttl = lifetime("REFRESH_TOKEN_TTL", "14d", true)?;
         let session_store = match lookup("SESSION_STORE").as_deref() {
             None | Some("sqlite") => SessionStoreKind::Sqlite,
             Some("memory") => SessionStoreKind::Memory,
@@ -174,7 +232,6 @@ impl Config {
         let hash_concurrency = count_var(&lookup, "HASH_CONCURRENCY", default_hashers)?;
         let hash_queue = count_var(&lookup, "HASH_QUEUE", 64)?;
         let access_token_ttl = duration_var(&lookup, "ACCESS_TOKEN_TTL", "5m")?;
-        let refresh_token_ttl = duration_var(&lookup, "REFRESH_TOKEN_TTL", "14d")?;
         let refresh_reuse_grace = duration_var(&lookup, "REFRESH_REUSE_GRACE", "10s")?;
         let jwt_revocation = match lookup("JWT_REVOCATION") {
             None => Revocation::Pure,
@@ -219,8 +276,11 @@ impl Config {
             public_origin,
             database_url,
             data_dir,
+            session_policy,
             session_idle_timeout,
             session_absolute_timeout,
+            unremembered_idle_timeout,
+            unremembered_absolute_timeout,
             session_store,
             hash_concurrency,
             hash_queue,
@@ -238,6 +298,31 @@ impl Config {
             activity_keep: duration_var(&lookup, "ACTIVITY_KEEP", "90d")?,
             trusted_proxies,
         })
+    }
+
+    /// How long a cookie session lasts, with "Remember me" and without.
+    pub fn session_lifetimes(&self) -> Lifetimes {
+        self.lifetimes(self.session_idle_timeout)
+    }
+
+    /// How long a JWT device (its refresh family) lasts, with "Remember me" and without: a
+    /// refresh token unused for its lifetime ends the device.
+    pub fn refresh_lifetimes(&self) -> Lifetimes {
+        self.lifetimes(self.refresh_token_ttl)
+    }
+
+    fn lifetimes(&self, remembered_idle: i64) -> Lifetimes {
+        Lifetimes {
+            remembered: Lifetime {
+                idle: remembered_idle,
+                absolute: self.session_absolute_timeout,
+            },
+            unremembered: Lifetime {
+                idle: self.unremembered_idle_timeout,
+                absolute: self.unremembered_absolute_timeout,
+            },
+            strict: self.session_policy == SessionPolicy::Strict,
+        }
     }
 
     /// Cookies get `Secure` when browsers reach the app over https.
@@ -398,6 +483,77 @@ mod tests {
         assert_eq!(good.jwt_secret.unwrap().expose(), &[1u8; 32]);
         assert!(
             !format!("{:?}", with(&URL_SAFE_NO_PAD.encode([9u8; 40])).unwrap()).contains("9, 9")
+        );
+    }
+
+    #[test]
+    fn the_strict_policy_shortens_every_lifetime_and_refuses_longer_ones() {
+        let config = |pairs: &[(&str, &str)]| {
+            let pairs: Vec<(String, String)> = pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            let options = LeptosOptions::builder().output_name("t").build();
+            Config::from_lookup(options, move |name| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone())
+            })
+        };
+        let standard = config(&[]).unwrap();
+        assert_eq!(
+            standard.session_lifetimes().remembered,
+            Lifetime {
+                idle: 14 * 86_400,
+                absolute: 30 * 86_400
+            }
+        );
+        assert_eq!(
+            standard.refresh_lifetimes().unremembered,
+            Lifetime {
+                idle: 12 * 3_600,
+                absolute: 86_400
+            }
+        );
+        let strict = config(&[("SESSION_POLICY", "strict")]).unwrap();
+        for lifetimes in [strict.session_lifetimes(), strict.refresh_lifetimes()] {
+            assert!(lifetimes.strict);
+            for lifetime in [lifetimes.remembered, lifetimes.unremembered] {
+                assert_eq!(
+                    lifetime,
+                    Lifetime {
+                        idle: 15 * 60,
+                        absolute: 12 * 3_600
+                    }
+                );
+            }
+        }
+        let longer = config(&[("SESSION_POLICY", "strict"), ("REFRESH_TOKEN_TTL", "31m")])
+            .unwrap_err()
+            .to_string();
+        assert!(longer.starts_with("REFRESH_TOKEN_TTL"), "{longer}");
+        assert!(longer.contains("30 minutes"), "{longer}");
+        assert!(
+            config(&[
+                ("SESSION_POLICY", "strict"),
+                ("SESSION_IDLE_TIMEOUT", "30m")
+            ])
+            .is_ok(),
+            "30 minutes idle is within level 2"
+        );
+        assert!(
+            config(&[
+                ("SESSION_POLICY", "strict"),
+                ("UNREMEMBERED_ABSOLUTE_TIMEOUT", "13h")
+            ])
+            .is_err()
+        );
+        assert!(
+            config(&[("SESSION_POLICY", "lenient")])
+                .unwrap_err()
+                .to_string()
+                .starts_with("SESSION_POLICY")
         );
     }
 

@@ -118,6 +118,7 @@ mod tests {
             created_at: NOW,
             last_seen_at: NOW,
             expires_at,
+            remembered: true,
         };
         assert!(
             db.insert_session(&row(1, NOW + 60), "{\"a\":1}")

@@ -1,7 +1,7 @@
 //! JWT mode's refresh-token families and tokens, keyed by SHA-256 hashes of the tokens.
 
 use super::Db;
-use crate::model::RevocationReason;
+use crate::model::{Lifetimes, RevocationReason};
 
 /// A refresh-token family: one device signed in with JWTs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -17,6 +17,8 @@ pub struct FamilyRow {
     pub access_expires_at: i64,
     pub revoked_at: Option<i64>,
     pub revoked_reason: Option<String>,
+    /// Signed in with "Remember me": the long lifetimes.
+    pub remembered: bool,
 }
 
 /// One token of a family, for its rotation history.
@@ -41,6 +43,7 @@ pub struct NewFamily<'a> {
     pub token_expires_at: i64,
     pub access_jti: &'a str,
     pub access_expires_at: i64,
+    pub remembered: bool,
 }
 
 /// An exchange of a presented refresh token for its successor.
@@ -54,9 +57,9 @@ pub struct Rotation<'a> {
     pub now: i64,
     /// A token used this many seconds ago or less may be exchanged again (two tabs at once).
     pub grace: i64,
-    pub refresh_ttl: i64,
-    /// No token of a family outlives its creation by more than this.
-    pub absolute_ttl: i64,
+    /// How long a family lives unused (a refresh token's lifetime) and at most, with
+    /// "Remember me" and without.
+    pub lifetimes: Lifetimes,
     pub access_ttl: i64,
     /// At most this many exchanges per family within a minute.
     pub max_per_minute: i64,
@@ -101,10 +104,10 @@ impl Db {
             FamilyRow,
             r#"insert into refresh_families
                    (public_id, user_id, device, ip, created_at, last_used_at, expires_at,
-                    access_expires_at)
-               values (?, ?, ?, ?, ?, ?, ?, ?)
+                    access_expires_at, remembered)
+               values (?, ?, ?, ?, ?, ?, ?, ?, ?)
                returning id as "id!", public_id, user_id, device, ip, created_at, last_used_at,
-                   expires_at, access_expires_at, revoked_at, revoked_reason"#,
+                   expires_at, access_expires_at, revoked_at, revoked_reason, remembered"#,
             new.public_id,
             new.user_id,
             new.device,
@@ -113,6 +116,7 @@ impl Db {
             new.now,
             new.token_expires_at,
             new.access_expires_at,
+            new.remembered,
         )
         .fetch_one(&mut *tx)
         .await?;
@@ -144,9 +148,9 @@ impl Db {
         let now = rotation.now;
         let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
         let Some(found) = sqlx::query!(
-            r#"select t.family_id, t.used_at, t.expires_at,
+            r#"select t.family_id, t.used_at, t.expires_at, t.created_at,
                    f.revoked_at as family_revoked_at, f.revoked_reason as family_revoked_reason,
-                   f.created_at as family_created_at
+                   f.created_at as family_created_at, f.remembered as family_remembered
                from refresh_tokens t join refresh_families f on f.id = t.family_id
                where t.hash = ?"#,
             rotation.presented_hash,
@@ -161,9 +165,13 @@ impl Db {
                 reason: found.family_revoked_reason,
             });
         }
-        let token_expires_at =
-            (now + rotation.refresh_ttl).min(found.family_created_at + rotation.absolute_ttl);
-        if found.expires_at <= now || token_expires_at <= now {
+        // The family's lifetime under today's settings, whatever they were when the presented
+        // token was issued: a tightened policy applies to every device at once.
+        let lifetime = rotation.lifetimes.of(found.family_remembered);
+        let token_expires_at = lifetime.ends_at(found.family_created_at, now);
+        if found.expires_at <= now
+            || lifetime.has_ended(found.family_created_at, found.created_at, now)
+        {
             return Ok(RotationOutcome::Expired);
         }
         match found.used_at {
@@ -268,7 +276,7 @@ impl Db {
                    access_expires_at = max(access_expires_at, ?)
                where id = ?
                returning id as "id!", public_id, user_id, device, ip, created_at, last_used_at,
-                   expires_at, access_expires_at, revoked_at, revoked_reason"#,
+                   expires_at, access_expires_at, revoked_at, revoked_reason, remembered"#,
             now,
             rotation.ip,
             token_expires_at,
@@ -297,7 +305,7 @@ impl Db {
         sqlx::query_as!(
             FamilyRow,
             r#"select id as "id!", public_id, user_id, device, ip, created_at, last_used_at,
-                   expires_at, access_expires_at, revoked_at, revoked_reason
+                   expires_at, access_expires_at, revoked_at, revoked_reason, remembered
                from refresh_families
                where user_id = ?
                  and ((revoked_at is null and expires_at > ?) or access_expires_at > ?)
@@ -314,7 +322,7 @@ impl Db {
         sqlx::query_as!(
             FamilyRow,
             r#"select id as "id!", public_id, user_id, device, ip, created_at, last_used_at,
-                   expires_at, access_expires_at, revoked_at, revoked_reason
+                   expires_at, access_expires_at, revoked_at, revoked_reason, remembered
                from refresh_families where public_id = ?"#,
             public_id,
         )
@@ -478,7 +486,7 @@ async fn family_in(
     sqlx::query_as!(
         FamilyRow,
         r#"select id as "id!", public_id, user_id, device, ip, created_at, last_used_at,
-               expires_at, access_expires_at, revoked_at, revoked_reason
+               expires_at, access_expires_at, revoked_at, revoked_reason, remembered
            from refresh_families where id = ?"#,
         family_id,
     )
@@ -505,7 +513,7 @@ async fn revoke_family_in(
         FamilyRow,
         r#"update refresh_families set revoked_at = ?, revoked_reason = ? where id = ?
            returning id as "id!", public_id, user_id, device, ip, created_at, last_used_at,
-               expires_at, access_expires_at, revoked_at, revoked_reason"#,
+               expires_at, access_expires_at, revoked_at, revoked_reason, remembered"#,
         now,
         reason_key,
         family_id,

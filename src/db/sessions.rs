@@ -16,6 +16,8 @@ pub struct SessionRow {
     pub created_at: i64,
     pub last_seen_at: i64,
     pub expires_at: i64,
+    /// Signed in with "Remember me": the long lifetimes and a persistent cookie.
+    pub remembered: bool,
 }
 
 /// What a later save may change in a session: never its owner, its ID or its device.
@@ -32,8 +34,9 @@ impl Db {
     pub async fn insert_session(&self, row: &SessionRow, data: &str) -> Result<bool, sqlx::Error> {
         let inserted = sqlx::query!(
             "insert into sessions
-                 (id_hash, public_id, user_id, device, ip, created_at, last_seen_at, expires_at, data)
-             values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 (id_hash, public_id, user_id, device, ip, created_at, last_seen_at, expires_at,
+                  remembered, data)
+             values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             row.id_hash,
             row.public_id,
             row.user_id,
@@ -42,6 +45,7 @@ impl Db {
             row.created_at,
             row.last_seen_at,
             row.expires_at,
+            row.remembered,
             data,
         )
         .execute(self.pool())
@@ -109,7 +113,8 @@ impl Db {
     ) -> Result<Option<SessionRow>, sqlx::Error> {
         sqlx::query_as!(
             SessionRow,
-            "select id_hash, public_id, user_id, device, ip, created_at, last_seen_at, expires_at
+            "select id_hash, public_id, user_id, device, ip, created_at, last_seen_at, expires_at,
+                 remembered
              from sessions where id_hash = ? and expires_at > ?",
             id_hash,
             now,

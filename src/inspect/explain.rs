@@ -61,17 +61,18 @@ async fn session_evidence(
         .session
         .as_ref()
         .map_or(0, |value| settings.cookie_name.len() + 1 + value.len());
+    let device = device_of(row, &settings.lifetimes);
     let evidence = Evidence::Session(SessionEvidence {
         cookie_name: settings.cookie_name.into(),
         cookie_bytes,
         fingerprint,
-        idle_timeout: describe_seconds(settings.idle_timeout),
-        absolute_expiry: Moment::at(row.created_at + settings.absolute_timeout, now),
-        max_age: row.expires_at - now,
+        idle_timeout: describe_seconds(device.lifetime.idle),
+        absolute_expiry: Moment::at(device.created_at + device.lifetime.absolute, now),
+        max_age: device.remembered.then(|| device.expires_at - now),
         secure: settings.secure,
         store: settings.store,
     });
-    Ok((device_of(row), evidence))
+    Ok((device, evidence))
 }
 
 async fn jwt_evidence(
@@ -118,7 +119,7 @@ async fn jwt_evidence(
         signature_start: start(signature),
         expires: Moment::at(exp, now),
         access_ttl: describe_seconds(settings.access_ttl),
-        refresh_ttl: describe_seconds(settings.refresh_ttl),
+        refresh_ttl: describe_seconds(device.lifetime.idle),
         history: tokens
             .into_iter()
             .map(|token| rotation_view(token, now))

@@ -46,8 +46,9 @@ pub struct SessionEvidence {
     /// Idle time after which the session ends, and the hard limit after sign-in.
     pub idle_timeout: String,
     pub absolute_expiry: Moment,
-    /// Seconds the cookie has left, as the server last set it (`Max-Age`).
-    pub max_age: i64,
+    /// Seconds the cookie has left, as the server last set it (`Max-Age`); none for a
+    /// browser-session cookie (signed in without "Remember me").
+    pub max_age: Option<i64>,
     /// Whether the cookie is `Secure` (the public URL is https).
     pub secure: bool,
     pub store: SessionStoreKind,

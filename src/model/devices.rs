@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Mode, Moment};
+use super::{Lifetime, Mode, Moment};
 
 /// One place a user is signed in: a session, or a refresh-token family.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -16,7 +16,14 @@ pub struct DeviceView {
     pub ip: String,
     pub created: Moment,
     pub last_active: Moment,
+    /// When it ends unless used before: after its idle timeout, or at `ends_at_latest`.
     pub expires: Moment,
+    /// Signed in with "Remember me" (a persistent cookie and the long lifetimes).
+    pub remembered: bool,
+    /// Its idle and absolute timeouts, in seconds, under this server's settings.
+    pub lifetime: Lifetime,
+    /// When it ends however busy it is: its absolute timeout after sign-in.
+    pub ends_at_latest: Moment,
     pub is_current: bool,
     /// A JWT device whose refresh tokens are revoked but whose last access token still works.
     pub revoked: Option<Revoked>,

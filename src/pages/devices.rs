@@ -9,7 +9,10 @@ use super::{
 };
 use crate::{
     api::{KillAllDevices, KillDevice, KillOtherDevices, SwitchMode, TheftDrill, devices},
-    model::{DeviceView, Killed, Mode, Moment, RevocationReason, TheftDrillReport},
+    model::{
+        DeviceView, Killed, Lifetime, Mode, Moment, RevocationReason, TheftDrillReport,
+        describe_seconds,
+    },
 };
 
 /// A moment as relative words, with the exact UTC time on hover.
@@ -296,6 +299,11 @@ fn DeviceTable(devices: Vec<DeviceView>, kill: ServerAction<KillDevice>) -> impl
                                     <td>
                                         <span class="fact-label">"Expires"</span>
                                         <When moment=device.expires />
+                                        <span class="hint lifetime" data-testid="device-lifetime">
+                                            {lifetime_words(device.remembered, device.lifetime)}
+                                            <When moment=device.ends_at_latest />
+                                            " at the latest"
+                                        </span>
                                     </td>
                                     <td>
                                         {match device.revoked {
@@ -345,6 +353,16 @@ fn DeviceTable(devices: Vec<DeviceView>, kill: ServerAction<KillDevice>) -> impl
             </table>
         </div>
     }
+}
+
+/// "Remember me: off · ends after 12 hours unused, ": what its timeouts are, before the
+/// moment of its absolute end.
+fn lifetime_words(remembered: bool, lifetime: Lifetime) -> String {
+    format!(
+        "Remember me: {} · ends after {} unused, ",
+        if remembered { "on" } else { "off" },
+        describe_seconds(lifetime.idle)
+    )
 }
 
 /// Why a JWT device was revoked, in words.

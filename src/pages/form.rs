@@ -2,7 +2,11 @@
 
 use leptos::prelude::*;
 
-use crate::{api::preferred_mode, error::AppError, model::Mode};
+use crate::{
+    api::{preferred_mode, remember_me_terms},
+    error::AppError,
+    model::{Lifetime, Mode, RememberTerms, describe_seconds},
+};
 
 /// The error of the last submission of a form, if it failed.
 pub fn last_error<T>(
@@ -122,4 +126,66 @@ pub fn ModeChoice() -> impl IntoView {
             </Transition>
         </fieldset>
     }
+}
+
+/// The "Remember me" box, and what ticking it changes on this server.
+#[component]
+pub fn RememberChoice() -> impl IntoView {
+    let terms = Resource::new(|| (), |_| remember_me_terms());
+    view! {
+        <div class="field remember">
+            <label class="choice" for="remember-input">
+                <input
+                    id="remember-input"
+                    type="checkbox"
+                    name="remember"
+                    value="on"
+                    aria-describedby="remember-hint"
+                />
+                <span>
+                    <strong>"Remember me on this device"</strong>
+                </span>
+            </label>
+            <p class="hint" id="remember-hint" data-testid="remember-hint">
+                <Transition fallback=|| ()>
+                    {move || terms.get().and_then(Result::ok).map(terms_words)}
+                </Transition>
+            </p>
+        </div>
+    }
+}
+
+/// "Ticked: ... Unticked: ...", from this server's settings.
+fn terms_words(terms: RememberTerms) -> String {
+    let limits = |lifetime: Lifetime| {
+        format!(
+            "after {} unused, {} at most",
+            describe_seconds(lifetime.idle),
+            describe_seconds(lifetime.absolute)
+        )
+    };
+    let RememberTerms { session, jwt } = terms;
+    let jwt_differs = |choice: fn(&crate::model::Lifetimes) -> Lifetime| {
+        if choice(&session) == choice(&jwt) {
+            String::new()
+        } else {
+            format!(" (a JWT device: {})", limits(choice(&jwt)))
+        }
+    };
+    if session.strict {
+        return format!(
+            "This server follows the strict policy (OWASP ASVS level 2): it signs you out {} \
+             either way{}. Ticked, the cookie survives closing the browser.",
+            limits(session.remembered),
+            jwt_differs(|lifetimes| lifetimes.remembered)
+        );
+    }
+    format!(
+        "Ticked: you stay signed in after the browser closes, and the server signs you out {}{}. \
+         Unticked: the browser forgets you when it closes, and the server signs you out {}{}.",
+        limits(session.remembered),
+        jwt_differs(|lifetimes| lifetimes.remembered),
+        limits(session.unremembered),
+        jwt_differs(|lifetimes| lifetimes.unremembered),
+    )
 }

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use super::form::{Field, FormError, ModeChoice, field_error, last_error};
+use super::form::{Field, FormError, ModeChoice, RememberChoice, field_error, last_error};
 use crate::{api::LogIn, model::RevocationReason};
 
 #[component]
@@ -56,6 +56,7 @@ pub fn LogInPage() -> impl IntoView {
                     error=field_error(error, "password")
                 />
                 <ModeChoice />
+                <RememberChoice />
                 <button type="submit" class="button" disabled=move || action.pending().get()>
                     "Log in"
                 </button>

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::form::{Field, FormError, ModeChoice, field_error, last_error};
+use super::form::{Field, FormError, ModeChoice, RememberChoice, field_error, last_error};
 use crate::api::SignUp;
 
 #[component]
@@ -32,6 +32,7 @@ pub fn SignUpPage() -> impl IntoView {
                     error=field_error(error, "password")
                 />
                 <ModeChoice />
+                <RememberChoice />
                 <button type="submit" class="button" disabled=move || action.pending().get()>
                     "Sign up"
                 </button>

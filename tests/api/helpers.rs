@@ -168,6 +168,14 @@ impl TestApp {
         start(data, env, clock, &address).await
     }
 
+    /// [`Self::restart`] with some settings changed.
+    pub async fn restart_with(mut self, settings: &[(&str, &str)]) -> TestApp {
+        for (key, value) in settings {
+            self.env.insert(key.to_string(), value.to_string());
+        }
+        self.restart().await
+    }
+
     /// A second browser holding a copy of every cookie of `browser`: a stolen or replayed
     /// cookie jar.
     pub fn browser_holding_the_cookies_of(&self, browser: &Browser) -> Browser {
@@ -244,7 +252,11 @@ impl Browser {
     pub async fn sign_up(&self, username: &str, password: &str) -> Response {
         self.post_form(
             "/fn/signup",
-            &[("username", username), ("password", password)],
+            &[
+                ("username", username),
+                ("password", password),
+                ("remember", "on"),
+            ],
         )
         .await
     }
@@ -252,7 +264,11 @@ impl Browser {
     pub async fn log_in(&self, username: &str, password: &str) -> Response {
         self.post_form(
             "/fn/login",
-            &[("username", username), ("password", password)],
+            &[
+                ("username", username),
+                ("password", password),
+                ("remember", "on"),
+            ],
         )
         .await
     }
@@ -515,6 +531,7 @@ impl Browser {
                 ("username", username),
                 ("password", PASSWORD),
                 ("mode", mode),
+                ("remember", "on"),
             ],
         )
         .await
@@ -527,6 +544,7 @@ impl Browser {
                 ("username", username),
                 ("password", PASSWORD),
                 ("mode", mode),
+                ("remember", "on"),
             ],
         )
         .await

@@ -180,7 +180,7 @@ async fn the_inspector_shows_cookie_attributes_and_the_store() {
     // The attributes themselves are checked on the Set-Cookie header (sessions.rs) and on the
     // page (end2end/inspect.spec.ts); the report carries what varies.
     assert!(!evidence.secure);
-    assert_eq!(evidence.max_age, 14 * 86_400);
+    assert_eq!(evidence.max_age, Some(14 * 86_400));
 }
 
 #[tokio::test]

@@ -12,6 +12,7 @@ mod jwt;
 mod jwt_browser;
 mod password;
 mod policy;
+mod remember;
 mod security;
 mod servers;
 mod sessions;

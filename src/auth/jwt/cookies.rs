@@ -29,21 +29,24 @@ impl JwtMode {
 
     /// Both cookies of `pair`. The access cookie lives as long as the refresh token, although
     /// the token in it expires much sooner: an expired token that is still sent tells the server
-    /// to refresh.
+    /// to refresh. Without "Remember me" both are browser-session cookies (no Max-Age): closing
+    /// the browser forgets them.
     pub fn cookies_for(&self, pair: &TokenPair) -> CookieChanges {
-        let lifetime = pair.refresh_expires_at - self.clock.now();
+        let lifetime = pair
+            .remembered
+            .then(|| pair.refresh_expires_at - self.clock.now());
         CookieChanges::none()
             .set(credential_cookie(
                 self.cookie_names.access,
                 pair.access_token.clone(),
                 self.access_scope(),
-                Some(lifetime),
+                lifetime,
             ))
             .set(credential_cookie(
                 self.cookie_names.refresh,
                 pair.refresh_token.clone(),
                 self.refresh_scope(),
-                Some(lifetime),
+                lifetime,
             ))
     }
 

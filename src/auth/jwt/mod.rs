@@ -32,7 +32,7 @@ use crate::{
     },
     db::{Db, FamilyRow, TokenRow, UserRecord},
     error::AppError,
-    model::{Killed, Mode, Moment, Revocation, RevocationReason},
+    model::{Killed, Lifetimes, Mode, Moment, Revocation, RevocationReason},
 };
 use claims::AccessTokens;
 use keys::KeyRing;
@@ -42,7 +42,9 @@ use revocation::Denylist;
 #[derive(Clone, Copy, Debug)]
 pub struct JwtSettings {
     pub access_ttl: i64,
-    pub refresh_ttl: i64,
+    /// How long a family lives unused (a refresh token's lifetime) and at most, with
+    /// "Remember me" and without.
+    pub lifetimes: Lifetimes,
     pub revocation: Revocation,
     pub cookie_names: CookieNames,
 }
@@ -62,9 +64,8 @@ pub struct JwtMode {
     tokens: AccessTokens,
     revocation: Revocation,
     denylist: Denylist,
-    refresh_ttl: i64,
+    lifetimes: Lifetimes,
     grace: i64,
-    absolute_ttl: i64,
     cookie_names: CookieNames,
     secure: bool,
 }
@@ -77,9 +78,8 @@ impl JwtMode {
             tokens: AccessTokens::new(keys, &config.public_origin, config.access_token_ttl),
             revocation: config.jwt_revocation,
             denylist: Denylist::default(),
-            refresh_ttl: config.refresh_token_ttl,
+            lifetimes: config.refresh_lifetimes(),
             grace: config.refresh_reuse_grace,
-            absolute_ttl: config.session_absolute_timeout,
             cookie_names: config.cookie_names(),
             secure: config.secure_cookies(),
         }
@@ -125,7 +125,7 @@ impl JwtMode {
     pub fn settings(&self) -> JwtSettings {
         JwtSettings {
             access_ttl: self.tokens.ttl(),
-            refresh_ttl: self.refresh_ttl,
+            lifetimes: self.lifetimes,
             revocation: self.revocation,
             cookie_names: self.cookie_names,
         }
@@ -235,18 +235,23 @@ impl JwtMode {
                 self.access_tail(row.access_expires_at),
             )
         });
+        let lifetime = self.lifetimes.of(row.remembered);
         Device {
+            expires_at: if revoked.is_some() {
+                row.access_expires_at
+            } else {
+                // Today's lifetime may end it sooner than its refresh token's stored expiry.
+                row.expires_at
+                    .min(lifetime.ends_at(row.created_at, row.last_used_at))
+            },
             id: row.public_id,
             mode: Mode::Jwt,
             device: row.device,
             ip: row.ip,
             created_at: row.created_at,
             last_seen_at: row.last_used_at,
-            expires_at: if revoked.is_some() {
-                row.access_expires_at
-            } else {
-                row.expires_at
-            },
+            remembered: row.remembered,
+            lifetime,
             // Listed while its last access token would have worked: under `pure` it still does.
             revoked: revoked.filter(|_| row.access_expires_at > now),
         }
@@ -286,8 +291,13 @@ impl AuthMode for JwtMode {
         Ok((recognised, CookieChanges::none()))
     }
 
-    async fn issue(&self, user: &UserRecord, client: &ClientInfo) -> Result<Issued, AppError> {
-        let pair = self.start(user, client).await?;
+    async fn issue(
+        &self,
+        user: &UserRecord,
+        client: &ClientInfo,
+        remembered: bool,
+    ) -> Result<Issued, AppError> {
+        let pair = self.start(user, client, remembered).await?;
         Ok(Issued {
             cookies: self.cookies_for(&pair),
             device_id: pair.device_id,

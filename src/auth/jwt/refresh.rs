@@ -30,6 +30,8 @@ pub struct TokenPair {
     pub refresh_expires_at: i64,
     /// The family's public id, the `sid` of the access token.
     pub device_id: String,
+    /// Signed in with "Remember me": persistent cookies, the long lifetimes.
+    pub remembered: bool,
 }
 
 impl std::fmt::Debug for TokenPair {
@@ -99,16 +101,18 @@ fn new_refresh_token() -> String {
 }
 
 impl JwtMode {
-    /// Starts a family for a new sign-in: a first refresh token and an access token.
+    /// Starts a family for a new sign-in, remembered or not: a first refresh token and an
+    /// access token.
     pub async fn start(
         &self,
         user: &UserRecord,
         client: &ClientInfo,
+        remembered: bool,
     ) -> Result<TokenPair, AppError> {
         let now = self.clock.now();
         let device_id = new_public_id();
         let refresh_token = new_refresh_token();
-        let refresh_expires_at = now + self.refresh_ttl.min(self.absolute_ttl);
+        let refresh_expires_at = self.lifetimes.of(remembered).ends_at(now, now);
         let access_jti = random_token(16);
         let (access_token, access_expires_at) =
             self.tokens
@@ -124,6 +128,7 @@ impl JwtMode {
                 token_expires_at: refresh_expires_at,
                 access_jti: &access_jti,
                 access_expires_at,
+                remembered,
             })
             .await?;
         Ok(TokenPair {
@@ -132,6 +137,7 @@ impl JwtMode {
             refresh_token,
             refresh_expires_at,
             device_id,
+            remembered,
         })
     }
 
@@ -185,8 +191,7 @@ impl JwtMode {
                 ip: &client.ip,
                 now,
                 grace,
-                refresh_ttl: self.refresh_ttl,
-                absolute_ttl: self.absolute_ttl,
+                lifetimes: self.lifetimes,
                 access_ttl: self.tokens.ttl(),
                 max_per_minute: MAX_REFRESHES_PER_MINUTE,
                 kept_per_family: KEPT_TOKENS_PER_FAMILY,
@@ -232,6 +237,7 @@ impl JwtMode {
             refresh_token: new_token,
             refresh_expires_at,
             device_id: family.public_id,
+            remembered: family.remembered,
         }))
     }
 }

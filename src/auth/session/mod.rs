@@ -8,10 +8,13 @@
 //! sets its cookie itself: it needs no session layer around the router, and no request. What
 //! tower-sessions would leave to the app is done here:
 //! - a new ID at every sign-in, the browser's old session deleted (against session fixation);
-//! - an absolute lifetime: the session ends `absolute_timeout` after sign-in however busy it is;
+//! - an absolute lifetime: the session ends its absolute timeout after sign-in however busy it is;
 //! - idle expiry that counts reads: a request refreshes `last_seen_at` and the expiry, at most
 //!   once per [`LAST_SEEN_GRANULARITY`], so a busy session costs one write a minute, not one per
-//!   request.
+//!   request;
+//! - "Remember me": without it the cookie has no Max-Age (the browser forgets it when it
+//!   closes) and the short lifetimes apply. Either lifetime is checked at every request against
+//!   today's settings, never left to the cookie's expiry.
 
 pub mod memory;
 pub mod sql;
@@ -40,7 +43,7 @@ use crate::{
     },
     db::{Db, SessionRow, UserRecord},
     error::AppError,
-    model::{Killed, Mode, Revocation, RevocationReason, SessionStoreKind},
+    model::{Killed, Lifetimes, Mode, Revocation, RevocationReason, SessionStoreKind},
 };
 use state::{SessionState, hash_session_id};
 use store::SessionBackend;
@@ -56,8 +59,8 @@ const SIGNED_OUT_NOTE_SECONDS: i64 = 600;
 /// How this server's sessions are set up, for the dashboard.
 #[derive(Clone, Copy, Debug)]
 pub struct SessionSettings {
-    pub idle_timeout: i64,
-    pub absolute_timeout: i64,
+    /// How long a session lasts, with "Remember me" and without.
+    pub lifetimes: Lifetimes,
     pub cookie_name: &'static str,
     pub secure: bool,
     pub store: SessionStoreKind,
@@ -74,8 +77,7 @@ pub struct SessionMode {
 impl SessionMode {
     pub fn new(store: Arc<dyn SessionBackend>, db: Db, clock: Clock, config: &Config) -> Self {
         let settings = SessionSettings {
-            idle_timeout: config.session_idle_timeout,
-            absolute_timeout: config.session_absolute_timeout,
+            lifetimes: config.session_lifetimes(),
             cookie_name: config.cookie_names().session,
             secure: config.secure_cookies(),
             store: store.kind(),
@@ -94,8 +96,11 @@ impl SessionMode {
 
     /// When a session used at `now` expires: after the idle timeout, but never later than the
     /// absolute limit after sign-in.
-    fn expires_at(&self, signed_in_at: i64, now: i64) -> i64 {
-        (now + self.settings.idle_timeout).min(signed_in_at + self.settings.absolute_timeout)
+    fn expires_at(&self, remembered: bool, signed_in_at: i64, now: i64) -> i64 {
+        self.settings
+            .lifetimes
+            .of(remembered)
+            .ends_at(signed_in_at, now)
     }
 
     fn scope(&self) -> CookieScope {
@@ -106,13 +111,15 @@ impl SessionMode {
         }
     }
 
-    fn cookie(&self, id: &Id, expires_at: i64) -> CookieChanges {
-        let max_age = expires_at - self.clock.now();
+    /// The session cookie: persistent until `expires_at` when remembered, else a
+    /// browser-session cookie (no Max-Age), forgotten when the browser closes.
+    fn cookie(&self, id: &Id, expires_at: i64, remembered: bool) -> CookieChanges {
+        let max_age = remembered.then(|| expires_at - self.clock.now());
         CookieChanges::none().set(credential_cookie(
             self.settings.cookie_name,
             id.to_string(),
             self.scope(),
-            Some(max_age),
+            max_age,
         ))
     }
 
@@ -120,12 +127,13 @@ impl SessionMode {
         CookieChanges::none().set(removal(self.settings.cookie_name, self.scope()))
     }
 
-    /// Opens a session for `user` on `client`; returns its ID, to present as the cookie, and
-    /// its public id on the devices page.
+    /// Opens a session for `user` on `client`, remembered or not; returns its ID, to present
+    /// as the cookie, and its public id on the devices page.
     pub async fn open(
         &self,
         user: &UserRecord,
         client: &ClientInfo,
+        remembered: bool,
     ) -> Result<(Id, String), AppError> {
         let now = self.clock.now();
         let state = SessionState {
@@ -137,10 +145,11 @@ impl SessionMode {
             ip: client.ip.clone(),
             signed_in_at: now,
             last_seen_at: now,
+            remembered,
         };
         // The store picks the ID: whatever the record carries is replaced.
         let device_id = state.device_id.clone();
-        let mut record = state.into_record(Id::default(), self.expires_at(now, now))?;
+        let mut record = state.into_record(Id::default(), self.expires_at(remembered, now, now))?;
         self.store.create(&mut record).await?;
         Ok((record.id, device_id))
     }
@@ -207,16 +216,22 @@ fn presented_id(presented: &Credentials) -> Option<Id> {
     presented.session.as_deref()?.parse().ok()
 }
 
-/// A session's store entry as a device of the devices page.
-pub fn device_of(row: SessionRow) -> Device {
+/// A session's store entry as a device of the devices page, under `lifetimes`.
+pub fn device_of(row: SessionRow, lifetimes: &Lifetimes) -> Device {
+    let lifetime = lifetimes.of(row.remembered);
     Device {
+        remembered: row.remembered,
+        lifetime,
         id: row.public_id,
         mode: Mode::Session,
         device: row.device,
         ip: row.ip,
         created_at: row.created_at,
         last_seen_at: row.last_seen_at,
-        expires_at: row.expires_at,
+        // Today's lifetime may end it sooner than the expiry written with the row.
+        expires_at: row
+            .expires_at
+            .min(lifetime.ends_at(row.created_at, row.last_seen_at)),
         revoked: None,
     }
 }
@@ -272,7 +287,10 @@ impl AuthMode for SessionMode {
             return ended();
         };
         let now = self.clock.now();
-        if now >= state.signed_in_at + self.settings.absolute_timeout {
+        // Today's lifetimes decide, not the expiry stored when the session was last written:
+        // a shortened timeout ends older sessions too.
+        let lifetime = self.settings.lifetimes.of(state.remembered);
+        if lifetime.has_ended(state.signed_in_at, state.last_seen_at, now) {
             self.store.delete(&id).await?;
             return ended();
         }
@@ -280,11 +298,11 @@ impl AuthMode for SessionMode {
         if now - state.last_seen_at >= LAST_SEEN_GRANULARITY {
             state.last_seen_at = now;
             state.ip = client.ip.clone();
-            let expires_at = self.expires_at(state.signed_in_at, now);
+            let expires_at = self.expires_at(state.remembered, state.signed_in_at, now);
             let record = state.clone().into_record(id, expires_at)?;
             // Updates a live entry only: a session killed meanwhile stays dead.
             self.store.save(&record).await?;
-            changes = self.cookie(&id, expires_at);
+            changes = self.cookie(&id, expires_at, state.remembered);
         }
         Ok((
             Recognised::User(CurrentUser {
@@ -298,13 +316,18 @@ impl AuthMode for SessionMode {
         ))
     }
 
-    async fn issue(&self, user: &UserRecord, client: &ClientInfo) -> Result<Issued, AppError> {
+    async fn issue(
+        &self,
+        user: &UserRecord,
+        client: &ClientInfo,
+        remembered: bool,
+    ) -> Result<Issued, AppError> {
         // Always a new ID (the store picks it): the browser's old session, if any, was ended
         // before (`Auth::issue`), against session fixation.
-        let (id, device_id) = self.open(user, client).await?;
+        let (id, device_id) = self.open(user, client, remembered).await?;
         let now = self.clock.now();
         Ok(Issued {
-            cookies: self.cookie(&id, self.expires_at(now, now)),
+            cookies: self.cookie(&id, self.expires_at(remembered, now, now), remembered),
             device_id,
         })
     }
@@ -326,7 +349,11 @@ impl AuthMode for SessionMode {
 
     async fn devices(&self, user_id: i64) -> Result<Vec<Device>, AppError> {
         let rows = self.store.live_sessions_of_user(user_id).await?;
-        Ok(rows.into_iter().map(device_of).collect())
+        let lifetimes = &self.settings.lifetimes;
+        Ok(rows
+            .into_iter()
+            .map(|row| device_of(row, lifetimes))
+            .collect())
     }
 
     async fn kill(

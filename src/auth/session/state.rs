@@ -28,6 +28,14 @@ pub struct SessionState {
     pub ip: String,
     pub signed_in_at: i64,
     pub last_seen_at: i64,
+    /// Signed in with "Remember me". Sessions stored before the box existed had the long
+    /// lifetimes, so they read as remembered.
+    #[serde(default = "remembered_before_the_box")]
+    pub remembered: bool,
+}
+
+fn remembered_before_the_box() -> bool {
+    true
 }
 
 impl SessionState {
@@ -62,6 +70,7 @@ pub(super) fn entry_of(record: &Record) -> Result<(SessionRow, String)> {
         created_at: state.signed_in_at,
         last_seen_at: state.last_seen_at,
         expires_at: record.expiry_date.unix_timestamp(),
+        remembered: state.remembered,
     };
     Ok((row, data))
 }

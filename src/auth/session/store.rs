@@ -90,6 +90,7 @@ mod tests {
             ip: "127.0.0.1".into(),
             signed_in_at: NOW,
             last_seen_at,
+            remembered: true,
         };
         let mut data = HashMap::new();
         data.insert(STATE_KEY.to_owned(), serde_json::to_value(state).unwrap());

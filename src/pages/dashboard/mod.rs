@@ -109,7 +109,7 @@ fn SessionSteps(evidence: SessionEvidence, device: DeviceView) -> impl IntoView 
         secure,
         store,
     } = evidence;
-    let attributes = cookie_attributes(max_age, secure);
+    let attributes = cookie_attributes(max_age, &idle_timeout, secure);
     let where_kept = match store {
         SessionStoreKind::Sqlite => "a row in the SQLite sessions table",
         SessionStoreKind::Memory => "an entry in this server's memory",
@@ -217,6 +217,11 @@ pub(super) fn DeviceFacts(device: DeviceView, children: Children) -> impl IntoVi
             <dd>{device.ip}</dd>
             <dt>"Signed in"</dt>
             <dd><When moment=device.created /></dd>
+            <dt>"Remember me"</dt>
+            <dd data-testid="remembered">
+                {if device.remembered { "on" } else { "off" }}
+                <span class="hint">{format!(" (ends {})", device.lifetime.describe())}</span>
+            </dd>
             {children()}
         </dl>
     }
@@ -231,18 +236,30 @@ pub struct Explained {
 }
 
 /// The session cookie as the server sets it: each attribute and what it does.
-fn cookie_attributes(max_age: i64, secure: bool) -> Vec<Explained> {
+fn cookie_attributes(max_age: Option<i64>, idle_timeout: &str, secure: bool) -> Vec<Explained> {
     let row = |name: &str, value: &str, meaning: &str| Explained {
         name: name.into(),
         value: value.into(),
         meaning: meaning.into(),
     };
     vec![
-        row(
-            "Max-Age",
-            &max_age.to_string(),
-            "seconds left; renewed with last-seen, at most once a minute",
-        ),
+        match max_age {
+            Some(max_age) => row(
+                "Max-Age",
+                &max_age.to_string(),
+                "seconds left (“Remember me” was ticked); renewed with last-seen, at most once \
+                 a minute",
+            ),
+            None => row(
+                "Max-Age",
+                "(none)",
+                &format!(
+                    "a browser-session cookie (“Remember me” was not ticked): the browser forgets \
+                     it when it closes, and the server ends the session after {idle_timeout} \
+                     unused all the same"
+                ),
+            ),
+        },
         row("Path", "/", "sent with every request to this site"),
         row("Domain", "(none)", "this host only, never its subdomains"),
         row(
