@@ -115,7 +115,8 @@ async fn make_admin(
             return ExitCode::FAILURE;
         }
     };
-    let made = db.make_admin(&name).await;
+    let now = ticketbooth::core::clock::system_now();
+    let made = ticketbooth::auth::admin::make_admin(&db, &name, now).await;
     db.close().await;
     match made {
         Ok(true) => {

@@ -101,6 +101,9 @@ for (const javaScript of [true, false]) {
       await third.getByLabel("Password").fill(PASSWORD);
       await third.getByRole("button", { name: "Log in" }).click();
       await expect(third.getByTestId("form-error")).toContainText("at most 2 devices");
+      await expect(
+        third.getByTestId("form-error").getByRole("link", { name: "devices page" }),
+      ).toHaveAttribute("href", "/devices");
     });
 
     test("the activity log lists what happened, and each device links to its entries", async ({

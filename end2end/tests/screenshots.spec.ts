@@ -79,7 +79,12 @@ test("dashboards, devices and compare, as a user sees them", async ({ browser })
   await hydrated(admin);
   await admin.getByTestId("admin-user").filter({ hasText: name }).getByRole("link").click();
   await hydrated(admin);
+  // Promoted and demoted: beside the button, when each device goes by the change.
+  await admin.getByTestId("admin-set-role").click();
+  await expect(admin.getByTestId("admin-role")).toContainText("admin");
+  await admin.getByTestId("admin-set-role").click();
+  await expect(admin.getByTestId("admin-role")).toContainText("user");
   await admin.getByTestId("admin-end-device").first().click();
-  await admin.getByTestId("activity-entry").filter({ hasText: "Administrator action" }).waitFor();
+  await admin.getByTestId("activity-entry").filter({ hasText: "signed" }).first().waitFor();
   await admin.screenshot({ path: "screenshots/admin.png", fullPage: true });
 });

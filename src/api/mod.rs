@@ -23,8 +23,8 @@ use crate::{
     error::AppError,
     model::{
         AccountView, ActivityPage, AdminUserRow, AdminUserView, Comparison, DevicePolicy,
-        DeviceView, Killed, Mode, PasswordChanged, RecognitionReport, RememberTerms, SessionProbe,
-        SignatureEdit, TheftDrillReport, TokenParts, TokenPreset, Verdict, Viewer,
+        DeviceView, Killed, Mode, PasswordChanged, RecognitionReport, RememberTerms, RoleChange,
+        SessionProbe, SignatureEdit, TheftDrillReport, TokenParts, TokenPreset, Verdict, Viewer,
     },
 };
 
@@ -262,8 +262,8 @@ pub async fn switch_mode(to: Mode) -> Result<Viewer, AppError> {
         .await?;
     call.set_cookies(cookies)?;
     Ok(Viewer {
-        username: current.username.clone(),
         mode: to,
+        ..current.viewer()
     })
 }
 
@@ -434,6 +434,19 @@ pub async fn admin_end_devices(user: i64, device: Option<String>) -> Result<u64,
     call.state
         .auth
         .admin_end_devices(&current, call.client()?, user, device.as_deref())
+        .await
+}
+
+/// Makes an account an administrator (`role=admin`) or a user again (`role=user`), for an
+/// administrator; says when each of the account's devices goes by the new role. 404 for
+/// anyone else.
+#[server(prefix = "/fn", endpoint = "admin_set_role", client = RefreshingClient)]
+pub async fn admin_set_role(user: i64, role: String) -> Result<RoleChange, AppError> {
+    let call = ssr::call()?;
+    let current = call.live_user().await?;
+    call.state
+        .auth
+        .admin_set_role(&current, call.client()?, user, &role)
         .await
 }
 

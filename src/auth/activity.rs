@@ -9,7 +9,7 @@ use crate::{
     core::clock::Clock,
     db::{ActivityRow, Db, NewActivity},
     error::AppError,
-    model::{ActivityDetail, ActivityEntry, ActivityKind, ActivityPage, Mode, Moment},
+    model::{ActivityDetail, ActivityEntry, ActivityKind, ActivityPage, Mode, Moment, Role},
 };
 
 /// Entries shown on one page of the log.
@@ -227,11 +227,20 @@ fn summary(
             "{device} switched to {}.",
             detail.to_mode.map_or("the other mode", Mode::label)
         ),
+        ActivityKind::AdminAction if detail.role.is_some() => format!(
+            "The administrator {} {}.",
+            detail.by_admin.as_deref().unwrap_or("(unknown)"),
+            match detail.role {
+                Some(Role::Admin) => "made this account an administrator",
+                _ => "took this account's administrator role away",
+            }
+        ),
         ActivityKind::AdminAction => format!(
             "The administrator {} signed {} out.",
             detail.by_admin.as_deref().unwrap_or("(unknown)"),
             match (detail.ended, about_device) {
                 (Some(1), Some(device)) | (None, Some(device)) => device.to_owned(),
+                (Some(1), None) => "1 device".to_owned(),
                 (Some(n), _) => format!("{n} devices"),
                 (None, None) => "a device".to_owned(),
             }
@@ -272,5 +281,17 @@ mod tests {
         assert!(text.contains("2 other devices signed out"), "{text}");
         assert!(text.contains("stays valid until"), "{text}");
         assert!(text.contains("in 4 minutes"), "{text}");
+    }
+
+    #[test]
+    fn an_administrators_sign_out_of_one_device_is_singular() {
+        let detail = |ended| ActivityDetail {
+            ended: Some(ended),
+            by_admin: Some("lee".into()),
+            ..ActivityDetail::default()
+        };
+        let text = |ended| summary(ActivityKind::AdminAction, None, None, 1, &detail(ended), 0);
+        assert_eq!(text(1), "The administrator lee signed 1 device out.");
+        assert_eq!(text(3), "The administrator lee signed 3 devices out.");
     }
 }

@@ -382,13 +382,14 @@ impl Auth {
         if current.mode == to {
             return Ok(CookieChanges::none());
         }
-        let user = self.user(current).await?;
         // New credentials only for a device that is still live at this moment: a browser
-        // ended meanwhile (a kill, a password change) must not switch its way back in.
-        let _turn = self.turn(user.id).await;
+        // ended meanwhile (a kill, a password change) must not switch its way back in. The
+        // account is read under its turn too: an administrator's role change is not undone.
+        let _turn = self.turn(current.user_id).await;
         if !self.still_live(presented, current).await? {
             return Err(signed_out());
         }
+        let user = self.user(current).await?;
         let remembered = self.is_remembered(current).await?;
         let issued = self.issue(presented, client, &user, to, remembered).await?;
         let about = About {
@@ -631,11 +632,9 @@ impl Auth {
         let ended = self
             .end_other_devices(current, RevocationReason::PasswordChanged)
             .await?;
-        // This browser's old credentials end too; it gets new ones of the same mode.
-        let user = UserRecord {
-            password_hash: hash,
-            ..user
-        };
+        // This browser's old credentials end too; it gets new ones of the same mode, for the
+        // account as it now stands.
+        let user = self.user(current).await?;
         let remembered = self.is_remembered(current).await?;
         let issued = self
             .issue(presented, client, &user, current.mode, remembered)

@@ -121,7 +121,7 @@ impl Auth {
         remembered: bool,
     ) -> Result<Issued, AppError> {
         let _turn = self.turns.of(user.id).await;
-        self.password_unchanged(user).await?;
+        let user = &self.record_unchanged(user).await?;
         self.make_room(client, user, Some(presented)).await?;
         self.issue(presented, client, user, mode, remembered).await
     }
@@ -132,13 +132,15 @@ impl Auth {
         self.turns.of(user_id).await
     }
 
-    /// Refuses a sign-in whose password was checked before a password change that has since
-    /// happened: the change ends every device, this one included. (A rehash with today's
-    /// parameters is no change: another sign-in may upgrade the hash meanwhile.)
-    async fn password_unchanged(&self, user: &UserRecord) -> Result<(), AppError> {
+    /// The account as it stands now, read under its turn: its role as an administrator last
+    /// set it goes into the new credentials. Refuses a sign-in whose password was checked
+    /// before a password change that has since happened: the change ends every device, this
+    /// one included. (A rehash with today's parameters is no change: another sign-in may
+    /// upgrade the hash meanwhile.)
+    async fn record_unchanged(&self, user: &UserRecord) -> Result<UserRecord, AppError> {
         let stored = self.db.user_by_id(user.id).await?;
         match stored {
-            Some(stored) if stored.password_changed_at == user.password_changed_at => Ok(()),
+            Some(stored) if stored.password_changed_at == user.password_changed_at => Ok(stored),
             _ => Err(AppError::InvalidCredentials),
         }
     }
@@ -172,7 +174,7 @@ impl Auth {
         user: &UserRecord,
     ) -> Result<super::jwt::refresh::TokenPair, AppError> {
         let _turn = self.turns.of(user.id).await;
-        self.password_unchanged(user).await?;
+        let user = &self.record_unchanged(user).await?;
         self.make_room(client, user, None).await?;
         self.jwt.start(user, client, true).await
     }

@@ -7,7 +7,7 @@ use http::request::Parts;
 
 use crate::{
     error::AppError,
-    model::{DeviceView, Lifetime, Mode, Moment, RevocationReason, Revoked, Viewer},
+    model::{DeviceView, Lifetime, Mode, Moment, RevocationReason, Revoked, Role, Viewer},
 };
 
 /// The user a request was recognised as, and by which mode.
@@ -26,6 +26,7 @@ impl CurrentUser {
         Viewer {
             username: self.username.clone(),
             mode: self.mode,
+            is_admin: self.role == Role::Admin.key(),
         }
     }
 }

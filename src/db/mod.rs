@@ -14,7 +14,7 @@ pub use activity::{ActivityRow, NewActivity};
 pub use queries::counting_queries;
 pub use refresh::{FamilyRow, NewFamily, Rotation, RotationOutcome, TokenRow};
 pub use sessions::{SessionRow, SessionRowUpdate};
-pub use users::{UserOverview, UserRecord};
+pub use users::{RoleUpdate, UserOverview, UserRecord};
 
 use std::{path::Path, str::FromStr, sync::Arc, time::Duration};
 

@@ -14,7 +14,7 @@ use std::{cell::RefCell, collections::HashMap, path::PathBuf, time::Duration};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 const LIVE_SESSION_DATA: &str = include_str!("sql/live_session_data.sql");
-const FAMILY_IS_LIVE: &str = include_str!("sql/family_is_live.sql");
+const LIVE_FAMILY_ROLE: &str = include_str!("sql/live_family_role.sql");
 
 /// A reader cannot wait long: a read in WAL mode waits only while the file recovers from a
 /// crash, and the pool answers instead when it does.
@@ -49,15 +49,14 @@ impl Reader {
         })
     }
 
-    /// Whether the refresh family `public_id` is neither revoked nor expired; `None` when this
-    /// database can only be read through the pool.
-    pub(super) fn family_is_live(
+    /// The role of the user of the refresh family `public_id` if the family is neither revoked
+    /// nor expired; `None` when this database can only be read through the pool.
+    pub(super) fn live_family_role(
         &self,
         public_id: &str,
         now: i64,
-    ) -> Option<rusqlite::Result<bool>> {
-        self.read(FAMILY_IS_LIVE, (public_id, now), |row| row.get(0))
-            .map(|read| read.map(|live| live.unwrap_or(false)))
+    ) -> Option<rusqlite::Result<Option<String>>> {
+        self.read(LIVE_FAMILY_ROLE, (public_id, now), |row| row.get(0))
     }
 
     fn read<T>(

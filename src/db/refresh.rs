@@ -411,27 +411,61 @@ impl Db {
         Ok(revoked)
     }
 
-    /// Whether the family named by an access token's `sid` may still be used (neither revoked
-    /// nor expired): the one read of the "session-check" revocation setting. Read on this
-    /// thread when the database is a file (`reader.rs`), through the pool otherwise or if that
-    /// read fails.
-    pub async fn family_is_live(&self, public_id: &str, now: i64) -> Result<bool, sqlx::Error> {
-        match self.direct(self.reader.family_is_live(public_id, now)) {
-            Some(live) => Ok(live),
-            None => self.family_is_live_pooled(public_id, now).await,
+    /// The role its user has now, if the family named by an access token's `sid` may still be
+    /// used (neither revoked nor expired): the one read of the "session-check" revocation
+    /// setting, which so also brings the role up to date. Read on this thread when the
+    /// database is a file (`reader.rs`), through the pool otherwise or if that read fails.
+    pub async fn live_family_role(
+        &self,
+        public_id: &str,
+        now: i64,
+    ) -> Result<Option<String>, sqlx::Error> {
+        match self.direct(self.reader.live_family_role(public_id, now)) {
+            Some(role) => Ok(role),
+            None => self.live_family_role_pooled(public_id, now).await,
         }
     }
 
     /// The same read through the pool: sqlx checks the query against the schema.
-    pub async fn family_is_live_pooled(
+    pub async fn live_family_role_pooled(
         &self,
         public_id: &str,
         now: i64,
-    ) -> Result<bool, sqlx::Error> {
-        let live = sqlx::query_file_scalar!("src/db/sql/family_is_live.sql", public_id, now)
-            .fetch_one(self.pool())
-            .await?;
-        Ok(live)
+    ) -> Result<Option<String>, sqlx::Error> {
+        sqlx::query_file_scalar!("src/db/sql/live_family_role.sql", public_id, now)
+            .fetch_optional(self.pool())
+            .await
+    }
+
+    /// Whether the family `public_id` is neither revoked nor expired.
+    pub async fn family_is_live(&self, public_id: &str, now: i64) -> Result<bool, sqlx::Error> {
+        Ok(self.live_family_role(public_id, now).await?.is_some())
+    }
+
+    /// How many live families the user has, and the latest expiry among their access tokens
+    /// issued at or before `issued_by` that have not expired: until then a device of theirs
+    /// holds a token with the claims it was given then.
+    pub async fn claims_issued_by(
+        &self,
+        user_id: i64,
+        issued_by: i64,
+        now: i64,
+    ) -> Result<(i64, Option<i64>), sqlx::Error> {
+        let row = sqlx::query!(
+            r#"select count(distinct f.id) as "families!: i64",
+                   max(t.access_expires_at) as "latest: i64"
+               from refresh_families f
+               left join refresh_tokens t
+                   on t.family_id = f.id and t.created_at <= ? and t.access_expires_at > ?
+               where f.user_id = ? and f.revoked_at is null and f.expires_at > ?"#,
+            issued_by,
+            now,
+            user_id,
+            now,
+        )
+        .fetch_one(self.pool())
+        .await?;
+        Ok((row.families, row.latest))
     }
 
     /// The access tokens issued to a family that have not expired yet: `(jti, exp)`.

@@ -181,6 +181,27 @@ impl Db {
         Ok(result.rows_affected())
     }
 
+    /// Writes `role` at `path` (a JSON path) into the data of every live session of `user_id`;
+    /// returns how many.
+    pub async fn set_role_in_sessions_of_user(
+        &self,
+        user_id: i64,
+        path: &str,
+        role: &str,
+        now: i64,
+    ) -> Result<u64, sqlx::Error> {
+        let result = sqlx::query!(
+            "update sessions set data = json_set(data, ?, ?) where user_id = ? and expires_at > ?",
+            path,
+            role,
+            user_id,
+            now,
+        )
+        .execute(self.pool())
+        .await?;
+        Ok(result.rows_affected())
+    }
+
     /// The sweeper's query: removes every session that has expired.
     pub async fn delete_expired_sessions(&self, now: i64) -> Result<u64, sqlx::Error> {
         let result = sqlx::query!("delete from sessions where expires_at <= ?", now)

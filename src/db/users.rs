@@ -26,6 +26,17 @@ pub struct UserOverview {
     pub last_activity: Option<i64>,
 }
 
+/// What [`Db::set_role`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RoleUpdate {
+    Changed,
+    /// The account had that role already.
+    Unchanged,
+    /// It is the last administrator: it stays one.
+    LastAdmin,
+    NoSuchUser,
+}
+
 impl fmt::Debug for UserRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UserRecord")
@@ -151,16 +162,67 @@ impl Db {
         Ok(())
     }
 
-    /// Makes the account `username` (any letter case) an administrator; `false` if there is none.
-    pub async fn make_admin(&self, username: &str) -> Result<bool, sqlx::Error> {
-        Ok(sqlx::query!(
-            "update users set role = 'admin' where username = ? collate nocase",
+    /// Makes the account `username` (any letter case) an administrator; its id, or `None` if
+    /// there is no such account.
+    pub async fn make_admin(&self, username: &str, now: i64) -> Result<Option<i64>, sqlx::Error> {
+        sqlx::query_scalar!(
+            r#"update users set role = 'admin',
+                   role_changed_at = case when role = 'admin' then role_changed_at else ? end
+               where username = ? collate nocase
+               returning id as "id!""#,
+            now,
             username
+        )
+        .fetch_optional(self.pool())
+        .await
+    }
+
+    /// Gives the account `user_id` the role `role` ("user" or "admin"). Never leaves the app
+    /// without an administrator: a demotion of the last one changes nothing. The check and the
+    /// change are one statement, so two administrators demoting each other at once cannot
+    /// both succeed.
+    pub async fn set_role(
+        &self,
+        user_id: i64,
+        role: &str,
+        now: i64,
+    ) -> Result<RoleUpdate, sqlx::Error> {
+        let changed = sqlx::query!(
+            "update users set role = ?, role_changed_at = ?
+             where id = ? and role <> ?
+               and (? = 'admin'
+                    or exists (select 1 from users where role = 'admin' and id <> ?))",
+            role,
+            now,
+            user_id,
+            role,
+            role,
+            user_id,
         )
         .execute(self.pool())
         .await?
-        .rows_affected()
-            == 1)
+        .rows_affected();
+        if changed == 1 {
+            return Ok(RoleUpdate::Changed);
+        }
+        let now = sqlx::query_scalar!("select role from users where id = ?", user_id)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(match now {
+            None => RoleUpdate::NoSuchUser,
+            Some(now) if now == role => RoleUpdate::Unchanged,
+            Some(_) => RoleUpdate::LastAdmin,
+        })
+    }
+
+    /// When an administrator last changed the account's role, if ever.
+    pub async fn role_changed_at(&self, user_id: i64) -> Result<Option<i64>, sqlx::Error> {
+        Ok(
+            sqlx::query_scalar!("select role_changed_at from users where id = ?", user_id)
+                .fetch_optional(self.pool())
+                .await?
+                .flatten(),
+        )
     }
 
     /// Every account, oldest first (at most `limit`), with the time of its newest log entry.

@@ -100,6 +100,61 @@ pub struct ActivityDetail {
     /// The administrator who acted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub by_admin: Option<String>,
+    /// The role an administrator gave the account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+}
+
+/// An account's role. Stored by [`Role::key`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    User,
+    Admin,
+}
+
+impl Role {
+    pub fn key(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Role> {
+        [Role::User, Role::Admin]
+            .into_iter()
+            .find(|role| role.key() == key)
+    }
+}
+
+/// What changing an account's role did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleChange {
+    pub username: String,
+    pub role: Role,
+    /// False when the account had that role already (nothing was written).
+    pub changed: bool,
+    pub reach: RoleReach,
+}
+
+/// When each of an account's devices goes by the role it has in the database.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleReach {
+    /// Cookie sessions: the stored role is rewritten with the change, so each goes by it
+    /// from its next request.
+    pub sessions: u64,
+    /// Live JWT devices: an access token carries the `role` claim it was issued with; the
+    /// next refresh reads the role from the database.
+    pub jwt_devices: u64,
+    /// Until when the last access token issued before the latest role change still says the
+    /// old role (`pure` and `denylist`); `None` when this server reads the role with every
+    /// request (`session-check`), or no such token is left.
+    pub stale_claim_until: Option<Moment>,
+    /// The longest a JWT device goes on with a stale claim: the access-token lifetime.
+    pub access_ttl: String,
+    pub revocation: super::Revocation,
 }
 
 /// One account as the admin page lists it.
@@ -121,6 +176,9 @@ pub struct AdminUserView {
     pub username: String,
     pub role: String,
     pub created: Moment,
+    /// When an administrator last changed the role, if ever.
+    pub role_changed: Option<Moment>,
+    pub reach: RoleReach,
     pub devices: Vec<super::DeviceView>,
     pub activity: ActivityPage,
 }

@@ -102,4 +102,9 @@ impl SessionStoreKind {
 pub struct Viewer {
     pub username: String,
     pub mode: Mode,
+    /// The role the request's credentials carry says administrator: a copy, as old as the
+    /// credentials (a JWT's claim), so it only decides whether the header links to `/admin`;
+    /// the admin pages read the role from the database.
+    #[serde(default)]
+    pub is_admin: bool,
 }

@@ -12,9 +12,9 @@ use super::{
     layout::{NotFound, SignInRequired},
 };
 use crate::{
-    api::{AdminEndDevices, admin_user, admin_users},
+    api::{AdminEndDevices, AdminSetRole, admin_user, admin_users},
     error::AppError,
-    model::{AdminUserRow, AdminUserView},
+    model::{AdminUserRow, AdminUserView, Revocation, Role, RoleReach},
 };
 
 /// The not-found page for anyone but an administrator; the sign-in redirect for nobody.
@@ -85,6 +85,7 @@ fn Users(users: Vec<AdminUserRow>) -> impl IntoView {
 pub fn AdminUserPage() -> impl IntoView {
     let params = use_params_map();
     let end = ServerAction::<AdminEndDevices>::new();
+    let set_role = ServerAction::<AdminSetRole>::new();
     let user = Resource::new(
         move || {
             (
@@ -93,9 +94,10 @@ pub fn AdminUserPage() -> impl IntoView {
                     .get("id")
                     .and_then(|id| id.parse::<i64>().ok()),
                 end.version().get(),
+                set_role.version().get(),
             )
         },
-        |(id, _)| async move {
+        |(id, _, _)| async move {
             match id {
                 Some(id) => admin_user(id, None).await,
                 None => Err(AppError::NotFound),
@@ -107,7 +109,7 @@ pub fn AdminUserPage() -> impl IntoView {
             {move || {
                 user.get()
                     .map(|user| match user {
-                        Ok(user) => view! { <Account user end /> }.into_any(),
+                        Ok(user) => view! { <Account user end set_role /> }.into_any(),
                         Err(error) => refused(error),
                     })
             }}
@@ -116,9 +118,17 @@ pub fn AdminUserPage() -> impl IntoView {
 }
 
 #[component]
-fn Account(user: AdminUserView, end: ServerAction<AdminEndDevices>) -> impl IntoView {
+fn Account(
+    user: AdminUserView,
+    end: ServerAction<AdminEndDevices>,
+    set_role: ServerAction<AdminSetRole>,
+) -> impl IntoView {
     let error = last_error(end.value());
+    let role_error = last_error(set_role.value());
     let id = user.id;
+    let is_admin = user.role == Role::Admin.key();
+    let other_role = if is_admin { Role::User } else { Role::Admin };
+    let role_ever_changed = user.role_changed.is_some();
     view! {
         <Title text=format!("Admin · {}", user.username) />
         <section class="card wide">
@@ -132,9 +142,32 @@ fn Account(user: AdminUserView, end: ServerAction<AdminEndDevices>) -> impl Into
                 </ActionForm>
             </div>
             <p class="lead">
-                {format!("Role: {}. Created ", user.role)} <When moment=user.created /> "."
+                "Created " <When moment=user.created /> "."
             </p>
             <FormError error=error />
+            <h2 class="part-title">"Role"</h2>
+            <div class="role-row">
+                <p data-testid="admin-role">
+                    <strong>{user.role.clone()}</strong>
+                    {user
+                        .role_changed
+                        .map(|at| view! { ", changed " <When moment=at /> })}
+                </p>
+                <ActionForm action=set_role attr:class="inline">
+                    <input type="hidden" name="user" value=id />
+                    <input type="hidden" name="role" value=other_role.key() />
+                    <button
+                        type="submit"
+                        class="button secondary small"
+                        data-testid="admin-set-role"
+                        disabled=move || set_role.pending().get()
+                    >
+                        {if is_admin { "Make an ordinary user" } else { "Make administrator" }}
+                    </button>
+                </ActionForm>
+            </div>
+            <FormError error=role_error />
+            <RoleReachFacts reach=user.reach changed=role_ever_changed />
             <h2 class="part-title">"Devices"</h2>
             {user
                 .devices
@@ -183,5 +216,59 @@ fn Account(user: AdminUserView, end: ServerAction<AdminEndDevices>) -> impl Into
                     .collect_view()}
             </ol>
         </section>
+    }
+}
+
+/// When the account's devices go by its role: measured from what the stores hold, beside the
+/// button that changes it.
+#[component]
+fn RoleReachFacts(reach: RoleReach, changed: bool) -> impl IntoView {
+    let RoleReach {
+        sessions,
+        jwt_devices,
+        stale_claim_until,
+        access_ttl,
+        revocation,
+    } = reach;
+    let jwt = match (revocation, stale_claim_until) {
+        (Revocation::SessionCheck, _) => view! {
+            "This server checks every JWT request against the database (session-check), and that \
+             read brings the role along: a change applies to their very next request."
+        }
+        .into_any(),
+        (_, Some(until)) => view! {
+            "Their access tokens issued before the change still say the old role until "
+            <span data-testid="stale-claim-until"><When moment=until /></span>
+            {format!(
+                " (at most {access_ttl} after it): the role claim is a copy, corrected at each \
+                 device's next refresh. The admin pages read the role from the database, so the \
+                 stale claim opens nothing here; an API that trusted the claim would let it \
+                 through until then."
+            )}
+        }
+        .into_any(),
+        (_, None) if changed => view! {
+            "No access token issued before the last change is still valid: every JWT device goes \
+             by the role above."
+        }
+        .into_any(),
+        (_, None) => format!(
+            "A change would reach them at their next refresh, up to {access_ttl} later: the \
+                 role in an access token is a copy."
+        )
+        .into_any(),
+    };
+    view! {
+        <ul class="reach" data-testid="role-reach">
+            <li data-testid="role-reach-sessions">
+                <strong>{format!("Cookie sessions: {sessions}. ")}</strong>
+                "A change rewrites the role each session keeps, so each goes by it from its next \
+                 request."
+            </li>
+            <li data-testid="role-reach-jwt">
+                <strong>{format!("JWT devices: {jwt_devices}. ")}</strong>
+                {jwt}
+            </li>
+        </ul>
     }
 }

@@ -299,11 +299,19 @@ fn DeviceTable(devices: Vec<DeviceView>, kill: ServerAction<KillDevice>) -> impl
                                     <td>
                                         <span class="fact-label">"Expires"</span>
                                         <When moment=device.expires />
-                                        <span class="hint lifetime" data-testid="device-lifetime">
-                                            {lifetime_words(device.remembered, device.lifetime)}
-                                            <When moment=device.ends_at_latest />
-                                            " at the latest"
-                                        </span>
+                                        {(!is_revoked)
+                                            .then(|| {
+                                                view! {
+                                                    <span
+                                                        class="hint lifetime"
+                                                        data-testid="device-lifetime"
+                                                    >
+                                                        {lifetime_words(device.remembered, device.lifetime)}
+                                                        <When moment=device.ends_at_latest />
+                                                        " at the latest"
+                                                    </span>
+                                                }
+                                            })}
                                     </td>
                                     <td>
                                         {match device.revoked {

@@ -77,9 +77,24 @@ pub fn Field(
 pub fn FormError(error: Signal<Option<AppError>>) -> impl IntoView {
     move || {
         error.get().map(|error| {
+            let message = match error {
+                // Where to act on it: a device already signed in can end another there.
+                AppError::DeviceLimit { limit } => view! {
+                    {format!(
+                        "This account may be signed in on at most {limit} devices at once, and it \
+                         is. Sign one of them out on the "
+                    )}
+                    <a href="/devices">"devices page"</a>
+                    " of a device that is signed in, or raise the limit on its "
+                    <a href="/account">"account page"</a>
+                    "."
+                }
+                .into_any(),
+                error => error.form_message().into_any(),
+            };
             view! {
                 <div class="alert" role="alert" data-testid="form-error">
-                    {error.form_message()}
+                    {message}
                 </div>
             }
         })

@@ -42,6 +42,9 @@ pub fn Header() -> impl IntoView {
                                             <a href="/compare">"Compare"</a>
                                             <a href="/playground">"Playground"</a>
                                             <a href="/account">"Account"</a>
+                                            {viewer
+                                                .is_admin
+                                                .then(|| view! { <a href="/admin">"Admin"</a> })}
                                             <span
                                                 class="who"
                                                 data-testid="signed-in-user"

@@ -25,7 +25,7 @@ macro_rules! shared_behaviour {
 
                 assert_redirects_to(&browser.sign_up_with("ana", MODE.key()).await, "/dashboard");
 
-                let expected = Viewer { username: "ana".into(), mode: MODE };
+                let expected = Viewer { username: "ana".into(), mode: MODE, is_admin: false };
                 assert_eq!(browser.viewer().await, Some(expected.clone()));
                 assert_eq!(browser.dashboard().await.viewer, expected);
                 let devices = browser.devices().await;

@@ -34,6 +34,12 @@ use ticketbooth::{
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
+/// Makes `name` an administrator, as `ticketbooth make-admin NAME` does.
+pub async fn make_admin(app: &TestApp, name: &str) {
+    let made = ticketbooth::auth::admin::make_admin(&app.server.state.db, name, app.clock.now());
+    assert!(made.await.unwrap(), "no account {name}");
+}
+
 /// Every answer comes well within this, or the test fails: a request the server never answers
 /// is a bug to report, not a suite that waits until CI gives up.
 pub const ANSWER_WITHIN: Duration = Duration::from_secs(60);

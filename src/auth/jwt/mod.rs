@@ -109,6 +109,20 @@ impl JwtMode {
             .then_some(access_expires_at)
     }
 
+    /// How many live families `user_id` has, and until when the last of their access tokens
+    /// issued at or before `issued_by` lives: its claims (the role) are as old as it.
+    pub async fn claims_issued_by(
+        &self,
+        user_id: i64,
+        issued_by: i64,
+    ) -> Result<(u64, Option<i64>), AppError> {
+        let (families, latest) = self
+            .db
+            .claims_issued_by(user_id, issued_by, self.clock.now())
+            .await?;
+        Ok((u64::try_from(families).unwrap_or_default(), latest))
+    }
+
     /// Seconds a spent refresh token may come back and get the same successor.
     pub fn grace(&self) -> i64 {
         self.grace
@@ -151,13 +165,14 @@ impl JwtMode {
             Ok(claims) => claims,
             Err(refusal) => return Ok(Recognised::Refused(refusal)),
         };
-        if let Some(refusal) = self.check_revocation(&claims, setting).await? {
-            return Ok(Recognised::Refused(refusal));
-        }
+        let role_now = match self.check_revocation(&claims, setting).await? {
+            Ok(role_now) => role_now,
+            Err(refusal) => return Ok(Recognised::Refused(refusal)),
+        };
         Ok(Recognised::User(CurrentUser {
             user_id: claims.sub.parse().unwrap_or_default(),
             username: claims.name,
-            role: claims.role,
+            role: role_now.unwrap_or(claims.role),
             mode: Mode::Jwt,
             device_id: claims.sid,
         }))

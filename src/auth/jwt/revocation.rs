@@ -95,21 +95,27 @@ impl JwtMode {
         Ok(())
     }
 
-    /// The checks `setting` adds to a valid signature.
+    /// The checks `setting` adds to a valid signature: a refusal, or else the role the user
+    /// has now when the check read it (`session-check` reads the family and its user in one
+    /// query); `None` leaves the token's own `role` claim, a copy as old as the token.
     pub(super) async fn check_revocation(
         &self,
         claims: &AccessClaims,
         setting: Revocation,
-    ) -> Result<Option<Refusal>, AppError> {
+    ) -> Result<Result<Option<String>, Refusal>, AppError> {
         let now = self.clock.now();
         Ok(match setting {
-            Revocation::Pure => None,
-            Revocation::SessionCheck => (!self.db.family_is_live(&claims.sid, now).await?)
-                .then_some(Refusal::DeviceSignedOut),
-            Revocation::Denylist => self
-                .denylist
-                .denies(&claims.jti, now)
-                .then_some(Refusal::TokenRevoked),
+            Revocation::Pure => Ok(None),
+            Revocation::SessionCheck => self
+                .db
+                .live_family_role(&claims.sid, now)
+                .await?
+                .map(Some)
+                .ok_or(Refusal::DeviceSignedOut),
+            Revocation::Denylist if self.denylist.denies(&claims.jti, now) => {
+                Err(Refusal::TokenRevoked)
+            }
+            Revocation::Denylist => Ok(None),
         })
     }
 }

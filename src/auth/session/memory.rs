@@ -10,7 +10,7 @@ use tower_sessions::{
 };
 
 use super::{
-    state::{entry_of, hash_session_id, record_of},
+    state::{entry_of, hash_session_id, record_of, with_role},
     store::{SessionBackend, create_with_fresh_id},
 };
 use crate::{
@@ -145,5 +145,17 @@ impl SessionBackend for MemorySessionStore {
         let before = entries.len();
         entries.retain(|_, (row, _)| row.expires_at > now);
         Ok((before - entries.len()) as u64)
+    }
+
+    async fn set_role_of_user(&self, user_id: i64, role: &str) -> Result<u64> {
+        let now = self.clock.now();
+        let mut changed = 0;
+        for (row, data) in self.entries().values_mut() {
+            if row.user_id == user_id && row.expires_at > now {
+                *data = with_role(data, role)?;
+                changed += 1;
+            }
+        }
+        Ok(changed)
     }
 }

@@ -200,6 +200,11 @@ impl SessionMode {
         Ok(ended)
     }
 
+    /// Rewrites the role every live session of `user_id` carries; returns how many.
+    pub async fn set_role_of_user(&self, user_id: i64, role: &str) -> Result<u64, AppError> {
+        Ok(self.store.set_role_of_user(user_id, role).await?)
+    }
+
     /// The sweeper: removes expired sessions, and what was kept about why others ended.
     pub async fn delete_expired(&self) -> Result<u64, AppError> {
         let ended = self

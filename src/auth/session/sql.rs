@@ -9,7 +9,7 @@ use tower_sessions::{
 };
 
 use super::{
-    state::{entry_of, hash_session_id, record_of},
+    state::{entry_of, hash_session_id, record_of, role_json_path},
     store::{SessionBackend, create_with_fresh_id},
 };
 use crate::{
@@ -121,6 +121,13 @@ impl SessionBackend for SqlSessionStore {
     async fn delete_expired(&self) -> Result<u64> {
         self.db
             .delete_expired_sessions(self.clock.now())
+            .await
+            .map_err(backend)
+    }
+
+    async fn set_role_of_user(&self, user_id: i64, role: &str) -> Result<u64> {
+        self.db
+            .set_role_in_sessions_of_user(user_id, &role_json_path(), role, self.clock.now())
             .await
             .map_err(backend)
     }

@@ -51,6 +51,23 @@ impl SessionState {
     }
 }
 
+/// Where a session's role sits in its stored JSON, for a store that edits it in place.
+pub fn role_json_path() -> String {
+    format!("$.{STATE_KEY}.role")
+}
+
+/// A session's stored JSON with its role replaced.
+pub(super) fn with_role(data: &str, role: &str) -> Result<String> {
+    let mut value: serde_json::Value =
+        serde_json::from_str(data).map_err(|error| Error::Decode(error.to_string()))?;
+    let state = value
+        .get_mut(STATE_KEY)
+        .and_then(serde_json::Value::as_object_mut)
+        .ok_or_else(|| Error::Decode("a stored session without its state".into()))?;
+    state.insert("role".into(), role.into());
+    Ok(value.to_string())
+}
+
 /// SHA-256 of the session ID's 16 random bytes: the entry's key.
 pub fn hash_session_id(id: &Id) -> Vec<u8> {
     sha256(&id.0.to_le_bytes())

@@ -42,6 +42,10 @@ pub trait SessionBackend: SessionStore {
 
     /// The sweeper: removes expired sessions.
     async fn delete_expired(&self) -> Result<u64>;
+
+    /// Writes `role` into every live session of `user_id` (an administrator changed it), so
+    /// that each one's next request carries it; returns how many.
+    async fn set_role_of_user(&self, user_id: i64, role: &str) -> Result<u64>;
 }
 
 /// A 128-bit random ID practically never collides; a few attempts settle the rest. Always a
