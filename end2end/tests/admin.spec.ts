@@ -45,6 +45,7 @@ for (const javaScript of [true, false]) {
     await headerLink(admin, "Admin").click();
     await expect(admin).toHaveURL(/\/admin$/);
     await hydrated(admin, javaScript);
+    await admin.getByTestId("admin-users").waitFor();
     if (javaScript) {
       expect(await violations(admin), "axe on /admin").toEqual([]);
     }

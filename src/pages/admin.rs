@@ -29,6 +29,8 @@ fn refused(error: AppError) -> AnyView {
 pub fn AdminPage() -> impl IntoView {
     let users = Resource::new(|| (), |_| admin_users());
     view! {
+        // Titled at once, not only when the accounts have loaded: a page is never untitled.
+        <Title text="Admin" />
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || {
                 users
@@ -45,7 +47,6 @@ pub fn AdminPage() -> impl IntoView {
 #[component]
 fn Users(users: Vec<AdminUserRow>) -> impl IntoView {
     view! {
-        <Title text="Admin" />
         <section class="card wide">
             <h1>"Accounts"</h1>
             <ol class="activity" data-testid="admin-users">
@@ -105,6 +106,7 @@ pub fn AdminUserPage() -> impl IntoView {
         },
     );
     view! {
+        <Title text="Admin · account" />
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || {
                 user.get()
