@@ -1,7 +1,7 @@
 # The two commands of the README, and a few for developers.
 # Each installs what it needs first (.ci/setup: idempotent, versions pinned).
 
-.PHONY: run run-release release test setup lint sqlx-prepare screenshots rotate-jwt-key bench bench-http
+.PHONY: run run-release release test setup lint sqlx-prepare screenshots rotate-jwt-key bench bench-http redis
 
 # Serve the app on http://127.0.0.1:3000, with its SQLite database in ./data.
 run:
@@ -29,6 +29,13 @@ test:
 
 setup:
 	.ci/setup --test
+
+# A Redis for SESSION_STORE=redis on 127.0.0.1:6379 (Debian's redis-server), in the foreground,
+# keeping nothing on disk. Then, in another terminal:
+#   SESSION_STORE=redis REDIS_URL=redis://127.0.0.1:6379 make run
+redis:
+	.ci/setup --redis
+	redis-server --port 6379 --bind 127.0.0.1 --save '' --appendonly no
 
 lint:
 	cargo fmt --all -- --check

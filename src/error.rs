@@ -25,6 +25,12 @@ pub struct FieldError {
 const CORRECT_THE_FIELDS: &str = "Please correct the fields marked below.";
 const USERNAME_TAKEN: &str = "This username is already taken.";
 
+/// How a session store's error begins when the store cannot be reached (Redis down): such an
+/// error becomes [`AppError::StoreUnavailable`], a 503, not a 500.
+pub const STORE_UNAVAILABLE: &str = "session store unavailable";
+/// Seconds a client waits before trying an unreachable session store again.
+pub const STORE_RETRY_AFTER: i64 = 5;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(tag = "error", rename_all = "snake_case")]
@@ -84,6 +90,13 @@ pub enum AppError {
     /// The password hasher's queue is full: the client should retry shortly.
     #[error("The server is busy. Please try again in a moment.")]
     Busy,
+    /// The session store (Redis) cannot be reached: nobody is signed out, the request can be
+    /// tried again shortly.
+    #[error(
+        "Cookie sessions are unavailable for a moment: this server cannot reach its session \
+         store. Nobody was signed out; try again in a few seconds."
+    )]
+    StoreUnavailable,
     /// A request the server could not read (malformed arguments, wrong types).
     #[error("Bad request: {reason}")]
     BadRequest { reason: String },
@@ -116,7 +129,7 @@ impl AppError {
             AppError::TooManyAttempts { .. }
             | AppError::TooManyRequests { .. }
             | AppError::TooManySignUps { .. } => 429,
-            AppError::Busy => 503,
+            AppError::Busy | AppError::StoreUnavailable => 503,
             AppError::BadRequest { .. } | AppError::InvalidRequest { .. } => 400,
             AppError::Network { .. } | AppError::Internal => 500,
         }
@@ -299,6 +312,8 @@ mod ssr {
                 | AppError::TooManySignUps { retry_after } => (*retry_after).max(1),
                 // A full hasher queue drains within a second or two.
                 AppError::Busy => 1,
+                // The connection manager tries again at the next request.
+                AppError::StoreUnavailable => super::STORE_RETRY_AFTER,
                 _ => return,
             };
             headers.insert(RETRY_AFTER, HeaderValue::from(retry_after));
@@ -319,6 +334,15 @@ mod ssr {
 
     impl From<tower_sessions::session_store::Error> for AppError {
         fn from(error: tower_sessions::session_store::Error) -> Self {
+            let unreachable = matches!(
+                &error,
+                tower_sessions::session_store::Error::Backend(message)
+                    if message.starts_with(super::STORE_UNAVAILABLE)
+            );
+            if unreachable {
+                tracing::warn!(%error, "the session store cannot be reached");
+                return AppError::StoreUnavailable;
+            }
             AppError::internal("session store", &error)
         }
     }

@@ -37,7 +37,7 @@ use crate::{
     },
     core::client::{ClientInfo, accepts_html},
     error::{AppError, ErrorBody, FieldError},
-    model::{ActivityPage, DeviceView, Killed, Mode},
+    model::{ActivityPage, DeviceView, Killed, Mode, SessionStoreKind},
     nav::{login_url, safe_next},
 };
 
@@ -53,6 +53,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/activity", get(list_activity))
         .route("/api/logout", post(logout))
         .route("/api/openapi.json", get(super::openapi::document))
+        .route("/readyz", get(readiness))
         .route("/api/{*rest}", any(no_such_endpoint))
 }
 
@@ -86,6 +87,74 @@ and then goes on to <code>{next}</code>.</p>
 </html>"#
     );
     Html(page).into_response()
+}
+
+/// A failure as a page, for a browser that asked for one before any page could render (the
+/// session store unreachable while recognising the request): the message, the status and its
+/// headers (`Retry-After`), and a way to try again.
+pub fn error_page(error: &AppError) -> Response {
+    let message = escape_html(&error.to_string());
+    let heading = if error.status() == 503 {
+        "Unavailable for a moment"
+    } else {
+        "Something went wrong"
+    };
+    let page = format!(
+        r#"<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{heading} · ticketbooth</title>
+<link rel="stylesheet" href="/pkg/ticketbooth.css">
+</head>
+<body>
+<main>
+<section class="card narrow">
+<h1>{heading}</h1>
+<p class="alert" role="alert" data-testid="error-page">{message}</p>
+<p><a class="button" href="">Try again</a></p>
+</section>
+</main>
+</body>
+</html>"#
+    );
+    let mut response = (
+        StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        Html(page),
+    )
+        .into_response();
+    error.add_headers(response.headers_mut());
+    response
+}
+
+/// What this server depends on, and whether each answers now.
+#[derive(Serialize)]
+pub struct Readiness {
+    pub ready: bool,
+    /// The database (users, refresh tokens, the log; sessions when they are kept there).
+    pub database: bool,
+    /// Where cookie sessions are kept, and whether it answers.
+    pub session_store: SessionStoreKind,
+    pub session_store_up: bool,
+}
+
+/// Whether the server can serve every request now: 200, or 503 naming what is down (a load
+/// balancer takes the server out of rotation meanwhile).
+async fn readiness(State(state): State<AppState>) -> Response {
+    let (database, session_store_up) = state.auth.readiness().await;
+    let readiness = Readiness {
+        ready: database && session_store_up,
+        database,
+        session_store: state.auth.session_settings().store,
+        session_store_up,
+    };
+    let status = if readiness.ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(readiness)).into_response()
 }
 
 fn escape_html(text: &str) -> String {

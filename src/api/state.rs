@@ -15,7 +15,8 @@ use crate::{
         },
         password::Passwords,
         session::{
-            SessionMode, memory::MemorySessionStore, sql::SqlSessionStore, store::SessionBackend,
+            SessionMode, memory::MemorySessionStore, redis::RedisSessionStore,
+            sql::SqlSessionStore, store::SessionBackend,
         },
         throttle::{SignInThrottle, SignUpThrottle},
     },
@@ -32,6 +33,8 @@ pub enum BuildError {
     Database(#[from] sqlx::Error),
     #[error("signing keys: {0}")]
     Keys(#[from] KeyError),
+    #[error("REDIS_URL: {0}")]
+    Redis(#[from] redis::RedisError),
 }
 
 /// Cloned for every request and every server function (axum's `State`, Leptos' context): one
@@ -74,6 +77,10 @@ impl AppState {
         let sessions: Arc<dyn SessionBackend> = match config.session_store {
             SessionStoreKind::Sqlite => Arc::new(SqlSessionStore::new(db.clone(), clock.clone())),
             SessionStoreKind::Memory => Arc::new(MemorySessionStore::new(clock.clone())),
+            SessionStoreKind::Redis => Arc::new(RedisSessionStore::open(
+                config.redis_url.as_deref().unwrap_or_default(),
+                clock.clone(),
+            )?),
         };
         let auth = Auth::new(
             SessionMode::new(sessions, db.clone(), clock.clone(), &config),

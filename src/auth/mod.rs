@@ -840,6 +840,13 @@ impl Auth {
 
     // What the app shows about itself (`inspect`) reads through these.
 
+    /// Whether the database and the session store answer now (`/readyz`).
+    pub async fn readiness(&self) -> (bool, bool) {
+        let database = self.db.ping().await.is_ok();
+        let store = self.session.ping().await.is_ok();
+        (database, store)
+    }
+
     pub fn session_settings(&self) -> SessionSettings {
         self.session.settings()
     }

@@ -11,7 +11,8 @@
 //! | `SESSION_ABSOLUTE_TIMEOUT` | `30d` | a device signed in with "Remember me" ends this long after sign-in, used or not (both modes) |
 //! | `UNREMEMBERED_IDLE_TIMEOUT` | `12h` | a device signed in without "Remember me" ends after this long unused (both modes) |
 //! | `UNREMEMBERED_ABSOLUTE_TIMEOUT` | `1d` | a device signed in without "Remember me" ends this long after sign-in (both modes) |
-//! | `SESSION_STORE` | `sqlite` | where cookie sessions live: `sqlite` or `memory` |
+//! | `SESSION_STORE` | `sqlite` | where cookie sessions live: `sqlite`, `memory` or `redis` |
+//! | `REDIS_URL` | none | the Redis of `SESSION_STORE=redis`: `redis://host:6379/0` or `redis+unix:///path/to/socket` |
 //! | `HASH_CONCURRENCY` | half the CPUs, at least 1 | password hashes running at once |
 //! | `HASH_QUEUE` | `64` | sign-ins allowed to wait for a hasher before the server answers 503 |
 //! | `ACCESS_TOKEN_TTL` | `5m` | lifetime of a JWT access token |
@@ -59,6 +60,8 @@ pub struct Config {
     pub unremembered_idle_timeout: i64,
     pub unremembered_absolute_timeout: i64,
     pub session_store: SessionStoreKind,
+    /// Where Redis is, when sessions are kept there.
+    pub redis_url: Option<String>,
     pub hash_concurrency: usize,
     pub hash_queue: usize,
     pub access_token_ttl: i64,
@@ -219,13 +222,23 @@ impl Config {
         let session_store = match lookup("SESSION_STORE").as_deref() {
             None | Some("sqlite") => SessionStoreKind::Sqlite,
             Some("memory") => SessionStoreKind::Memory,
+            Some("redis") => SessionStoreKind::Redis,
             Some(other) => {
                 return Err(ConfigError {
                     variable: "SESSION_STORE",
-                    problem: format!("{other:?} is neither sqlite nor memory"),
+                    problem: format!("{other:?} is none of sqlite, memory, redis"),
                 });
             }
         };
+        let redis_url = lookup("REDIS_URL").filter(|url| !url.trim().is_empty());
+        if session_store == SessionStoreKind::Redis && redis_url.is_none() {
+            return Err(ConfigError {
+                variable: "REDIS_URL",
+                problem: "SESSION_STORE=redis needs it: redis://host:6379/0, or \
+                          redis+unix:///path/to/socket"
+                    .into(),
+            });
+        }
         let default_hashers = std::thread::available_parallelism()
             .map(|n| (n.get() / 2).max(1))
             .unwrap_or(1);
@@ -282,6 +295,7 @@ impl Config {
             unremembered_idle_timeout,
             unremembered_absolute_timeout,
             session_store,
+            redis_url,
             hash_concurrency,
             hash_queue,
             access_token_ttl,

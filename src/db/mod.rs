@@ -85,6 +85,14 @@ impl Db {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+
+    /// Whether the database answers (`/readyz`).
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query_scalar!(r#"select 1 as "one!: i64""#)
+            .fetch_one(self.pool())
+            .await
+            .map(|_| ())
+    }
 }
 
 fn create_dir(dir: &Path) -> Result<(), sqlx::Error> {

@@ -27,6 +27,9 @@ pub struct SessionRowUpdate<'a> {
     pub last_seen_at: i64,
     pub expires_at: i64,
     pub data: &'a str,
+    /// Where the role sits in `data`: the stored role is kept, since only an administrator's
+    /// change ([`Db::set_role_in_sessions_of_user`]) writes it.
+    pub role_path: &'a str,
 }
 
 impl Db {
@@ -66,12 +69,17 @@ impl Db {
         now: i64,
     ) -> Result<bool, sqlx::Error> {
         let result = sqlx::query!(
-            "update sessions set ip = ?, last_seen_at = ?, expires_at = ?, data = ?
+            "update sessions set ip = ?, last_seen_at = ?, expires_at = ?,
+                 data = json_set(?, ?, coalesce(json_extract(data, ?), json_extract(?, ?)))
              where id_hash = ? and expires_at > ?",
             update.ip,
             update.last_seen_at,
             update.expires_at,
             update.data,
+            update.role_path,
+            update.role_path,
+            update.data,
+            update.role_path,
             id_hash,
             now,
         )

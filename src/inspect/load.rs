@@ -218,6 +218,7 @@ pub fn comparison(auth: &Auth, metrics: &Metrics) -> Comparison {
                 Column::Session => match store {
                     SessionStoreKind::Sqlite => MemoryUse::SessionRows,
                     SessionStoreKind::Memory => MemoryUse::EverySession,
+                    SessionStoreKind::Redis => MemoryUse::SharedStore,
                 },
                 Column::JwtDenylist => MemoryUse::Denylist {
                     entries: denied,

@@ -78,6 +78,8 @@ pub enum MemoryUse {
     SessionRows,
     /// Every live session is in this process's memory.
     EverySession,
+    /// Sessions are in Redis, outside this process.
+    SharedStore,
     /// The denylist: this many revoked token ids, about this many bytes.
     Denylist { entries: usize, bytes: usize },
 }

@@ -84,6 +84,8 @@ pub enum SessionStoreKind {
     Sqlite,
     /// The desk: this process's memory; a restart signs every cookie-session user out.
     Memory,
+    /// The shared desk: Redis, which every server reaching it shares.
+    Redis,
 }
 
 impl SessionStoreKind {
@@ -92,6 +94,9 @@ impl SessionStoreKind {
             SessionStoreKind::Sqlite => "SQLite (the drawer: sessions survive a restart)",
             SessionStoreKind::Memory => {
                 "memory (the desk: a restart signs every cookie-session user out)"
+            }
+            SessionStoreKind::Redis => {
+                "Redis (the shared desk: every server reaching it sees the same sessions)"
             }
         }
     }

@@ -215,6 +215,7 @@ fn memory(memory: MemoryUse) -> String {
         MemoryUse::Nothing => "none".to_owned(),
         MemoryUse::SessionRows => "none: sessions are rows in SQLite".to_owned(),
         MemoryUse::EverySession => "every live session".to_owned(),
+        MemoryUse::SharedStore => "none: sessions are in Redis".to_owned(),
         MemoryUse::Denylist { entries: 1, bytes } => {
             format!("1 revoked token id, about {bytes} bytes")
         }

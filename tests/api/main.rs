@@ -12,6 +12,9 @@ mod jwt;
 mod jwt_browser;
 mod password;
 mod policy;
+mod redis;
+#[path = "../support/redis_server.rs"]
+mod redis_server;
 mod remember;
 mod security;
 mod servers;

@@ -10,7 +10,7 @@ use tower_sessions::{
 };
 
 use super::{
-    state::{entry_of, hash_session_id, record_of, with_role},
+    state::{entry_of, hash_session_id, record_of, role_in, with_role},
     store::{SessionBackend, create_with_fresh_id},
 };
 use crate::{
@@ -67,6 +67,11 @@ impl SessionStore for MemorySessionStore {
             .get_mut(&row.id_hash)
             .filter(|(stored, _)| stored.expires_at > now)
         {
+            // The role stays as stored: only an administrator's change writes it.
+            let data = match role_in(stored_data) {
+                Some(role) => with_role(&data, &role)?,
+                None => data,
+            };
             stored.ip = row.ip;
             stored.last_seen_at = row.last_seen_at;
             stored.expires_at = row.expires_at;
@@ -145,6 +150,10 @@ impl SessionBackend for MemorySessionStore {
         let before = entries.len();
         entries.retain(|_, (row, _)| row.expires_at > now);
         Ok((before - entries.len()) as u64)
+    }
+
+    async fn ping(&self) -> Result<()> {
+        Ok(())
     }
 
     async fn set_role_of_user(&self, user_id: i64, role: &str) -> Result<u64> {

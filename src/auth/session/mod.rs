@@ -17,6 +17,7 @@
 //!   today's settings, never left to the cookie's expiry.
 
 pub mod memory;
+pub mod redis;
 pub mod sql;
 pub mod state;
 pub mod store;
@@ -198,6 +199,11 @@ impl SessionMode {
             }
         }
         Ok(ended)
+    }
+
+    /// Whether the store answers now.
+    pub async fn ping(&self) -> Result<(), AppError> {
+        Ok(self.store.ping().await?)
     }
 
     /// Rewrites the role every live session of `user_id` carries; returns how many.

@@ -51,6 +51,7 @@ impl SessionStore for SqlSessionStore {
             last_seen_at: row.last_seen_at,
             expires_at: row.expires_at,
             data: &data,
+            role_path: &role_json_path(),
         };
         // Nothing updated means the session ended meanwhile; it stays ended.
         self.db
@@ -123,6 +124,10 @@ impl SessionBackend for SqlSessionStore {
             .delete_expired_sessions(self.clock.now())
             .await
             .map_err(backend)
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.db.ping().await.map_err(backend)
     }
 
     async fn set_role_of_user(&self, user_id: i64, role: &str) -> Result<u64> {

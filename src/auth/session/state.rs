@@ -56,6 +56,12 @@ pub fn role_json_path() -> String {
     format!("$.{STATE_KEY}.role")
 }
 
+/// The role a session's stored JSON holds.
+pub(super) fn role_in(data: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(data).ok()?;
+    Some(value.get(STATE_KEY)?.get("role")?.as_str()?.to_owned())
+}
+
 /// A session's stored JSON with its role replaced.
 pub(super) fn with_role(data: &str, role: &str) -> Result<String> {
     let mut value: serde_json::Value =

@@ -21,7 +21,7 @@ use tower_sessions::{
 #[cfg(doc)]
 use super::state::SessionState;
 use super::state::entry_of;
-use crate::{db::SessionRow, model::SessionStoreKind};
+use crate::{db::SessionRow, error::STORE_UNAVAILABLE, model::SessionStoreKind};
 
 /// A session store that can also answer the devices page. Every read ignores expired sessions.
 #[async_trait]
@@ -46,6 +46,15 @@ pub trait SessionBackend: SessionStore {
     /// Writes `role` into every live session of `user_id` (an administrator changed it), so
     /// that each one's next request carries it; returns how many.
     async fn set_role_of_user(&self, user_id: i64, role: &str) -> Result<u64>;
+
+    /// Whether the store answers now (`/readyz`).
+    async fn ping(&self) -> Result<()>;
+}
+
+/// The error for a store that cannot be reached (Redis down), `cause` kept for the log: the
+/// app answers it with a 503 and `Retry-After`, not a 500, and signs nobody out.
+pub fn unavailable(cause: &dyn std::fmt::Display) -> Error {
+    Error::Backend(format!("{STORE_UNAVAILABLE}: {cause}"))
 }
 
 /// A 128-bit random ID practically never collides; a few attempts settle the rest. Always a
@@ -66,7 +75,12 @@ where
 }
 
 #[cfg(test)]
+#[path = "../../../tests/support/redis_server.rs"]
+mod redis_server;
+
+#[cfg(test)]
 mod tests {
+    use super::redis_server::RedisServer;
     use std::{collections::HashMap, sync::Arc};
 
     use time::OffsetDateTime;
@@ -75,6 +89,7 @@ mod tests {
     use crate::{
         auth::session::{
             memory::MemorySessionStore,
+            redis::RedisSessionStore,
             sql::SqlSessionStore,
             state::{STATE_KEY, SessionState, hash_session_id},
         },
@@ -105,8 +120,11 @@ mod tests {
         }
     }
 
-    /// Both stores, the same clock standing at NOW.
-    async fn stores() -> (tempfile::TempDir, Vec<Arc<dyn SessionBackend>>) {
+    /// What the stores need kept alive while a test runs: the SQLite file's folder, a Redis.
+    type Kept = (tempfile::TempDir, RedisServer);
+
+    /// Every store, the same clock standing at NOW.
+    async fn stores() -> (Kept, Vec<Arc<dyn SessionBackend>>) {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&format!("sqlite://{}", dir.path().join("s.db").display()))
             .await
@@ -117,16 +135,18 @@ mod tests {
                 .unwrap();
         }
         let clock = Clock::frozen_at(NOW);
+        let redis = RedisServer::start();
         let stores: Vec<Arc<dyn SessionBackend>> = vec![
             Arc::new(SqlSessionStore::new(db, clock.clone())),
-            Arc::new(MemorySessionStore::new(clock)),
+            Arc::new(MemorySessionStore::new(clock.clone())),
+            Arc::new(RedisSessionStore::open(&redis.url(), clock).unwrap()),
         ];
-        (dir, stores)
+        ((dir, redis), stores)
     }
 
     #[tokio::test]
-    async fn both_stores_never_bring_a_deleted_session_back() {
-        let (_dir, stores) = stores().await;
+    async fn every_store_never_brings_a_deleted_session_back() {
+        let (_kept, stores) = stores().await;
         for store in stores {
             let mut first = record(1, "a", NOW, NOW + 100);
             store.create(&mut first).await.unwrap();
@@ -143,8 +163,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn both_stores_pick_their_own_ids_and_key_entries_by_hash() {
-        let (_dir, stores) = stores().await;
+    async fn every_store_picks_its_own_ids_and_key_entries_by_hash() {
+        let (_kept, stores) = stores().await;
         for store in stores {
             let mut planted = record(1, "a", NOW, NOW + 100);
             let chosen = planted.id;
@@ -161,8 +181,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn both_stores_hide_expired_sessions_and_sweep_them() {
-        let (_dir, stores) = stores().await;
+    async fn every_store_hides_expired_sessions_and_sweep_them() {
+        let (_kept, stores) = stores().await;
         for store in stores {
             let mut live = record(1, "live", NOW, NOW + 1);
             let mut expired = record(1, "expired", NOW, NOW);
@@ -180,8 +200,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn both_stores_list_by_activity_and_kill_only_the_users_own() {
-        let (_dir, stores) = stores().await;
+    async fn every_store_lists_by_activity_and_kill_only_the_users_own() {
+        let (_kept, stores) = stores().await;
         for store in stores {
             for (user, device, seen) in [(1, "old", NOW - 60), (1, "new", NOW), (2, "other", NOW)] {
                 store
@@ -207,5 +227,64 @@ mod tests {
             );
             assert_eq!(store.live_sessions_of_user(2).await.unwrap().len(), 1);
         }
+    }
+
+    #[tokio::test]
+    async fn every_store_rewrites_a_sessions_role_and_no_save_undoes_it() {
+        let (_kept, stores) = stores().await;
+        for store in stores {
+            let mut session = record(1, "a", NOW, NOW + 100);
+            store.create(&mut session).await.unwrap();
+            store
+                .create(&mut record(2, "b", NOW, NOW + 100))
+                .await
+                .unwrap();
+            let read_by_a_slow_request = store.load(&session.id).await.unwrap().unwrap();
+
+            assert_eq!(store.set_role_of_user(1, "admin").await.unwrap(), 1);
+            store.save(&read_by_a_slow_request).await.unwrap();
+
+            let role = |record: Record| SessionState::of(&record).unwrap().role;
+            let now = store.load(&session.id).await.unwrap().unwrap();
+            assert_eq!(role(now), "admin", "{:?}", store.kind());
+            assert_eq!(store.live_sessions_of_user(2).await.unwrap().len(), 1);
+        }
+    }
+
+    #[tokio::test]
+    async fn two_servers_on_one_redis_share_sessions_and_an_outage_is_reported_not_hidden() {
+        let mut redis = RedisServer::start();
+        let clock = Clock::frozen_at(NOW);
+        let first = RedisSessionStore::open(&redis.url(), clock.clone()).unwrap();
+        let second = RedisSessionStore::open(&redis.url(), clock).unwrap();
+        let mut session = record(1, "a", NOW, NOW + 100);
+        first.create(&mut session).await.unwrap();
+        assert!(second.load(&session.id).await.unwrap().is_some());
+        second.delete(&session.id).await.unwrap();
+        assert!(first.load(&session.id).await.unwrap().is_none());
+
+        redis.stop();
+        let down = first.load(&session.id).await.unwrap_err();
+        assert_eq!(
+            crate::error::AppError::from(down),
+            crate::error::AppError::StoreUnavailable
+        );
+        assert!(first.ping().await.is_err());
+
+        redis.restart();
+        // The connection manager reconnects by itself: the first call after the restart may
+        // still find the old connection broken, and starts the reconnection.
+        let mut answered = first.ping().await.is_ok();
+        for _ in 0..20 {
+            if answered {
+                break;
+            }
+            answered = first.ping().await.is_ok();
+        }
+        assert!(answered, "the store reconnected");
+        first
+            .create(&mut record(1, "b", NOW, NOW + 100))
+            .await
+            .unwrap();
     }
 }

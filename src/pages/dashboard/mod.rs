@@ -113,6 +113,7 @@ fn SessionSteps(evidence: SessionEvidence, device: DeviceView) -> impl IntoView 
     let where_kept = match store {
         SessionStoreKind::Sqlite => "a row in the SQLite sessions table",
         SessionStoreKind::Memory => "an entry in this server's memory",
+        SessionStoreKind::Redis => "a hash in Redis, the store every server shares",
     };
     view! {
         <section class="card">

@@ -54,6 +54,10 @@ pub async fn recognise(State(state): State<AppState>, request: Request, next: Ne
     .await
     {
         Ok(measured) => measured,
+        // A browser loading a page gets a page, with the same status and Retry-After.
+        Err(error) if accepts_html(&parts.headers) && !parts.uri.path().starts_with("/api/") => {
+            return crate::api::http::error_page(&error);
+        }
         Err(error) => return error.into_response(),
     };
     if let Some(jar) = parts.extensions.get::<Cookies>() {
