@@ -10,7 +10,7 @@ use crate::{
         Auth,
         activity::{ActivityLimits, ActivityLog},
         jwt::{
-            JwtMode,
+            JwtMode, StartError,
             keys::{KeyError, KeyRing},
         },
         password::Passwords,
@@ -35,6 +35,8 @@ pub enum BuildError {
     Keys(#[from] KeyError),
     #[error("REDIS_URL: {0}")]
     Redis(#[from] redis::RedisError),
+    #[error(transparent)]
+    Jwt(#[from] StartError),
 }
 
 /// Cloned for every request and every server function (axum's `State`, Leptos' context): one
@@ -82,9 +84,11 @@ impl AppState {
                 clock.clone(),
             )?),
         };
+        let mut jwt = JwtMode::new(db.clone(), clock.clone(), &config, keys);
+        jwt.start_denylist(config.redis_url.as_deref()).await?;
         let auth = Auth::new(
             SessionMode::new(sessions, db.clone(), clock.clone(), &config),
-            JwtMode::new(db.clone(), clock.clone(), &config, keys),
+            jwt,
             db.clone(),
             passwords,
             (

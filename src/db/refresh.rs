@@ -488,6 +488,23 @@ impl Db {
             .collect())
     }
 
+    /// Every access token that has not expired yet of a revoked family: `(jti, exp)`. What a
+    /// server's denylist must hold, whichever server revoked them.
+    pub async fn denied_access_tokens(&self, now: i64) -> Result<Vec<(String, i64)>, sqlx::Error> {
+        let rows = sqlx::query!(
+            "select t.access_jti, t.access_expires_at
+             from refresh_tokens t join refresh_families f on f.id = t.family_id
+             where t.access_expires_at > ? and f.revoked_at is not null",
+            now,
+        )
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| (row.access_jti, row.access_expires_at))
+            .collect())
+    }
+
     /// Removes a family and its tokens outright (the load generator's, after its drill).
     pub async fn delete_family(&self, public_id: &str) -> Result<bool, sqlx::Error> {
         let result = sqlx::query!(

@@ -174,6 +174,18 @@ impl TestApp {
         start(data, env, clock, &address).await
     }
 
+    /// A second instance, as behind one load balancer: another port, the same data folder (the
+    /// SQLite file, the signing keys), settings (the same `PUBLIC_URL`) and clock.
+    pub async fn another_instance(&self) -> TestApp {
+        start(
+            Arc::clone(&self.data),
+            self.env.clone(),
+            self.clock.clone(),
+            "127.0.0.1:0",
+        )
+        .await
+    }
+
     /// [`Self::restart`] with some settings changed.
     pub async fn restart_with(mut self, settings: &[(&str, &str)]) -> TestApp {
         for (key, value) in settings {

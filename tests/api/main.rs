@@ -5,6 +5,7 @@ mod accounts;
 mod activity;
 mod admin;
 mod both_modes;
+mod denylist;
 mod devices;
 mod helpers;
 mod inspect;

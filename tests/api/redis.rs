@@ -2,7 +2,7 @@
 //! does while Redis is down (503 with Retry-After, nobody signed out, JWTs unaffected) and once
 //! it is back (it reconnects by itself).
 
-use reqwest::{StatusCode, header::RETRY_AFTER};
+use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::{helpers::*, redis_server::RedisServer};

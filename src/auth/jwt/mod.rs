@@ -9,11 +9,14 @@
 //! Browsers carry both tokens in HttpOnly cookies ([`cookies`]); scripts and curl send
 //! `Authorization: Bearer`.
 
+pub mod broadcast;
 pub mod claims;
 pub mod cookies;
 pub mod keys;
 pub mod refresh;
 pub mod revocation;
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 
@@ -34,9 +37,19 @@ use crate::{
     error::AppError,
     model::{Killed, Lifetimes, Mode, Moment, Revocation, RevocationReason},
 };
+use broadcast::DenylistBroadcast;
 use claims::AccessTokens;
 use keys::KeyRing;
 use revocation::Denylist;
+
+/// Why the denylist could not be set up at start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("restoring the denylist: {0}")]
+    Restore(#[from] AppError),
+    #[error("REDIS_URL: {0}")]
+    Redis(#[from] redis::RedisError),
+}
 
 /// How this server's JWTs are set up, for the dashboard and the compare page.
 #[derive(Clone, Copy, Debug)]
@@ -63,7 +76,10 @@ pub struct JwtMode {
     clock: Clock,
     tokens: AccessTokens,
     revocation: Revocation,
-    denylist: Denylist,
+    /// Shared with the task that hears other servers' denials.
+    denylist: Arc<Denylist>,
+    /// Tells other servers of this one's denials, when `REDIS_URL` is set.
+    broadcast: Option<DenylistBroadcast>,
     lifetimes: Lifetimes,
     grace: i64,
     cookie_names: CookieNames,
@@ -77,12 +93,29 @@ impl JwtMode {
             clock,
             tokens: AccessTokens::new(keys, &config.public_origin, config.access_token_ttl),
             revocation: config.jwt_revocation,
-            denylist: Denylist::default(),
+            denylist: Arc::default(),
+            broadcast: None,
             lifetimes: config.refresh_lifetimes(),
             grace: config.refresh_reuse_grace,
             cookie_names: config.cookie_names(),
             secure: config.secure_cookies(),
         }
+    }
+
+    /// Fills the denylist from the database (the tokens of revoked families that have not
+    /// expired), so that a restart forgets no kill; then, with a Redis at `redis_url`, hears
+    /// every other server's kills as they happen. Returns how many tokens were restored.
+    pub async fn start_denylist(&mut self, redis_url: Option<&str>) -> Result<usize, StartError> {
+        let restored = broadcast::restore(&self.denylist, &self.db, &self.clock).await?;
+        if let Some(url) = redis_url {
+            self.broadcast = Some(DenylistBroadcast::start(
+                url,
+                Arc::clone(&self.denylist),
+                self.db.clone(),
+                self.clock.clone(),
+            )?);
+        }
+        Ok(restored)
     }
 
     /// The current key and the decoding rules (see [`AccessTokens::decoding`]).

@@ -73,11 +73,19 @@ impl Denylist {
 }
 
 impl JwtMode {
-    /// Puts every unexpired access token of a revoked family on the denylist.
+    /// Puts every unexpired access token of a revoked family on the denylist, and tells the
+    /// other servers (when they share a Redis). If Redis is away they learn it when they listen
+    /// again, from the database; the kill itself stands either way.
     pub async fn deny_family(&self, family_id: i64) -> Result<(), AppError> {
         let now = self.clock.now();
-        for (jti, exp) in self.db.live_access_tokens_of_family(family_id, now).await? {
-            self.denylist.deny(jti, exp, now);
+        let denied = self.db.live_access_tokens_of_family(family_id, now).await?;
+        for (jti, exp) in &denied {
+            self.denylist.deny(jti.clone(), *exp, now);
+        }
+        if let Some(broadcast) = &self.broadcast
+            && let Err(error) = broadcast.publish(&denied).await
+        {
+            tracing::warn!(%error, "other servers will learn of this kill when Redis is back");
         }
         Ok(())
     }

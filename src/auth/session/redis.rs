@@ -256,7 +256,9 @@ impl RedisSessionStore {
     }
 
     fn unhex(member: &str) -> Option<Vec<u8>> {
-        member.len().is_multiple_of(2)
+        member
+            .len()
+            .is_multiple_of(2)
             .then(|| {
                 (0..member.len())
                     .step_by(2)
