@@ -18,7 +18,7 @@ use crate::{
             SessionMode, memory::MemorySessionStore, redis::RedisSessionStore,
             sql::SqlSessionStore, store::SessionBackend,
         },
-        throttle::{SignInThrottle, SignUpThrottle},
+        throttle::{SharedCounts, SignInThrottle, SignUpThrottle},
     },
     core::{clock::Clock, config::Config},
     db::Db,
@@ -85,16 +85,17 @@ impl AppState {
             )?),
         };
         let mut jwt = JwtMode::new(db.clone(), clock.clone(), &config, keys);
+        let mut sign_in_throttle = SignInThrottle::new(config.sign_in_limits);
+        if let Some(url) = &config.redis_url {
+            sign_in_throttle.share(SharedCounts::open(url)?);
+        }
         jwt.start_denylist(config.redis_url.as_deref()).await?;
         let auth = Auth::new(
             SessionMode::new(sessions, db.clone(), clock.clone(), &config),
             jwt,
             db.clone(),
             passwords,
-            (
-                SignInThrottle::new(config.sign_in_limits),
-                SignUpThrottle::new(config.sign_up_limits),
-            ),
+            (sign_in_throttle, SignUpThrottle::new(config.sign_up_limits)),
             clock.clone(),
             config.cookie_names(),
             config.secure_cookies(),

@@ -121,7 +121,8 @@ impl Auth {
     ) -> Result<UserRecord, AppError> {
         let attempt = self
             .throttle
-            .begin(&client.ip, username, self.clock.now())?;
+            .begin(&client.ip, username, self.clock.now())
+            .await?;
         let Ok(password) = Password::for_sign_in(password) else {
             attempt.failed();
             return Err(AppError::InvalidCredentials);
@@ -137,7 +138,7 @@ impl Auth {
         let verified = self.passwords.verify(&password, phc).await?;
         match user {
             Some(mut user) if verified => {
-                attempt.succeeded();
+                attempt.succeeded().await;
                 if let Some(upgraded) = self.upgrade_hash(&user, &password).await {
                     user.password_hash = upgraded;
                 }

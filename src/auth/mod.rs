@@ -596,7 +596,8 @@ impl Auth {
         let wrong = || AppError::invalid("current_password", "This is not your current password.");
         let attempt = self
             .throttle
-            .begin(&client.ip, &user.username, self.clock.now())?;
+            .begin(&client.ip, &user.username, self.clock.now())
+            .await?;
         let Ok(typed) = password::Password::for_sign_in(current_password) else {
             attempt.failed();
             return Err(wrong());
@@ -610,7 +611,7 @@ impl Auth {
             self.activity.failed_sign_in(user.id, &client.ip).await?;
             return Err(wrong());
         }
-        attempt.succeeded();
+        attempt.succeeded().await;
         let hash = self.passwords.hash(&new_password).await?;
         // From here the account's turn is held: no sign-in, switch or other change of the
         // account can slip in between the new hash and the devices it ends.

@@ -14,17 +14,29 @@
 //!   password is refused: a lock must not turn into an oracle.
 //!
 //! The counts are in this server's memory: a restart forgets them, and each server behind a load
-//! balancer counts its own.
+//! balancer would count its own. With `REDIS_URL` set they are kept in Redis instead
+//! ([`SharedCounts`]), so a guesser spread over several servers gets the attempts one server
+//! would give; while Redis is away each server counts in its own memory again.
 
 use std::{
     net::IpAddr,
     sync::{Mutex, MutexGuard},
 };
 
+use std::{sync::LazyLock, time::Duration};
+
+use redis::{
+    Client, RedisError, Script,
+    aio::{ConnectionManager, ConnectionManagerConfig},
+};
+
 use super::recent::RecentTable;
 
 pub use crate::core::config::{SignUpLimits, ThrottleLimits};
-use crate::core::{ids::fingerprint, sync::lock};
+use crate::core::{
+    ids::{fingerprint, random_token, sha256},
+    sync::lock,
+};
 use crate::error::AppError;
 
 /// Beyond this many tracked keys per table, the stalest are forgotten first: memory stays
@@ -39,6 +51,8 @@ const KEY_USERNAME_CHARS: usize = 33;
 pub struct SignInThrottle {
     limits: ThrottleLimits,
     tables: Mutex<Tables>,
+    /// The counts every server shares, when there is a Redis.
+    shared: Option<SharedCounts>,
 }
 
 #[derive(Debug)]
@@ -66,6 +80,8 @@ pub struct Attempt<'a> {
     account: (String, String),
     started_at: i64,
     settled: bool,
+    /// Counted in Redis under this id (else in this server's tables).
+    shared_id: Option<String>,
 }
 
 impl SignInThrottle {
@@ -73,7 +89,13 @@ impl SignInThrottle {
         SignInThrottle {
             limits,
             tables: Mutex::default(),
+            shared: None,
         }
+    }
+
+    /// Counts in Redis from now on (several servers, one count).
+    pub fn share(&mut self, counts: SharedCounts) {
+        self.shared = Some(counts);
     }
 
     fn tables(&self) -> MutexGuard<'_, Tables> {
@@ -82,9 +104,49 @@ impl SignInThrottle {
 
     /// Starts an attempt to sign in as `username` from `ip`, or refuses it with
     /// [`AppError::TooManyAttempts`] saying how long to wait.
-    pub fn begin(&self, ip: &str, username: &str, now: i64) -> Result<Attempt<'_>, AppError> {
+    pub async fn begin(&self, ip: &str, username: &str, now: i64) -> Result<Attempt<'_>, AppError> {
         let network = network_of(ip);
         let account = (network.clone(), account_key(username));
+        if let Some(shared) = &self.shared {
+            let id = random_token(12);
+            match shared
+                .begin(&account, &network, self.limits, now, &id)
+                .await
+            {
+                Ok(None) => {
+                    return Ok(Attempt {
+                        throttle: self,
+                        network,
+                        account,
+                        started_at: now,
+                        settled: false,
+                        shared_id: Some(id),
+                    });
+                }
+                Ok(Some(wait)) => return Err(refused(&network, &account, wait)),
+                Err(error) => {
+                    tracing::warn!(%error, "Redis is away: counting sign-ins in this server");
+                }
+            }
+        }
+        self.begin_here(network, account, now)
+    }
+
+    /// [`Self::begin`] without Redis, for the tests of the counting itself.
+    #[cfg(test)]
+    fn begin_here_now(&self, ip: &str, username: &str, now: i64) -> Result<Attempt<'_>, AppError> {
+        let network = network_of(ip);
+        let account = (network.clone(), account_key(username));
+        self.begin_here(network, account, now)
+    }
+
+    /// [`Self::begin`] in this server's tables.
+    fn begin_here(
+        &self,
+        network: String,
+        account: (String, String),
+        now: i64,
+    ) -> Result<Attempt<'_>, AppError> {
         let since = now - self.limits.window;
         let mut tables = self.tables();
         let Tables { accounts, networks } = &mut *tables;
@@ -103,16 +165,7 @@ impl SignInThrottle {
         .map(|oldest_counted| oldest_counted + self.limits.window - now)
         .max();
         if let Some(wait) = wait {
-            // Never the typed username: it may be a password typed into the wrong field. A
-            // fingerprint still tells one account's attacks from another's.
-            tracing::warn!(
-                %network,
-                account = %fingerprint(account.1.as_bytes(), 4),
-                "sign-in refused: too many failed attempts"
-            );
-            return Err(AppError::TooManyAttempts {
-                retry_after: wait.max(1),
-            });
+            return Err(refused(&network, &account, wait));
         }
         accounts.record(account.clone(), now);
         networks.record(network.clone(), now);
@@ -122,6 +175,7 @@ impl SignInThrottle {
             account,
             started_at: now,
             settled: false,
+            shared_id: None,
         })
     }
 
@@ -138,6 +192,20 @@ impl SignInThrottle {
     /// Takes back the attempt started at `started_at`; with `clear_account`, the account's
     /// earlier failures too.
     fn take_back(&self, attempt: &Attempt<'_>, clear_account: bool) {
+        if let (Some(shared), Some(id)) = (&self.shared, &attempt.shared_id) {
+            // Settled off the request's path: a drop cannot wait for Redis.
+            let (shared, id) = (shared.clone(), id.clone());
+            let (account, network) = (attempt.account.clone(), attempt.network.clone());
+            tokio::spawn(async move {
+                if let Err(error) = shared
+                    .take_back(&account, &network, &id, clear_account)
+                    .await
+                {
+                    tracing::warn!(%error, "a sign-in attempt stays counted: Redis is away");
+                }
+            });
+            return;
+        }
         let mut tables = self.tables();
         let Tables { accounts, networks } = &mut *tables;
         if clear_account {
@@ -156,8 +224,25 @@ impl Attempt<'_> {
     }
 
     /// The password was right: earlier failures for this account from this network are
-    /// forgiven, and this attempt does not count against the network.
-    pub fn succeeded(mut self) {
+    /// forgiven, and this attempt does not count against the network. In Redis this is done
+    /// before the sign-in answers, so the next attempt finds the account's count cleared.
+    pub async fn succeeded(mut self) {
+        self.settled = true;
+        if let (Some(shared), Some(id)) = (&self.throttle.shared, &self.shared_id) {
+            if let Err(error) = shared
+                .take_back(&self.account, &self.network, id, true)
+                .await
+            {
+                tracing::warn!(%error, "earlier failures stay counted: Redis is away");
+            }
+            return;
+        }
+        self.throttle.take_back(&self, true);
+    }
+
+    /// [`Self::succeeded`] for the tests of the counting itself (no Redis, nothing to wait for).
+    #[cfg(test)]
+    fn succeeded_here(mut self) {
         self.settled = true;
         self.throttle.take_back(&self, true);
     }
@@ -168,6 +253,140 @@ impl Drop for Attempt<'_> {
         if !self.settled {
             self.throttle.take_back(self, false);
         }
+    }
+}
+
+/// The refusal of an attempt that must wait `wait` seconds, logged.
+fn refused(network: &str, account: &(String, String), wait: i64) -> AppError {
+    // Never the typed username: it may be a password typed into the wrong field. A
+    // fingerprint still tells one account's attacks from another's.
+    tracing::warn!(
+        %network,
+        account = %fingerprint(account.1.as_bytes(), 4),
+        "sign-in refused: too many failed attempts"
+    );
+    AppError::TooManyAttempts {
+        retry_after: wait.max(1),
+    }
+}
+
+/// The sign-in counts in a Redis every server shares: a sorted set of attempts per account
+/// (network and username) and per network, scored by start time, each attempt a random id.
+/// The keys hold a hash of the username, never the username: it may be a password typed into
+/// the wrong field. Checking and counting is one Lua script, so parallel guesses on several
+/// servers cannot all slip in before the first is counted.
+#[derive(Clone)]
+pub struct SharedCounts {
+    connection: ConnectionManager,
+}
+
+impl std::fmt::Debug for SharedCounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedCounts").finish_non_exhaustive()
+    }
+}
+
+/// Drops attempts at or before ARGV[2]; refuses with the wait (seconds) when either key holds
+/// its limit (ARGV[4], ARGV[5]) of attempts; else counts attempt ARGV[6] at ARGV[1] in both.
+static BEGIN: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+        local now, since, window = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
+        local wait = -1
+        for i, key in ipairs(KEYS) do
+            local limit = tonumber(ARGV[3 + i])
+            redis.call('ZREMRANGEBYSCORE', key, '-inf', since)
+            local count = redis.call('ZCARD', key)
+            if count >= limit then
+                local oldest = redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCORES')
+                wait = math.max(wait, tonumber(oldest[2]) + window - now)
+            end
+        end
+        if wait >= 0 then return math.max(wait, 1) end
+        for _, key in ipairs(KEYS) do
+            redis.call('ZADD', key, now, ARGV[6])
+            redis.call('EXPIRE', key, window)
+        end
+        return 0
+        ",
+    )
+});
+
+/// Takes attempt ARGV[1] back from the network (KEYS[2]) and the account (KEYS[1]), or clears
+/// the account's count altogether when ARGV[2] is 'clear'.
+static TAKE_BACK: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+        if ARGV[2] == 'clear' then
+            redis.call('DEL', KEYS[1])
+        else
+            redis.call('ZREM', KEYS[1], ARGV[1])
+        end
+        redis.call('ZREM', KEYS[2], ARGV[1])
+        return 0
+        ",
+    )
+});
+
+impl SharedCounts {
+    /// Counts on the Redis at `url` (connected at first use).
+    pub fn open(url: &str) -> Result<Self, RedisError> {
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_millis(500)))
+            .set_response_timeout(Some(Duration::from_secs(1)))
+            .set_number_of_retries(1);
+        let connection = ConnectionManager::new_lazy_with_config(Client::open(url)?, config)?;
+        Ok(SharedCounts { connection })
+    }
+
+    fn keys(account: &(String, String), network: &str) -> [String; 2] {
+        let account = sha256(format!("{}\n{}", account.0, account.1).as_bytes());
+        let account: String = account.iter().map(|byte| format!("{byte:02x}")).collect();
+        [
+            format!("tb:throttle:account:{account}"),
+            format!("tb:throttle:network:{network}"),
+        ]
+    }
+
+    /// Counts attempt `id`, or says how long to wait.
+    async fn begin(
+        &self,
+        account: &(String, String),
+        network: &str,
+        limits: ThrottleLimits,
+        now: i64,
+        id: &str,
+    ) -> Result<Option<i64>, RedisError> {
+        let [account_key, network_key] = Self::keys(account, network);
+        let wait: i64 = BEGIN
+            .key(account_key)
+            .key(network_key)
+            .arg(now)
+            .arg(now - limits.window)
+            .arg(limits.window)
+            .arg(limits.per_account.max(1))
+            .arg(limits.per_network.max(1))
+            .arg(id)
+            .invoke_async(&mut self.connection.clone())
+            .await?;
+        Ok((wait > 0).then_some(wait))
+    }
+
+    async fn take_back(
+        &self,
+        account: &(String, String),
+        network: &str,
+        id: &str,
+        clear_account: bool,
+    ) -> Result<(), RedisError> {
+        let [account_key, network_key] = Self::keys(account, network);
+        TAKE_BACK
+            .key(account_key)
+            .key(network_key)
+            .arg(id)
+            .arg(if clear_account { "clear" } else { "one" })
+            .invoke_async(&mut self.connection.clone())
+            .await
     }
 }
 
@@ -258,16 +477,34 @@ mod tests {
     fn failures_lock_the_account_from_that_network_until_the_oldest_leaves_the_window() {
         let throttle = SignInThrottle::new(LIMITS);
         for at in [0, 10, 20] {
-            throttle.begin("10.0.0.1", "alice", at).unwrap().failed();
+            throttle
+                .begin_here_now("10.0.0.1", "alice", at)
+                .unwrap()
+                .failed();
         }
-        assert_eq!(wait_of(throttle.begin("10.0.0.1", "ALICE", 30)), 70);
+        assert_eq!(
+            wait_of(throttle.begin_here_now("10.0.0.1", "ALICE", 30)),
+            70
+        );
         // Another network, and another account from the same one, are not locked.
-        throttle.begin("10.0.0.2", "alice", 30).unwrap().failed();
-        throttle.begin("10.0.0.1", "bob", 30).unwrap().failed();
+        throttle
+            .begin_here_now("10.0.0.2", "alice", 30)
+            .unwrap()
+            .failed();
+        throttle
+            .begin_here_now("10.0.0.1", "bob", 30)
+            .unwrap()
+            .failed();
         // At 100 the attempt of 0 has left the window: one more may be tried.
-        assert_eq!(wait_of(throttle.begin("10.0.0.1", "alice", 99)), 1);
-        throttle.begin("10.0.0.1", "alice", 100).unwrap().failed();
-        assert_eq!(wait_of(throttle.begin("10.0.0.1", "alice", 101)), 9);
+        assert_eq!(wait_of(throttle.begin_here_now("10.0.0.1", "alice", 99)), 1);
+        throttle
+            .begin_here_now("10.0.0.1", "alice", 100)
+            .unwrap()
+            .failed();
+        assert_eq!(
+            wait_of(throttle.begin_here_now("10.0.0.1", "alice", 101)),
+            9
+        );
     }
 
     #[test]
@@ -275,42 +512,66 @@ mod tests {
         let throttle = SignInThrottle::new(LIMITS);
         for (at, name) in ["a1", "a2", "a3", "a4", "a5"].into_iter().enumerate() {
             throttle
-                .begin("10.0.0.1", name, at as i64)
+                .begin_here_now("10.0.0.1", name, at as i64)
                 .unwrap()
                 .failed();
         }
-        assert_eq!(wait_of(throttle.begin("10.0.0.1", "someone", 5)), 95);
-        throttle.begin("10.0.0.9", "someone", 5).unwrap().failed();
+        assert_eq!(
+            wait_of(throttle.begin_here_now("10.0.0.1", "someone", 5)),
+            95
+        );
+        throttle
+            .begin_here_now("10.0.0.9", "someone", 5)
+            .unwrap()
+            .failed();
     }
 
     #[test]
     fn success_forgives_the_account_and_does_not_count_against_the_network() {
         let throttle = SignInThrottle::new(LIMITS);
         for at in 0..2 {
-            throttle.begin("10.0.0.1", "alice", at).unwrap().failed();
+            throttle
+                .begin_here_now("10.0.0.1", "alice", at)
+                .unwrap()
+                .failed();
         }
-        throttle.begin("10.0.0.1", "alice", 2).unwrap().succeeded();
+        throttle
+            .begin_here_now("10.0.0.1", "alice", 2)
+            .unwrap()
+            .succeeded_here();
         for at in 3..5 {
-            throttle.begin("10.0.0.1", "alice", at).unwrap().failed();
+            throttle
+                .begin_here_now("10.0.0.1", "alice", at)
+                .unwrap()
+                .failed();
         }
         // 2 failures since the success: still allowed. The network saw 4 failures, not 5.
-        throttle.begin("10.0.0.1", "bob", 5).unwrap().succeeded();
-        throttle.begin("10.0.0.1", "alice", 6).unwrap().failed();
-        assert!(throttle.begin("10.0.0.1", "alice", 7).is_err());
+        throttle
+            .begin_here_now("10.0.0.1", "bob", 5)
+            .unwrap()
+            .succeeded_here();
+        throttle
+            .begin_here_now("10.0.0.1", "alice", 6)
+            .unwrap()
+            .failed();
+        assert!(throttle.begin_here_now("10.0.0.1", "alice", 7).is_err());
     }
 
     #[test]
     fn attempts_in_flight_count_and_unsettled_ones_are_taken_back() {
         let throttle = SignInThrottle::new(LIMITS);
         let in_flight: Vec<_> = (0..3)
-            .map(|_| throttle.begin("10.0.0.1", "alice", 0).unwrap())
+            .map(|_| throttle.begin_here_now("10.0.0.1", "alice", 0).unwrap())
             .collect();
         assert!(
-            throttle.begin("10.0.0.1", "alice", 0).is_err(),
+            throttle.begin_here_now("10.0.0.1", "alice", 0).is_err(),
             "a burst is capped"
         );
         drop(in_flight);
-        throttle.begin("10.0.0.1", "alice", 0).unwrap().failed();
+        throttle
+            .begin_here_now("10.0.0.1", "alice", 0)
+            .unwrap()
+            .failed();
         assert_eq!(throttle.sweep(0), 2, "one account and one network tracked");
         assert_eq!(throttle.sweep(100), 0, "everything left the window");
     }

@@ -12,7 +12,7 @@
 //! | `UNREMEMBERED_IDLE_TIMEOUT` | `12h` | a device signed in without "Remember me" ends after this long unused (both modes) |
 //! | `UNREMEMBERED_ABSOLUTE_TIMEOUT` | `1d` | a device signed in without "Remember me" ends this long after sign-in (both modes) |
 //! | `SESSION_STORE` | `sqlite` | where cookie sessions live: `sqlite`, `memory` or `redis` |
-//! | `REDIS_URL` | none | a Redis the servers share (`redis://host:6379/0`, `redis+unix:///path`): the denylist's broadcast, and sessions with `SESSION_STORE=redis` |
+//! | `REDIS_URL` | none | a Redis the servers share (`redis://host:6379/0`, `redis+unix:///path`): the denylist's broadcast, the sign-in counts, sessions with `SESSION_STORE=redis` |
 //! | `HASH_CONCURRENCY` | half the CPUs, at least 1 | password hashes running at once |
 //! | `HASH_QUEUE` | `64` | sign-ins allowed to wait for a hasher before the server answers 503 |
 //! | `ACCESS_TOKEN_TTL` | `5m` | lifetime of a JWT access token |

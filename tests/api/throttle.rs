@@ -93,40 +93,61 @@ async fn one_address_guessing_across_many_accounts_waits_for_all_of_them() {
 
 #[tokio::test]
 async fn a_successful_sign_in_forgives_the_failures_before_it() {
-    let app = spawn_app_with(&[("SIGN_IN_FAILURES_PER_NETWORK", "13")]).await;
-    app.signed_in_browser("uma").await;
-    let forgetful = app.browser_at(host(8));
-    // Three rounds of four failures then the right password: never five failures in a row for
-    // the account, and 12 failures plus 3 successes for the network.
-    for _ in 0..3 {
-        fail(&forgetful, "uma", PER_ACCOUNT - 1).await;
-        assert_redirects_to(&forgetful.log_in("uma", PASSWORD).await, "/dashboard");
+    for shared in [false, true] {
+        let redis = shared.then(crate::redis_server::RedisServer::start);
+        let url = redis.as_ref().map(|redis| redis.url());
+        let mut settings = vec![("SIGN_IN_FAILURES_PER_NETWORK", "13")];
+        settings.extend(url.as_deref().map(|url| ("REDIS_URL", url)));
+        let app = spawn_app_with(&settings).await;
+        app.signed_in_browser("uma").await;
+        let forgetful = app.browser_at(host(8));
+        // Three rounds of four failures then the right password: never five failures in a row
+        // for the account, and 12 failures plus 3 successes for the network.
+        for _ in 0..3 {
+            fail(&forgetful, "uma", PER_ACCOUNT - 1).await;
+            assert_redirects_to(&forgetful.log_in("uma", PASSWORD).await, "/dashboard");
+        }
+        // Had the successes counted against the network's 13, the rounds would have been cut
+        // off.
+        fail(&forgetful, "uma", 1).await;
+        assert_eq!(
+            forgetful.log_in("uma", "wrong").await.status(),
+            StatusCode::TOO_MANY_REQUESTS,
+            "counted in Redis: {shared}"
+        );
     }
-    // Had the successes counted against the network's 13, the rounds would have been cut off.
-    fail(&forgetful, "uma", 1).await;
-    assert_eq!(
-        forgetful.log_in("uma", "wrong").await.status(),
-        StatusCode::TOO_MANY_REQUESTS
-    );
 }
 
 #[tokio::test]
 async fn a_burst_of_parallel_guesses_gets_exactly_five_verdicts() {
-    let app = spawn_app().await;
-    app.signed_in_browser("vic").await;
-    let attacker = app.browser_at(host(9));
-    let hashes = app.hashes_run();
+    for shared in [false, true] {
+        let redis = shared.then(crate::redis_server::RedisServer::start);
+        let url = redis.as_ref().map(|redis| redis.url());
+        let settings: Vec<_> = url
+            .as_deref()
+            .map(|url| ("REDIS_URL", url))
+            .into_iter()
+            .collect();
+        let app = spawn_app_with(&settings).await;
+        app.signed_in_browser("vic").await;
+        let attacker = app.browser_at(host(9));
+        let hashes = app.hashes_run();
 
-    let guesses = (0..20).map(|n| {
-        let attacker = &attacker;
-        async move { attacker.log_in("vic", &format!("guess {n}")).await.status() }
-    });
-    let statuses = futures_util::future::join_all(guesses).await;
+        let guesses = (0..20).map(|n| {
+            let attacker = &attacker;
+            async move { attacker.log_in("vic", &format!("guess {n}")).await.status() }
+        });
+        let statuses = futures_util::future::join_all(guesses).await;
 
-    let count = |status| statuses.iter().filter(|s| **s == status).count();
-    assert_eq!(count(StatusCode::UNAUTHORIZED), PER_ACCOUNT, "{statuses:?}");
-    assert_eq!(count(StatusCode::TOO_MANY_REQUESTS), 20 - PER_ACCOUNT);
-    assert_eq!(app.hashes_run(), hashes + PER_ACCOUNT as u64);
+        let count = |status| statuses.iter().filter(|s| **s == status).count();
+        assert_eq!(
+            count(StatusCode::UNAUTHORIZED),
+            PER_ACCOUNT,
+            "{shared}: {statuses:?}"
+        );
+        assert_eq!(count(StatusCode::TOO_MANY_REQUESTS), 20 - PER_ACCOUNT);
+        assert_eq!(app.hashes_run(), hashes + PER_ACCOUNT as u64);
+    }
 }
 
 #[tokio::test]
@@ -256,4 +277,57 @@ async fn sign_ups_are_limited_per_network_before_anything_is_hashed() {
     // An hour later the network may create accounts again.
     app.clock.advance(3_600);
     assert_redirects_to(&flooder.sign_up("flood5", PASSWORD).await, "/dashboard");
+}
+
+/// A sign-in by the JSON API (no Origin to match: a second instance shares the first's
+/// `PUBLIC_URL`).
+async fn api_sign_in(app: &TestApp, username: &str, password: &str) -> StatusCode {
+    api()
+        .post(format!("{}/api/token", app.base))
+        .json(&json!({"username": username, "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn a_guesser_spread_over_two_instances_gets_the_attempts_of_one() {
+    let redis = crate::redis_server::RedisServer::start();
+    let first = spawn_app_with(&[("REDIS_URL", &redis.url())]).await;
+    let second = first.another_instance().await;
+    api_user(&first, "ivy").await;
+
+    for (n, instance) in [&first, &first, &first, &second, &second]
+        .into_iter()
+        .enumerate()
+    {
+        let status = api_sign_in(instance, "ivy", &format!("wrong guess {n}")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "guess {n}");
+    }
+
+    for instance in [&first, &second] {
+        assert_eq!(
+            api_sign_in(instance, "ivy", PASSWORD).await,
+            StatusCode::TOO_MANY_REQUESTS,
+            "five failures across both instances: each waits"
+        );
+    }
+}
+
+#[tokio::test]
+async fn while_redis_is_away_each_instance_counts_for_itself_and_nobody_gets_a_5xx() {
+    let mut redis = crate::redis_server::RedisServer::start();
+    let app = spawn_app_with(&[("REDIS_URL", &redis.url())]).await;
+    api_user(&app, "jay").await;
+    redis.stop();
+
+    for n in 0..PER_ACCOUNT {
+        let status = api_sign_in(&app, "jay", &format!("wrong guess {n}")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "guess {n}");
+    }
+    assert_eq!(
+        api_sign_in(&app, "jay", PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
 }
