@@ -1,7 +1,7 @@
 # The two commands of the README, and a few for developers.
 # Each installs what it needs first (.ci/setup: idempotent, versions pinned).
 
-.PHONY: run run-release release test setup lint sqlx-prepare screenshots rotate-jwt-key bench bench-http redis
+.PHONY: run run-release release test setup lint sqlx-prepare screenshots rotate-jwt-key bench bench-http bench-stores redis
 
 # Serve the app on http://127.0.0.1:3000, with its SQLite database in ./data.
 run:
@@ -63,8 +63,15 @@ rotate-jwt-key:
 # What recognising a request costs per mode, and what an insert into the in-memory tables costs
 # when they hold a million entries, in an optimised build (see benches/).
 bench:
+	.ci/setup --redis
 	cargo bench --features ssr --bench recognition
 	cargo bench --features ssr --bench tables
+	cargo bench --features ssr --bench stores
+
+# Recognition with cookie sessions in memory, SQLite and Redis side by side (benches/stores.rs).
+bench-stores:
+	.ci/setup --redis
+	cargo bench --features ssr --bench stores
 
 # Whole requests against a release build under wrk: pages anonymous and signed in both ways,
 # /api/me, sign-ins, and whether sign-ins starve pages (.ci/bench-http).

@@ -844,8 +844,13 @@ impl Auth {
     /// Whether the database and the session store answer now (`/readyz`).
     pub async fn readiness(&self) -> (bool, bool) {
         let database = self.db.ping().await.is_ok();
-        let store = self.session.ping().await.is_ok();
+        let store = self.ping_session_store().await.is_ok();
         (database, store)
+    }
+
+    /// One bare round trip to the session store (a Redis PING; nothing for memory).
+    pub async fn ping_session_store(&self) -> Result<(), AppError> {
+        self.session.ping().await
     }
 
     pub fn session_settings(&self) -> SessionSettings {

@@ -92,6 +92,11 @@ pub async fn measure(
         _ => (None, None),
     };
 
+    let redis_round_trip_micros = match auth.session_settings().store {
+        SessionStoreKind::Redis => Some(time(|| auth.ping_session_store()).await),
+        SessionStoreKind::Sqlite | SessionStoreKind::Memory => None,
+    };
+
     // A wrong password costs exactly what the right one does; nobody signs in.
     let typed = Password::for_sign_in("not the password".into())?;
     let started = Instant::now();
@@ -105,6 +110,7 @@ pub async fn measure(
         jwt_decode_micros,
         sqlite_read_micros,
         sqlite_pool_read_micros,
+        redis_round_trip_micros,
         argon2_micros,
     })
 }

@@ -111,6 +111,10 @@ pub struct Floors {
     pub sqlite_read_micros: Option<f64>,
     /// The same read through sqlx's pool, handed to its connection's thread and back.
     pub sqlite_pool_read_micros: Option<f64>,
+    /// One bare round trip (PING) to the Redis that keeps the sessions, on the store's own
+    /// connection; `None` when sessions are kept elsewhere.
+    #[serde(default)]
+    pub redis_round_trip_micros: Option<f64>,
     /// One argon2id verification with this server's parameters.
     pub argon2_micros: f64,
 }

@@ -184,12 +184,19 @@ fn floor(column: Column, floors: Option<Floors>) -> String {
         micros(1, floors.jwt_decode_micros),
         micros(1, floors.hmac_micros)
     );
-    let read = match (floors.sqlite_read_micros, floors.sqlite_pool_read_micros) {
-        (Some(read), Some(pooled)) => format!(
+    let read = match (
+        floors.sqlite_read_micros,
+        floors.sqlite_pool_read_micros,
+        floors.redis_round_trip_micros,
+    ) {
+        (Some(read), Some(pooled), _) => format!(
             "the row read {} (through the pool {})",
             micros(1, read),
             micros(1, pooled)
         ),
+        (_, _, Some(round_trip)) => {
+            format!("one bare Redis round trip {}", micros(1, round_trip))
+        }
         _ => "a lookup in this process's memory".to_owned(),
     };
     match column {

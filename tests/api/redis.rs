@@ -91,3 +91,34 @@ async fn while_redis_is_down_sessions_get_503_nobody_is_signed_out_and_jwts_work
     assert_redirects_to(&browser.log_in("bea", PASSWORD).await, "/dashboard");
     assert!(browser.viewer().await.is_some());
 }
+
+#[tokio::test]
+async fn the_compare_page_measures_sessions_in_redis_beside_a_bare_round_trip() {
+    let redis = RedisServer::start();
+    let app = redis_app(&redis).await;
+    let browser = app.signed_in_browser("dee").await;
+
+    let response = browser
+        .post_form("/fn/generate_load", &[("requests", "25")])
+        .await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    let comparison: ticketbooth::model::Comparison = response.json().await.unwrap();
+    let floors = comparison.floors.expect("measured");
+    assert!(
+        floors
+            .redis_round_trip_micros
+            .is_some_and(|micros| micros > 0.0)
+    );
+    assert_eq!(floors.sqlite_read_micros, None, "no session rows in SQLite");
+    let session = comparison
+        .columns
+        .iter()
+        .find(|column| column.column.key() == "session")
+        .unwrap();
+    assert!(session.requests >= 25);
+    assert_eq!(
+        comparison.session_store,
+        ticketbooth::model::SessionStoreKind::Redis
+    );
+}
