@@ -15,7 +15,7 @@ use ticketbooth::{
     },
     core::{
         client::{TrustedProxies, describe_user_agent},
-        config::{CookieNames, Secret, parse_duration, parse_origin},
+        config::{CookieNames, Secret, SigningAlgorithm, parse_duration, parse_origin},
         text::excerpt,
     },
     nav::safe_next,
@@ -79,7 +79,7 @@ proptest! {
     #[test]
     fn no_token_made_of_random_text_is_accepted(token in "[A-Za-z0-9_.\\-]{0,600}|[ -~]{0,200}") {
         let tokens = AccessTokens::new(
-            KeyRing::from_secrets(&Secret::new(vec![9; 32]), &[]),
+            KeyRing::from_secrets(SigningAlgorithm::Hs256, &Secret::new(vec![9; 32]), &[]),
             "http://127.0.0.1:3000",
             300,
         );

@@ -54,6 +54,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/logout", post(logout))
         .route("/api/openapi.json", get(super::openapi::document))
         .route("/readyz", get(readiness))
+        .route("/.well-known/jwks.json", get(jwks))
         .route("/api/{*rest}", any(no_such_endpoint))
 }
 
@@ -125,6 +126,19 @@ pub fn error_page(error: &AppError) -> Response {
     )
         .into_response();
     error.add_headers(response.headers_mut());
+    response
+}
+
+/// The public keys that verify this server's access tokens (RFC 7517), for another service or
+/// instance to verify them without the power to sign. Under HS256 the set is empty: a shared
+/// secret is never published. Cached for five minutes; a key stays listed until the last token
+/// it signed has expired.
+async fn jwks(State(state): State<AppState>) -> Response {
+    let mut response = Json(state.auth.jwks()).into_response();
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
     response
 }
 

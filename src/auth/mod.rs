@@ -857,6 +857,11 @@ impl Auth {
         self.session.settings()
     }
 
+    /// The public keys that verify this server's access tokens (`/.well-known/jwks.json`).
+    pub fn jwks(&self) -> serde_json::Value {
+        self.jwt.jwks()
+    }
+
     pub fn jwt_settings(&self) -> JwtSettings {
         self.jwt.settings()
     }

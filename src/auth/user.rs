@@ -158,7 +158,10 @@ impl fmt::Display for Refusal {
             Refusal::Expired => write!(f, "the access token has expired"),
             Refusal::BadSignature => write!(f, "the signature does not match the token"),
             Refusal::AlgorithmNotAllowed(alg) => {
-                write!(f, "the algorithm {alg} is not allowed, only HS256")
+                write!(
+                    f,
+                    "the algorithm {alg} is not allowed: only the one this server signs with"
+                )
             }
             Refusal::WrongType => write!(f, "the token is not an access token (typ at+jwt)"),
             Refusal::MissingKid => write!(f, "the header names no key (kid)"),

@@ -19,7 +19,8 @@
 //! | `REFRESH_TOKEN_TTL` | `14d` | lifetime of a refresh token signed in with "Remember me": a JWT device unused this long ends (each refresh issues a new one) |
 //! | `REFRESH_REUSE_GRACE` | `10s` | how long a used refresh token may be used again (two tabs at once) |
 //! | `JWT_REVOCATION` | `pure` | `pure`, `session-check` or `denylist`: what a kill does to access tokens |
-//! | `JWT_SECRET` | generated, kept in `DATA_DIR` | HS256 signing secret, base64, at least 32 random bytes |
+//! | `JWT_ALGORITHM` | `HS256` | `HS256` (a shared secret signs and verifies) or `EdDSA` (Ed25519: a private key signs, the public keys at `/.well-known/jwks.json` verify) |
+//! | `JWT_SECRET` | generated, kept in `DATA_DIR` | signing secret, base64, at least 32 random bytes (under `EdDSA`, the seed its private key is derived from) |
 //! | `JWT_PREVIOUS_SECRETS` | none | comma-separated older secrets that still verify (key rotation) |
 //! | `SIGN_IN_FAILURES_PER_ACCOUNT` | `5` | failed sign-ins per account from one network before it waits |
 //! | `SIGN_IN_FAILURES_PER_NETWORK` | `100` | failed sign-ins from one network, any account, before it waits |
@@ -68,6 +69,7 @@ pub struct Config {
     pub refresh_token_ttl: i64,
     pub refresh_reuse_grace: i64,
     pub jwt_revocation: Revocation,
+    pub jwt_algorithm: SigningAlgorithm,
     /// The current signing secret, when given in the environment.
     pub jwt_secret: Option<Secret>,
     /// Older secrets that still verify tokens.
@@ -124,6 +126,26 @@ pub struct SignUpLimits {
     pub per_network: usize,
     /// Seconds a sign-up is remembered.
     pub window: i64,
+}
+
+/// What signs access tokens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SigningAlgorithm {
+    /// HMAC-SHA-256: the secret that signs also verifies, so only this server verifies.
+    Hs256,
+    /// Ed25519: a private key signs; anyone holding the published public key verifies, and
+    /// cannot sign.
+    EdDsa,
+}
+
+impl SigningAlgorithm {
+    /// Its name in a JWT header (`alg`).
+    pub fn name(self) -> &'static str {
+        match self {
+            SigningAlgorithm::Hs256 => "HS256",
+            SigningAlgorithm::EdDsa => "EdDSA",
+        }
+    }
 }
 
 /// How long devices may stay signed in.
@@ -253,6 +275,16 @@ impl Config {
                 problem: format!("{text:?} is none of pure, session-check, denylist"),
             })?,
         };
+        let jwt_algorithm = match lookup("JWT_ALGORITHM").as_deref().map(str::trim) {
+            None | Some("HS256") => SigningAlgorithm::Hs256,
+            Some("EdDSA") => SigningAlgorithm::EdDsa,
+            Some(other) => {
+                return Err(ConfigError {
+                    variable: "JWT_ALGORITHM",
+                    problem: format!("{other:?} is neither HS256 nor EdDSA"),
+                });
+            }
+        };
         let jwt_secret = lookup("JWT_SECRET")
             .map(|text| parse_secret("JWT_SECRET", &text))
             .transpose()?;
@@ -302,6 +334,7 @@ impl Config {
             refresh_token_ttl,
             refresh_reuse_grace,
             jwt_revocation,
+            jwt_algorithm,
             jwt_secret,
             jwt_previous_secrets,
             sign_in_limits,

@@ -73,6 +73,15 @@ pub async fn measure(
         mac.finalize().into_bytes()
     })
     .await;
+    // The other algorithm a server may sign with (`JWT_ALGORITHM=EdDSA`): checking an Ed25519
+    // signature over the same input. The key does not change the cost either.
+    let ed25519 = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+    let signature = ed25519_dalek::Signer::sign(&ed25519, signing_input.as_bytes());
+    let verifying = ed25519.verifying_key();
+    let ed25519_verify_micros = time(|| async {
+        ed25519_dalek::Verifier::verify(&verifying, signing_input.as_bytes(), &signature).is_ok()
+    })
+    .await;
     let (key, rules) = auth.jwt_decoding(now).ok_or(AppError::Internal)?;
     // Into a JSON value: the claims read, as any use of a token reads them.
     let jwt_decode_micros =
@@ -107,6 +116,7 @@ pub async fn measure(
 
     Ok(Floors {
         hmac_micros,
+        ed25519_verify_micros,
         jwt_decode_micros,
         sqlite_read_micros,
         sqlite_pool_read_micros,

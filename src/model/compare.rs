@@ -102,8 +102,11 @@ pub struct CostColumn {
 /// (medians, in µs).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Floors {
-    /// HMAC-SHA256 over a token's signing input: the signature check alone.
+    /// HMAC-SHA256 over a token's signing input: the signature check alone (HS256).
     pub hmac_micros: f64,
+    /// An Ed25519 signature check over the same input: the signature check alone (EdDSA).
+    #[serde(default)]
+    pub ed25519_verify_micros: f64,
     /// `jsonwebtoken::decode` of the token with this server's key and rules.
     pub jwt_decode_micros: f64,
     /// The session row read on the asking thread, as recognition reads it; `None` when sessions

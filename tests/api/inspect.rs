@@ -240,40 +240,47 @@ async fn the_inspector_decodes_the_token_and_its_rotations_without_showing_any_w
 
 #[tokio::test]
 async fn every_forgery_in_the_playground_is_refused_and_nothing_is_granted() {
-    let app = jwt_app(&[]).await;
-    let browser = app.browser();
-    browser.sign_up_with("jan", "jwt").await;
-    let before = browser.cookies_for("/");
-    let cases = [
-        ("make_admin", "bad_signature"),
-        ("fifty_years", "bad_signature"),
-        ("alg_none", "algorithm_not_allowed"),
-        ("hs384", "algorithm_not_allowed"),
-        ("unknown_kid", "unknown_key"),
-        ("flip_signature", "bad_signature"),
-        // These two are signed by the server itself, so only the check they are named after
-        // can refuse them.
-        ("drop_sid", "missing_claim"),
-        ("expired", "expired"),
-    ];
-    for (preset, code) in cases {
-        let response = try_preset(&browser, preset).await;
-        assert_eq!(response.status(), StatusCode::OK, "{preset}");
-        assert!(
-            response.headers().get("set-cookie").is_none(),
-            "{preset} set a cookie"
-        );
-        let verdict: Verdict = response.json().await.unwrap();
-        assert!(!verdict.accepted, "{preset} was accepted");
-        assert_eq!(verdict.code, code, "{preset}: {}", verdict.reason);
+    // Under either signing algorithm: HS256 (a shared secret), EdDSA (a published public key).
+    for algorithm in ["HS256", "EdDSA"] {
+        let app = jwt_app(&[("JWT_ALGORITHM", algorithm)]).await;
+        let browser = app.browser();
+        browser.sign_up_with("jan", "jwt").await;
+        let before = browser.cookies_for("/");
+        let cases = [
+            ("make_admin", "bad_signature"),
+            ("fifty_years", "bad_signature"),
+            ("alg_none", "algorithm_not_allowed"),
+            ("hs384", "algorithm_not_allowed"),
+            ("unknown_kid", "unknown_key"),
+            ("flip_signature", "bad_signature"),
+            // These two are signed by the server itself, so only the check they are named
+            // after can refuse them.
+            ("drop_sid", "missing_claim"),
+            ("expired", "expired"),
+        ];
+        for (preset, code) in cases {
+            let response = try_preset(&browser, preset).await;
+            assert_eq!(response.status(), StatusCode::OK, "{algorithm} {preset}");
+            assert!(
+                response.headers().get("set-cookie").is_none(),
+                "{preset} set a cookie"
+            );
+            let verdict: Verdict = response.json().await.unwrap();
+            assert!(!verdict.accepted, "{algorithm}: {preset} was accepted");
+            assert_eq!(
+                verdict.code, code,
+                "{algorithm} {preset}: {}",
+                verdict.reason
+            );
+        }
+        // The control: the token as it is passes, and still nothing comes back but words.
+        let unchanged = try_preset(&browser, "unchanged").await;
+        assert!(unchanged.headers().get("set-cookie").is_none());
+        let verdict: Verdict = unchanged.json().await.unwrap();
+        assert!(verdict.accepted, "{algorithm}: {}", verdict.reason);
+        assert_eq!(browser.cookies_for("/"), before);
+        assert_eq!(browser.viewer().await.unwrap().username, "jan");
     }
-    // The control: the token as it is passes, and still nothing comes back but words.
-    let unchanged = try_preset(&browser, "unchanged").await;
-    assert!(unchanged.headers().get("set-cookie").is_none());
-    let verdict: Verdict = unchanged.json().await.unwrap();
-    assert!(verdict.accepted, "{}", verdict.reason);
-    assert_eq!(browser.cookies_for("/"), before);
-    assert_eq!(browser.viewer().await.unwrap().username, "jan");
 }
 
 #[tokio::test]
@@ -434,6 +441,8 @@ async fn a_burst_fills_every_column_and_the_kill_drill_measures_each_setting() {
     // session row's read on its own and through the pool, and a password check far above all.
     let floors = comparison.floors.expect("the burst measured the floors");
     assert!(0.0 < floors.hmac_micros && floors.hmac_micros < floors.jwt_decode_micros);
+    // An Ed25519 check costs more than an HMAC: the price of verifying without a shared secret.
+    assert!(floors.ed25519_verify_micros > floors.hmac_micros);
     let read = floors.sqlite_read_micros.expect("sessions are in SQLite");
     assert!(read > 0.0 && floors.sqlite_pool_read_micros.is_some());
     assert!(floors.argon2_micros > 100.0 * floors.jwt_decode_micros.max(read));

@@ -9,6 +9,7 @@ mod denylist;
 mod devices;
 mod helpers;
 mod inspect;
+mod jwks;
 mod jwt;
 mod jwt_browser;
 mod password;

@@ -13,7 +13,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::keys::KeyRing;
-use crate::{auth::user::Refusal, core::text::excerpt, db::UserRecord, error::AppError};
+use crate::{
+    auth::user::Refusal,
+    core::{config::SigningAlgorithm, text::excerpt},
+    db::UserRecord,
+    error::AppError,
+};
 
 /// The `typ` of our access tokens (RFC 9068): a token of another kind is refused even if signed
 /// with our key.
@@ -74,6 +79,14 @@ pub fn decode_part(part: &str) -> Option<Map<String, Value>> {
     }
 }
 
+/// The `jsonwebtoken` name of a signing algorithm.
+fn algorithm_of(algorithm: SigningAlgorithm) -> Algorithm {
+    match algorithm {
+        SigningAlgorithm::Hs256 => Algorithm::HS256,
+        SigningAlgorithm::EdDsa => Algorithm::EdDSA,
+    }
+}
+
 /// Signs and checks access tokens with one key ring, for one issuer.
 pub struct AccessTokens {
     keys: KeyRing,
@@ -87,8 +100,12 @@ impl AccessTokens {
         // The crate checks algorithm, signature, iss and aud, and that exp, iss, aud and sub are
         // present. Time it leaves to us (validate_exp off), because only our clock can be moved
         // by tests; `verify` checks exp and iat with LEEWAY.
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.algorithms = vec![Algorithm::HS256];
+        // One algorithm only, the ring's: a token naming another is refused before any key is
+        // tried, so an HS256 token "signed" with a published Ed25519 public key (the classic
+        // confusion attack) never meets that key.
+        let algorithm = algorithm_of(keys.algorithm());
+        let mut validation = Validation::new(algorithm);
+        validation.algorithms = vec![algorithm];
         validation.required_spec_claims =
             HashSet::from(["exp", "iss", "aud", "sub"].map(String::from));
         validation.validate_exp = false;
@@ -150,7 +167,7 @@ impl AccessTokens {
             .get("alg")
             .and_then(Value::as_str)
             .unwrap_or("(none given)");
-        if algorithm != "HS256" {
+        if algorithm != self.keys.algorithm().name() {
             return Err(Refusal::AlgorithmNotAllowed(excerpt(algorithm, 20)));
         }
         if header.get("typ").and_then(Value::as_str) != Some(ACCESS_TOKEN_TYPE) {
@@ -230,7 +247,7 @@ impl AccessTokens {
     /// Signs `claims` as they are, with the current key.
     pub(super) fn sign_claims(&self, claims: &impl Serialize) -> Result<String, AppError> {
         let (kid, key) = self.keys.current();
-        let mut header = Header::new(Algorithm::HS256);
+        let mut header = Header::new(algorithm_of(self.keys.algorithm()));
         header.typ = Some(ACCESS_TOKEN_TYPE.into());
         header.kid = Some(kid.into());
         jsonwebtoken::encode(&header, claims, key)
@@ -244,7 +261,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::core::config::Secret;
+    use crate::core::config::{Secret, SigningAlgorithm};
 
     const NOW: i64 = 1_800_000_000;
     const ISSUER: &str = "http://127.0.0.1:3000";
@@ -252,7 +269,7 @@ mod tests {
 
     fn tokens() -> AccessTokens {
         AccessTokens::new(
-            KeyRing::from_secrets(&Secret::new(SECRET.to_vec()), &[]),
+            KeyRing::from_secrets(SigningAlgorithm::Hs256, &Secret::new(SECRET.to_vec()), &[]),
             ISSUER,
             300,
         )

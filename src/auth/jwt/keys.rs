@@ -1,4 +1,10 @@
-//! The signing keys of access tokens: a key ring of HS256 secrets, each named by a `kid`.
+//! The signing keys of access tokens: a key ring of secrets, each named by a `kid`.
+//!
+//! Under `JWT_ALGORITHM=HS256` a secret signs and verifies (HMAC-SHA-256). Under `EdDSA` each
+//! secret is the seed an Ed25519 key pair is derived from: the private key signs, the public key
+//! verifies and is published at `/.well-known/jwks.json`, so another service verifies tokens
+//! without the power to mint them. Its `kid` is derived from the public key, so every server
+//! holding the same secrets publishes the same set.
 //!
 //! One key signs (the current one); every key of the ring verifies, so a token signed just before
 //! a rotation stays valid until it expires. Keys come from the environment (`JWT_SECRET`, and
@@ -21,7 +27,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::core::{
-    config::{Config, MIN_SECRET_BYTES, Secret},
+    config::{Config, MIN_SECRET_BYTES, Secret, SigningAlgorithm},
     ids::{fingerprint, random_bytes, sha256},
 };
 
@@ -32,6 +38,8 @@ pub struct SigningKey {
     pub kid: String,
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// The Ed25519 public key (EdDSA only): what the JWKS publishes.
+    public: Option<[u8; 32]>,
     /// After this time (unix seconds) the key no longer verifies; `None` for keys in service.
     pub retires_at: Option<i64>,
 }
@@ -46,19 +54,64 @@ impl fmt::Debug for SigningKey {
 }
 
 impl SigningKey {
-    fn new(secret: &[u8], kid: String, retires_at: Option<i64>) -> Self {
-        SigningKey {
-            kid,
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
-            retires_at,
+    /// The key `secret` makes under `algorithm`; `kid` names an HS256 key (an EdDSA key's is
+    /// derived from its public key).
+    fn new(
+        algorithm: SigningAlgorithm,
+        secret: &[u8],
+        kid: String,
+        retires_at: Option<i64>,
+    ) -> Self {
+        match algorithm {
+            SigningAlgorithm::Hs256 => SigningKey {
+                kid,
+                encoding: EncodingKey::from_secret(secret),
+                decoding: DecodingKey::from_secret(secret),
+                public: None,
+                retires_at,
+            },
+            SigningAlgorithm::EdDsa => {
+                let seed = ed25519_seed_of(secret);
+                let public = ed25519_dalek::SigningKey::from_bytes(&seed)
+                    .verifying_key()
+                    .to_bytes();
+                SigningKey {
+                    kid: fingerprint(&public, 6),
+                    encoding: EncodingKey::from_ed_der(&pkcs8_of(&seed)),
+                    decoding: DecodingKey::from_ed_der(&public),
+                    public: Some(public),
+                    retires_at,
+                }
+            }
         }
     }
+}
+
+/// The Ed25519 seed of a secret: a hash of it under its own label, so that the bytes that
+/// would be an HMAC key under HS256 are never the private key itself.
+fn ed25519_seed_of(secret: &[u8]) -> [u8; 32] {
+    let mut labelled = b"ticketbooth ed25519 seed v1\0".to_vec();
+    labelled.extend_from_slice(secret);
+    let mut seed = [0_u8; 32];
+    seed.copy_from_slice(&sha256(&labelled));
+    seed
+}
+
+/// An Ed25519 private key as PKCS #8 (RFC 8410: the fixed prefix, then the 32-byte seed): what
+/// `jsonwebtoken` signs with.
+fn pkcs8_of(seed: &[u8; 32]) -> Vec<u8> {
+    let mut der = vec![
+        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
+        0x20,
+    ];
+    der.extend_from_slice(seed);
+    der
 }
 
 /// The current key first, then the keys that still verify; and the key that derives a refresh
 /// token's successor from it.
 pub struct KeyRing {
+    algorithm: SigningAlgorithm,
     keys: Vec<SigningKey>,
     successor_key: Vec<u8>,
 }
@@ -122,19 +175,31 @@ fn new_secret() -> Vec<u8> {
 impl KeyRing {
     /// The ring the server signs and verifies with, as configured.
     pub fn load(config: &Config, now: i64) -> Result<Self, KeyError> {
+        let algorithm = config.jwt_algorithm;
         match &config.jwt_secret {
-            Some(current) => Ok(Self::from_secrets(current, &config.jwt_previous_secrets)),
-            None => Self::from_file(&config.data_dir.join(KEY_FILE), now),
+            Some(current) => Ok(Self::from_secrets(
+                algorithm,
+                current,
+                &config.jwt_previous_secrets,
+            )),
+            None => Self::from_file(algorithm, &config.data_dir.join(KEY_FILE), now),
         }
     }
 
     /// A ring of `current`, which signs, and `previous`, which still verify.
-    pub fn from_secrets(current: &Secret, previous: &[Secret]) -> Self {
+    pub fn from_secrets(
+        algorithm: SigningAlgorithm,
+        current: &Secret,
+        previous: &[Secret],
+    ) -> Self {
         let keys = std::iter::once(current)
             .chain(previous)
-            .map(|secret| SigningKey::new(secret.expose(), kid_of(secret.expose()), None))
+            .map(|secret| {
+                SigningKey::new(algorithm, secret.expose(), kid_of(secret.expose()), None)
+            })
             .collect();
         KeyRing {
+            algorithm,
             keys,
             successor_key: successor_key_of(current.expose()),
         }
@@ -142,7 +207,7 @@ impl KeyRing {
 
     /// Reads the key file, creating it with a fresh key if there is none. Retired keys are left
     /// out.
-    fn from_file(path: &Path, now: i64) -> Result<Self, KeyError> {
+    fn from_file(algorithm: SigningAlgorithm, path: &Path, now: i64) -> Result<Self, KeyError> {
         let file = match read_key_file(path)? {
             Some(file) => file,
             None => {
@@ -172,6 +237,7 @@ impl KeyRing {
                 })?;
             successor_key.get_or_insert_with(|| successor_key_of(&secret));
             keys.push(SigningKey::new(
+                algorithm,
                 &secret,
                 stored.kid.clone(),
                 stored.retires_at,
@@ -188,9 +254,38 @@ impl KeyRing {
             });
         };
         Ok(KeyRing {
+            algorithm,
             keys,
             successor_key,
         })
+    }
+
+    /// The algorithm every key of the ring signs with.
+    pub fn algorithm(&self) -> SigningAlgorithm {
+        self.algorithm
+    }
+
+    /// The public keys that verify at `now`, as a JSON Web Key Set (RFC 7517; Ed25519 keys are
+    /// RFC 8037's `OKP`): empty under HS256, whose secrets are never published. A retiring key
+    /// stays listed until it retires, as long as the tokens it signed live.
+    pub fn jwks(&self, now: i64) -> serde_json::Value {
+        let keys: Vec<serde_json::Value> = self
+            .keys
+            .iter()
+            .filter(|key| key.retires_at.is_none_or(|at| at > now))
+            .filter_map(|key| {
+                let public = key.public?;
+                Some(serde_json::json!({
+                    "kty": "OKP",
+                    "crv": "Ed25519",
+                    "x": URL_SAFE_NO_PAD.encode(public),
+                    "kid": key.kid,
+                    "alg": "EdDSA",
+                    "use": "sig",
+                }))
+            })
+            .collect();
+        serde_json::json!({ "keys": keys })
     }
 
     /// Adds a new current key to the key file in `data_dir`; the previous keys keep verifying
@@ -207,8 +302,10 @@ impl KeyRing {
         }
         file.keys
             .retain(|key| key.retires_at.is_none_or(|at| at > now));
-        let fresh = stored(new_secret(), now);
-        let kid = fresh.kid.clone();
+        let secret = new_secret();
+        let fresh = stored(secret.clone(), now);
+        // The kid tokens will carry: under EdDSA, the public key's.
+        let kid = SigningKey::new(config.jwt_algorithm, &secret, fresh.kid.clone(), None).kid;
         file.keys.insert(0, fresh);
         write_key_file(&path, &file, false)?;
         Ok(kid)
@@ -353,7 +450,9 @@ mod tests {
 
     #[test]
     fn a_successor_is_the_same_for_the_same_parent_and_secret_only() {
-        let ring = |secret: u8| KeyRing::from_secrets(&Secret::new(vec![secret; 32]), &[]);
+        let ring = |secret: u8| {
+            KeyRing::from_secrets(SigningAlgorithm::Hs256, &Secret::new(vec![secret; 32]), &[])
+        };
         assert_eq!(ring(1).successor_of("tbr_a"), ring(1).successor_of("tbr_a"));
         assert_ne!(ring(1).successor_of("tbr_a"), ring(1).successor_of("tbr_b"));
         assert_ne!(ring(1).successor_of("tbr_a"), ring(2).successor_of("tbr_a"));

@@ -156,6 +156,11 @@ impl JwtMode {
         Ok((u64::try_from(families).unwrap_or_default(), latest))
     }
 
+    /// The public keys that verify this server's tokens now, as a JWK Set.
+    pub fn jwks(&self) -> serde_json::Value {
+        self.tokens.keys().jwks(self.clock.now())
+    }
+
     /// Seconds a spent refresh token may come back and get the same successor.
     pub fn grace(&self) -> i64 {
         self.grace

@@ -29,6 +29,18 @@ pub(super) fn JwtSteps(
         history,
         revocation,
     } = evidence;
+    let algorithm = header
+        .iter()
+        .find(|field| field.name == "alg")
+        .map(|field| field.value.trim_matches('"').to_owned())
+        .unwrap_or_default();
+    let signed_with = if algorithm == "EdDSA" {
+        " Ed25519 signature of header and payload, made with the server's private key and \
+         checked with its public key, which anyone can fetch at /.well-known/jwks.json: another \
+         service verifies it without the power to make one. Change one "
+    } else {
+        " HMAC-SHA-256 of header and payload with the server's secret. Change one "
+    };
     let kid = header
         .iter()
         .find(|field| field.name == "kid")
@@ -74,7 +86,8 @@ pub(super) fn JwtSteps(
                 </li>
                 <li>
                     "The server checked the signature with key " <code>{kid}</code>
-                    " (HS256), then issuer, audience and expiry. " {revocation_step}
+                    {format!(" ({algorithm}), then issuer, audience and expiry. ")}
+                    {revocation_step}
                 </li>
                 <li>
                     "The token " <Countdown exp=expires.unix server_now />
@@ -109,7 +122,7 @@ pub(super) fn JwtSteps(
             <h3 class="part-title jwt-signature">"Signature"</h3>
             <p>
                 <code class="jwt-signature">{signature_start} "…"</code>
-                " HMAC-SHA-256 of header and payload with the server's secret. Change one "
+                {signed_with}
                 "character of either and it no longer matches: try it in the "
                 <a href="/playground">"playground"</a> "."
             </p>

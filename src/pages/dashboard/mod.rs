@@ -294,6 +294,10 @@ pub(super) fn explain_claim(claim: ClaimView) -> Explained {
         )
     };
     let meaning = match claim.name.as_str() {
+        "alg" if claim.value.contains("EdDSA") => "Ed25519: signed with the server's private \
+            key, verified with its public key (/.well-known/jwks.json); the only algorithm \
+            accepted"
+            .to_owned(),
         "alg" => "HMAC-SHA-256 with the server's secret; the only algorithm accepted".to_owned(),
         "typ" => "an access token (RFC 9068); a token of another type is refused".to_owned(),
         "kid" => "which key of the server's key ring signed it".to_owned(),
