@@ -1,7 +1,7 @@
 # The two commands of the README, and a few for developers.
 # Each installs what it needs first (.ci/setup: idempotent, versions pinned).
 
-.PHONY: run run-release release test setup lint sqlx-prepare screenshots rotate-jwt-key bench bench-http bench-stores redis
+.PHONY: run run-release release test setup lint sqlx-prepare screenshots rotate-jwt-key bench bench-http bench-stores bench-scale redis
 
 # Serve the app on http://127.0.0.1:3000, with its SQLite database in ./data.
 run:
@@ -67,6 +67,11 @@ bench:
 	cargo bench --features ssr --bench recognition
 	cargo bench --features ssr --bench tables
 	cargo bench --features ssr --bench stores
+
+# Each session store at 1 000 and at 1 000 000 sessions (benches/scale.rs; BENCH_SESSIONS=...).
+bench-scale:
+	.ci/setup --redis
+	cargo bench --features ssr --bench scale
 
 # Recognition with cookie sessions in memory, SQLite and Redis side by side (benches/stores.rs).
 bench-stores:

@@ -154,15 +154,29 @@ async fn burst(
             }
         }
         metrics.set_floors(floors::measure(auth, db, user, &devices.jwt, &devices.session).await?);
-        kill_drill(auth, metrics, user, &client, &devices).await
+        kill_drill(auth, metrics, user, &client).await
     }
     .await;
     remove(auth, user, &devices).await?;
     result
 }
 
-/// Kills both load devices, then asks: is the next request still let in?
+/// Kills two fresh devices, then asks: is the next request still let in? Fresh ones, not the
+/// burst's: the burst's access token may have expired meanwhile (a short `ACCESS_TOKEN_TTL`, a
+/// busy machine), and an expired token refused would read as a kill that took effect at once.
 async fn kill_drill(
+    auth: &Auth,
+    metrics: &Metrics,
+    user: &UserRecord,
+    client: &ClientInfo,
+) -> Result<(), AppError> {
+    let devices = issue(auth, user, client).await?;
+    let result = drill(auth, metrics, user, client, &devices).await;
+    remove(auth, user, &devices).await?;
+    result
+}
+
+async fn drill(
     auth: &Auth,
     metrics: &Metrics,
     user: &UserRecord,
