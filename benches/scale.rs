@@ -2,6 +2,8 @@
 //! 1 000 000 (100 000 users with 10 sessions each): what reading one session (every request's
 //! lookup) and listing a user's sessions (the devices page) cost at both sizes, how long seeding
 //! took, and what the memory store spends per session (the articles' "the desk fills up").
+//! Then the JWT mode's refresh tokens in SQLite at 1 000 and 1 000 000: the `session-check`
+//! read every request makes, the devices page's listing, and a refresh (a rotation, a write).
 //!
 //! ```sh
 //! make bench-scale                            # 1 000 000 sessions
@@ -28,9 +30,10 @@ use ticketbooth::{
         state::{SessionState, hash_session_id},
         store::SessionBackend,
     },
-    core::clock::Clock,
-    db::Db,
+    core::{clock::Clock, ids::sha256},
+    db::{Db, NewFamily, Rotation, RotationOutcome},
     inspect::floors::median_micros,
+    model::{Lifetime, Lifetimes},
 };
 use tower_sessions::session::Id;
 
@@ -117,12 +120,13 @@ async fn main() {
     let now = clock.now();
     let redis = RedisServer::start();
     let data = tempfile::tempdir().expect("a temporary folder");
-    let db = Db::open(&format!(
+    let scale_db = Db::open(&format!(
         "sqlite://{}",
         data.path().join("scale.db").display()
     ))
     .await
     .expect("the database");
+    let db = &scale_db;
     // The SQLite store's sessions belong to users that exist.
     let started = Instant::now();
     for n in 1..=(total / PER_USER + 1) {
@@ -136,7 +140,10 @@ async fn main() {
     let memory = Arc::new(MemorySessionStore::new(clock.clone()));
     let stores: Vec<(&str, Arc<dyn SessionBackend>)> = vec![
         ("memory", memory.clone()),
-        ("SQLite", Arc::new(SqlSessionStore::new(db, clock.clone()))),
+        (
+            "SQLite",
+            Arc::new(SqlSessionStore::new(scale_db.clone(), clock.clone())),
+        ),
         (
             "Redis",
             Arc::new(RedisSessionStore::open(&redis.url(), clock.clone()).expect("Redis")),
@@ -177,4 +184,109 @@ async fn main() {
         "\nthe memory store's resident memory: about {memory_per_session:.0} bytes per session ({:.0} MB at {total})",
         memory_per_session * total as f64 / 1e6
     );
+    refresh_tokens(&scale_db, total, now).await;
 }
+
+/// A family of user `n / 10 + 1` with its first token `tbr_<n>`.
+async fn insert_family(db: &Db, n: i64, now: i64) {
+    let token_hash = sha256(format!("tbr_{n}").as_bytes());
+    db.insert_family(&NewFamily {
+        public_id: &format!("family{n}"),
+        user_id: n / PER_USER + 1,
+        device: "Firefox 130 on Linux",
+        ip: "127.0.0.1",
+        now,
+        token_hash: &token_hash,
+        token_expires_at: now + 86_400,
+        access_jti: &format!("jti{n}"),
+        access_expires_at: now + 300,
+        remembered: true,
+    })
+    .await
+    .expect("a family");
+}
+
+/// The refresh tokens' table at 1 000 families and at `total`.
+async fn refresh_tokens(db: &Db, total: i64, now: i64) {
+    // Families set aside to be refreshed, one rotation each, at each size.
+    const ROTATED: i64 = 400;
+    let rotate = |from: i64| {
+        let db = db.clone();
+        async move {
+            let started = Instant::now();
+            for n in from..from + ROTATED / 2 {
+                let outcome = db
+                    .rotate_refresh_token(&Rotation {
+                        presented_hash: &sha256(format!("tbr_{n}").as_bytes()),
+                        new_hash: &sha256(format!("tbr_{n}_next").as_bytes()),
+                        access_jti: &format!("jti{n}_next"),
+                        ip: "127.0.0.1",
+                        now,
+                        grace: 10,
+                        lifetimes: LIFETIMES,
+                        access_ttl: 300,
+                        max_per_minute: 20,
+                        kept_per_family: 24,
+                    })
+                    .await
+                    .expect("a rotation");
+                assert!(
+                    matches!(outcome, RotationOutcome::Rotated { .. }),
+                    "{outcome:?}"
+                );
+            }
+            started.elapsed().as_secs_f64() * 1e6 / (ROTATED / 2) as f64
+        }
+    };
+    let measure = || async {
+        let live = median_micros(9, 1000, || db.family_is_live("family0", now)).await;
+        let list = median_micros(9, 300, || db.visible_families_of_user(1, now)).await;
+        (live, list)
+    };
+    for n in 0..SMALL {
+        insert_family(db, n, now).await;
+    }
+    let (small_live, small_list) = measure().await;
+    let small_rotation = rotate(SMALL - ROTATED).await;
+    let started = Instant::now();
+    for n in SMALL..total {
+        insert_family(db, n, now).await;
+    }
+    let seeding = started.elapsed();
+    let (large_live, large_list) = measure().await;
+    let large_rotation = rotate(SMALL - ROTATED / 2).await;
+    println!("\nJWT refresh tokens in SQLite, {total} families (one token each)\n");
+    println!("| what | at 1 000 | at {total} | × |");
+    println!("|---|---|---|---|");
+    for (what, small, large) in [
+        (
+            "`session-check`: is the family live",
+            small_live,
+            large_live,
+        ),
+        (
+            "the devices page: a user's families",
+            small_list,
+            large_list,
+        ),
+        ("a refresh: one rotation", small_rotation, large_rotation),
+    ] {
+        println!(
+            "| {what} | {small:.1} µs | {large:.1} µs | {:.2} |",
+            large / small
+        );
+    }
+    println!("\nseeding {total} families: {seeding:.0?}");
+}
+
+const LIFETIMES: Lifetimes = Lifetimes {
+    remembered: Lifetime {
+        idle: 14 * 86_400,
+        absolute: 30 * 86_400,
+    },
+    unremembered: Lifetime {
+        idle: 12 * 3_600,
+        absolute: 86_400,
+    },
+    strict: false,
+};
