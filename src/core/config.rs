@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | `LEPTOS_SITE_ADDR` | `127.0.0.1:3000` | address to listen on |
 //! | `PUBLIC_URL` | `http://<site addr>` | the origin browsers use; `https://` turns on `Secure` cookies |
+//! | `INSTANCE_NAME` | the site address | this instance's name in every response's `X-Instance` header (several servers behind one balancer) |
 //! | `DATA_DIR` | `data` | folder for the SQLite file (created if missing) |
 //! | `DATABASE_URL` | `sqlite://<DATA_DIR>/ticketbooth.db` | the database |
 //! | `SESSION_POLICY` | `standard` | `strict` follows OWASP ASVS level 2: every device ends after 15 minutes unused and 12 hours after sign-in (the defaults below become `15m` and `12h`, and a longer value stops the server) |
@@ -52,6 +53,8 @@ pub struct Config {
     pub leptos_options: LeptosOptions,
     /// `scheme://host[:port]` with no trailing slash, compared with `Origin` headers.
     pub public_origin: String,
+    /// Which instance answered: every response says so (`X-Instance`).
+    pub instance_name: String,
     pub database_url: String,
     pub data_dir: PathBuf,
     pub session_policy: SessionPolicy,
@@ -199,6 +202,22 @@ impl Config {
             })?,
             None => format!("http://{}", leptos_options.site_addr),
         };
+        let instance_name =
+            lookup("INSTANCE_NAME").unwrap_or_else(|| leptos_options.site_addr.to_string());
+        let name_is_plain = |name: &str| {
+            (1..=64).contains(&name.len())
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
+        };
+        if !name_is_plain(&instance_name) {
+            return Err(ConfigError {
+                variable: "INSTANCE_NAME",
+                problem: format!(
+                    "{instance_name:?}: use 1 to 64 of a-z, A-Z, 0-9, '-', '_', '.', ':'"
+                ),
+            });
+        }
         let data_dir = PathBuf::from(lookup("DATA_DIR").unwrap_or_else(|| "data".into()));
         let database_url = lookup("DATABASE_URL")
             .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("ticketbooth.db").display()));
@@ -319,6 +338,7 @@ impl Config {
         Ok(Config {
             leptos_options,
             public_origin,
+            instance_name,
             database_url,
             data_dir,
             session_policy,
@@ -605,6 +625,16 @@ mod tests {
     }
 
     #[test]
+    fn a_redis_store_needs_its_url() {
+        let options = LeptosOptions::builder().output_name("t").build();
+        let error = Config::from_lookup(options, |name| {
+            (name == "SESSION_STORE").then(|| "redis".to_string())
+        })
+        .unwrap_err();
+        assert!(error.to_string().starts_with("REDIS_URL"), "{error}");
+    }
+
+    #[test]
     fn a_bad_variable_is_named_in_the_error() {
         let options = LeptosOptions::builder().output_name("t").build();
         let error = Config::from_lookup(options, |name| {
@@ -616,6 +646,9 @@ mod tests {
             ("TRUSTED_PROXIES", "10.0.0.0/8, proxy.local"),
             ("SIGN_IN_FAILURES_PER_ACCOUNT", "0"),
             ("SIGN_IN_FAILURE_WINDOW", "soon"),
+            ("INSTANCE_NAME", "a name with spaces"),
+            ("JWT_ALGORITHM", "RS256"),
+            ("SESSION_STORE", "disk"),
         ] {
             let options = LeptosOptions::builder().output_name("t").build();
             let error = Config::from_lookup(options, |name| {

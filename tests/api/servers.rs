@@ -46,3 +46,30 @@ async fn pages_answer_while_other_servers_start_in_the_same_process() {
     starting.join().unwrap();
     assert!(pages > 0);
 }
+
+#[tokio::test]
+async fn every_response_names_the_instance_that_answered() {
+    let named = spawn_app_with(&[("INSTANCE_NAME", "b-2")]).await;
+    for path in ["/readyz", "/login", "/api/me", "/no-such-page"] {
+        let response = named.browser().get(path).await;
+        assert_eq!(
+            response
+                .headers()
+                .get("x-instance")
+                .map(|v| v.to_str().unwrap()),
+            Some("b-2"),
+            "{path}"
+        );
+    }
+    let unnamed = spawn_app().await;
+    let response = unnamed.browser().get("/readyz").await;
+    let expected = unnamed.base.trim_start_matches("http://").to_owned();
+    assert_eq!(
+        response
+            .headers()
+            .get("x-instance")
+            .map(|v| v.to_str().unwrap().to_owned()),
+        Some(expected),
+        "the site address by default"
+    );
+}

@@ -12,6 +12,8 @@ use http::HeaderValue;
 /// Headers every response gets: no framing (the kill buttons must not be clickjacked), no
 /// content sniffing, no full URLs leaked to other sites, and no caching of anything personal.
 ///
+/// Every response also names the instance that answered it (`X-Instance`, `INSTANCE_NAME`).
+///
 /// Over https (`PUBLIC_URL`), `Strict-Transport-Security` too: browsers then refuse plain
 /// http to this host for a year, so no network on the way can strip TLS and read a cookie.
 pub async fn security_headers(
@@ -36,6 +38,10 @@ pub async fn security_headers(
     }
     if state.config.secure_cookies() {
         set("strict-transport-security", "max-age=31536000");
+    }
+    // Which instance answered, behind a load balancer (checked to be a plain name at start).
+    if let Ok(instance) = HeaderValue::from_str(&state.config.instance_name) {
+        headers.insert("x-instance", instance);
     }
     response
 }
