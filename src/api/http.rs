@@ -58,36 +58,44 @@ pub fn routes() -> Router<AppState> {
         .route("/api/{*rest}", any(no_such_endpoint))
 }
 
-/// The page a browser gets when it asks for a page with an expired access token: it posts the
-/// refresh form at once (with JavaScript) or on a click (without), then lands on `next`.
-pub fn refresh_page(next: &str) -> Response {
-    let next = escape_html(next);
-    let page = format!(
+/// A page of its own, outside the app (no hydration): the site's style, one card, and `after`
+/// (a script, or nothing) at the end of the body. `title` and `card` are HTML already escaped.
+fn plain_page(title: &str, card: &str, after: &str) -> String {
+    format!(
         r#"<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Renewing your sign-in · ticketbooth</title>
+<title>{title} · ticketbooth</title>
 <link rel="stylesheet" href="/pkg/ticketbooth.css">
 </head>
 <body>
 <main>
 <section class="card narrow">
-<h1>Renewing your sign-in…</h1>
+{card}
+</section>
+</main>
+{after}</body>
+</html>"#
+    )
+}
+
+/// The page a browser gets when it asks for a page with an expired access token: it posts the
+/// refresh form at once (with JavaScript) or on a click (without), then lands on `next`.
+pub fn refresh_page(next: &str) -> Response {
+    let next = escape_html(next);
+    let card = format!(
+        r#"<h1>Renewing your sign-in…</h1>
 <p>Your access token has expired. Your browser is exchanging its refresh token for a new pair,
 and then goes on to <code>{next}</code>.</p>
 <form method="post" action="/auth/refresh" id="refresh">
 <input type="hidden" name="next" value="{next}">
 <noscript><button type="submit" class="button">Continue</button></noscript>
-</form>
-</section>
-</main>
-<script>document.getElementById("refresh").submit();</script>
-</body>
-</html>"#
+</form>"#
     );
-    Html(page).into_response()
+    let after = "<script>document.getElementById(\"refresh\").submit();</script>\n";
+    Html(plain_page("Renewing your sign-in", &card, after)).into_response()
 }
 
 /// A failure as a page, for a browser that asked for one before any page could render (the
@@ -100,29 +108,14 @@ pub fn error_page(error: &AppError) -> Response {
     } else {
         "Something went wrong"
     };
-    let page = format!(
-        r#"<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{heading} · ticketbooth</title>
-<link rel="stylesheet" href="/pkg/ticketbooth.css">
-</head>
-<body>
-<main>
-<section class="card narrow">
-<h1>{heading}</h1>
+    let card = format!(
+        r#"<h1>{heading}</h1>
 <p class="alert" role="alert" data-testid="error-page">{message}</p>
-<p><a class="button" href="">Try again</a></p>
-</section>
-</main>
-</body>
-</html>"#
+<p><a class="button" href="">Try again</a></p>"#
     );
     let mut response = (
         StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        Html(page),
+        Html(plain_page(heading, &card, "")),
     )
         .into_response();
     error.add_headers(response.headers_mut());

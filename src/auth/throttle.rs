@@ -23,18 +23,16 @@ use std::{
     sync::{Mutex, MutexGuard},
 };
 
-use std::{sync::LazyLock, time::Duration};
+use std::sync::LazyLock;
 
-use redis::{
-    Client, RedisError, Script,
-    aio::{ConnectionManager, ConnectionManagerConfig},
-};
+use redis::{RedisError, Script, aio::ConnectionManager};
 
 use super::recent::RecentTable;
 
 pub use crate::core::config::{SignUpLimits, ThrottleLimits};
 use crate::core::{
-    ids::{fingerprint, random_token, sha256},
+    ids::{fingerprint, hex, random_token, sha256},
+    redis::connect_lazily,
     sync::lock,
 };
 use crate::error::AppError;
@@ -331,17 +329,12 @@ static TAKE_BACK: LazyLock<Script> = LazyLock::new(|| {
 impl SharedCounts {
     /// Counts on the Redis at `url` (connected at first use).
     pub fn open(url: &str) -> Result<Self, RedisError> {
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_millis(500)))
-            .set_response_timeout(Some(Duration::from_secs(1)))
-            .set_number_of_retries(1);
-        let connection = ConnectionManager::new_lazy_with_config(Client::open(url)?, config)?;
+        let (_, connection) = connect_lazily(url)?;
         Ok(SharedCounts { connection })
     }
 
     fn keys(account: &(String, String), network: &str) -> [String; 2] {
-        let account = sha256(format!("{}\n{}", account.0, account.1).as_bytes());
-        let account: String = account.iter().map(|byte| format!("{byte:02x}")).collect();
+        let account = hex(&sha256(format!("{}\n{}", account.0, account.1).as_bytes()));
         [
             format!("tb:throttle:account:{account}"),
             format!("tb:throttle:network:{network}"),

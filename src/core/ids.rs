@@ -30,6 +30,11 @@ pub fn sha256(bytes: &[u8]) -> Vec<u8> {
     Sha256::digest(bytes).to_vec()
 }
 
+/// `bytes` in lowercase hexadecimal: a hash as a Redis key, a fingerprint on a page.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
 /// A short, non-reversible hint of a secret for logs and pages: the first `bytes` of its hash,
 /// never the secret itself.
 pub fn fingerprint(secret: &[u8], bytes: usize) -> String {

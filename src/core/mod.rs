@@ -6,5 +6,6 @@ pub mod client;
 pub mod clock;
 pub mod config;
 pub mod ids;
+pub mod redis;
 pub mod sync;
 pub mod text;

@@ -11,6 +11,7 @@ use crate::{
         jwt::claims::{decode_part, split},
         session::device_of,
     },
+    core::ids::hex,
     db::{SessionRow, TokenRow},
     error::AppError,
     model::{
@@ -51,12 +52,7 @@ async fn session_evidence(
         .await?
         .ok_or(AppError::Unauthenticated)?;
     // The first 4 bytes of the stored hash; a row with a shorter one shows what it has.
-    let fingerprint: String = row
-        .id_hash
-        .iter()
-        .take(4)
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let fingerprint = hex(&row.id_hash[..row.id_hash.len().min(4)]);
     let cookie_bytes = presented
         .session
         .as_ref()

@@ -8,13 +8,14 @@
 use std::{sync::Arc, time::Duration};
 
 use futures::StreamExt as _;
-use redis::{
-    Client, RedisError,
-    aio::{ConnectionManager, ConnectionManagerConfig},
-};
+use redis::{Client, RedisError, aio::ConnectionManager};
 
 use super::revocation::Denylist;
-use crate::{core::clock::Clock, db::Db, error::AppError};
+use crate::{
+    core::{clock::Clock, redis::connect_lazily},
+    db::Db,
+    error::AppError,
+};
 
 /// The channel every server listens on: messages are `"<exp> <jti>"`.
 pub const CHANNEL: &str = "tb:denied";
@@ -39,12 +40,7 @@ impl DenylistBroadcast {
         db: Db,
         clock: Clock,
     ) -> Result<Self, RedisError> {
-        let client = Client::open(url)?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_millis(500)))
-            .set_response_timeout(Some(Duration::from_secs(1)))
-            .set_number_of_retries(1);
-        let publisher = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
+        let (client, publisher) = connect_lazily(url)?;
         tokio::spawn(listen(client, denylist, db, clock));
         Ok(DenylistBroadcast { publisher })
     }

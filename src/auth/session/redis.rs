@@ -18,13 +18,10 @@
 //! [`super::store::unavailable`], which the app answers with a 503 and `Retry-After` (never a
 //! silent sign-out), and the connection manager reconnects by itself once Redis is back.
 
-use std::{sync::LazyLock, time::Duration};
+use std::sync::LazyLock;
 
 use async_trait::async_trait;
-use redis::{
-    Client, RedisError, Script,
-    aio::{ConnectionManager, ConnectionManagerConfig},
-};
+use redis::{RedisError, Script, aio::ConnectionManager};
 use serde::{Deserialize, Serialize};
 use tower_sessions::{
     SessionStore,
@@ -36,7 +33,11 @@ use super::{
     state::{SessionState, entry_of, hash_session_id, record_of, with_role},
     store::{SessionBackend, create_with_fresh_id, unavailable},
 };
-use crate::{core::clock::Clock, db::SessionRow, model::SessionStoreKind};
+use crate::{
+    core::{clock::Clock, ids::hex, redis::connect_lazily},
+    db::SessionRow,
+    model::SessionStoreKind,
+};
 
 const PREFIX: &str = "tb:";
 
@@ -229,16 +230,9 @@ impl RedisSessionStore {
     /// It connects at its first use, so the server starts while Redis is down, and says so on
     /// `/readyz` and with 503s until Redis is back. A URL that cannot be read is an error now.
     pub fn open(url: &str, clock: Clock) -> std::result::Result<Self, RedisError> {
-        let client = Client::open(url)?;
-        // Fail fast: a request waits about a second at most for an unreachable Redis, then
+        // Failing fast: a request waits about a second at most for an unreachable Redis, then
         // gets its 503; the next one tries again.
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_millis(500)))
-            .set_response_timeout(Some(Duration::from_secs(1)))
-            .set_number_of_retries(1)
-            .set_min_delay(Duration::from_millis(50))
-            .set_max_delay(Duration::from_millis(200));
-        let connection = ConnectionManager::new_lazy_with_config(client, config)?;
+        let (_, connection) = connect_lazily(url)?;
         Ok(RedisSessionStore { connection, clock })
     }
 
@@ -252,7 +246,7 @@ impl RedisSessionStore {
 
     /// The hex of a session ID's hash: its name in Redis.
     fn member(id_hash: &[u8]) -> String {
-        id_hash.iter().map(|byte| format!("{byte:02x}")).collect()
+        hex(id_hash)
     }
 
     fn unhex(member: &str) -> Option<Vec<u8>> {
