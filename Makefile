@@ -1,7 +1,7 @@
 # The two commands of the README, and a few for developers.
 # Each installs what it needs first (.ci/setup: idempotent, versions pinned).
 
-.PHONY: run run-release release test setup lint sqlx-prepare screenshots rotate-jwt-key bench bench-http bench-stores bench-scale redis
+.PHONY: run run-release release test setup lint sqlx-prepare screenshots rotate-jwt-key bench bench-http bench-stores bench-scale redis postgres
 
 # Serve the app on http://127.0.0.1:3000, with its SQLite database in ./data.
 run:
@@ -19,11 +19,12 @@ run-release:
 	.ci/setup --release
 	PATH="$(CURDIR)/.tools/binaryen/node_modules/.bin:$$PATH" cargo leptos serve --release
 
-# Every test: Rust unit and integration tests, Playwright in Chromium, then Schemathesis
-# against the JSON API's OpenAPI document.
+# Every test: Rust unit and integration tests (the integration tests twice: on SQLite, then on
+# PostgreSQL, beside a throwaway cluster), Playwright in Chromium, then Schemathesis against
+# the JSON API's OpenAPI document.
 test:
 	.ci/setup --test
-	cargo test --features ssr
+	.ci/with-postgres .ci/rust-tests
 	.ci/end2end
 	.ci/schemathesis
 
@@ -37,19 +38,34 @@ redis:
 	.ci/setup --redis
 	redis-server --port 6379 --bind 127.0.0.1 --save '' --appendonly no
 
+# A PostgreSQL for DATABASE_URL=postgres://… on 127.0.0.1:5432 (Debian's postgresql), in the
+# foreground, its cluster in ./data/postgres. Then, in another terminal:
+#   DATABASE_URL=postgres://postgres@127.0.0.1:5432/ticketbooth make run
+postgres:
+	.ci/setup --postgres
+	.ci/postgres-server
+
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --features ssr --all-targets -- -D warnings
 	cargo clippy --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings
 
-# Renew .sqlx/ (the checked query metadata) after changing a query or a migration.
-# Needs the sqlite3 command-line tool.
+# Renew .sqlx/ (the checked query metadata of both databases) after changing a query or a
+# migration. Each database's queries are checked against a fresh schema of their own, in a
+# build that leaves the other database's module out (src/db/mod.rs). Needs sqlite3 and
+# Debian's postgresql (a throwaway cluster, .ci/with-postgres).
 sqlx-prepare:
-	rm -rf target/sqlx-prepare .sqlx && mkdir -p target/sqlx-prepare .sqlx
-	cat migrations/*.sql | sqlite3 target/sqlx-prepare/schema.db
-	touch src/db/*.rs
+	rm -rf target/sqlx-prepare/schema.db .sqlx && mkdir -p target/sqlx-prepare .sqlx
+	cat migrations/sqlite/*.sql | sqlite3 target/sqlx-prepare/schema.db
+	touch src/db/mod.rs
 	SQLX_OFFLINE=false DATABASE_URL=sqlite:target/sqlx-prepare/schema.db \
-		SQLX_OFFLINE_DIR=$(CURDIR)/.sqlx cargo check --features ssr --lib --tests
+		SQLX_OFFLINE_DIR=$(CURDIR)/.sqlx RUSTFLAGS='--cfg sqlx_prepare="sqlite"' \
+		CARGO_TARGET_DIR=target/sqlx-prepare/sqlite cargo check --features ssr --lib --tests
+	.ci/with-postgres sh -c 'for f in migrations/postgres/*.sql; do \
+		psql -q -v ON_ERROR_STOP=1 "$$TEST_POSTGRES_URL" -f "$$f" || exit 1; done && \
+		SQLX_OFFLINE=false DATABASE_URL="$$TEST_POSTGRES_URL" \
+		SQLX_OFFLINE_DIR=$(CURDIR)/.sqlx RUSTFLAGS='"'"'--cfg sqlx_prepare="postgres"'"'"' \
+		CARGO_TARGET_DIR=target/sqlx-prepare/postgres cargo check --features ssr --lib --tests'
 
 # Retake the README's screenshots against a fresh server.
 screenshots:
@@ -73,10 +89,12 @@ bench-scale:
 	.ci/setup --redis
 	cargo bench --features ssr --bench scale
 
-# Recognition with cookie sessions in memory, SQLite and Redis side by side (benches/stores.rs).
+# Recognition with cookie sessions in memory, SQLite, PostgreSQL and Redis side by side
+# (benches/stores.rs), beside a throwaway PostgreSQL cluster.
 bench-stores:
 	.ci/setup --redis
-	cargo bench --features ssr --bench stores
+	.ci/setup --postgres
+	.ci/with-postgres cargo bench --features ssr --bench stores
 
 # Whole requests against a release build under wrk: pages anonymous and signed in both ways,
 # /api/me, sign-ins, and whether sign-ins starve pages (.ci/bench-http).

@@ -1,24 +1,26 @@
 //! Where the server keeps its half of the ticket, measured side by side: recognising a cookie
-//! session kept in memory (the desk), in SQLite (the drawer) and in Redis (the shared desk, a
-//! real `redis-server` this bench starts on a Unix socket), and a JWT (nothing kept), each
-//! beside its floor, in an optimised build:
+//! session kept in memory (the desk), in SQLite (the drawer), in PostgreSQL (the warehouse)
+//! and in Redis (the shared desk), and a JWT (nothing kept), each beside its floor, in an
+//! optimised build. Redis and PostgreSQL are real servers on Unix sockets, started for the run
+//! (this bench a `redis-server`; `.ci/with-postgres` a throwaway PostgreSQL cluster):
 //!
 //! ```sh
-//! make bench-stores            # or: cargo bench --features ssr --bench stores
+//! make bench-stores   # or: .ci/with-postgres cargo bench --features ssr --bench stores
 //! ```
 //!
 //! Each figure is the median of 9 batches of 2000 calls of the server's own recognition
 //! (cookie parsing, the ID's hash, the store's read, the state's decoding), after a warm-up.
-//! Beside them: the floors (a SQLite row read on the asking thread, a bare Redis PING on the
-//! same kind of connection, `jsonwebtoken::decode`), and the devices page's listing of a user's
-//! 10 sessions in each store. The articles predict desk < shared desk < drawer < warehouse;
-//! the last line says whether the measurements agree (PostgreSQL, the warehouse, is not built
-//! yet).
+//! Beside them: the floors (a bare Redis PING and a bare PostgreSQL `SELECT 1`, each on the
+//! store's own kind of connection), and the devices page's listing of a user's 10 sessions in
+//! each store. The articles predict desk < shared desk < drawer < warehouse; the last line says
+//! whether the measurements agree.
 
 // Shared with the tests, which also restart it; this bench only starts it.
 #[allow(dead_code)]
 #[path = "../tests/support/redis_server.rs"]
 mod redis_server;
+#[path = "../tests/support/postgres.rs"]
+mod postgres;
 
 use leptos::config::LeptosOptions;
 use redis_server::RedisServer;
@@ -30,14 +32,20 @@ use ticketbooth::{
     model::{Mode, Revocation},
 };
 
-/// One server's state with cookie sessions in `store`, and an account.
+/// One server's state with cookie sessions in `store`, and an account. Under "postgres" all
+/// its data is in a fresh PostgreSQL database; otherwise in SQLite.
 async fn server(store: &str, redis: &RedisServer) -> (tempfile::TempDir, AppState) {
     let data = tempfile::tempdir().expect("a temporary folder");
     let data_dir = data.path().display().to_string();
+    let database_url = match store {
+        "postgres" => Some(postgres::fresh_database_url().await),
+        _ => None,
+    };
     let (store, url) = (store.to_owned(), redis.url());
     let options = LeptosOptions::builder().output_name("ticketbooth").build();
     let config = Config::from_lookup(options, move |name| match name {
         "DATA_DIR" => Some(data_dir.clone()),
+        "DATABASE_URL" => database_url.clone(),
         "SESSION_STORE" => Some(store.clone()),
         "REDIS_URL" if store == "redis" => Some(url.clone()),
         _ => None,
@@ -66,9 +74,11 @@ async fn main() {
     let client = ClientInfo::in_process("bench");
     let mut rows = Vec::new();
     let mut jwt = 0.0;
+    let mut postgres_round_trip = 0.0;
     for (name, store) in [
         ("memory", "memory"),
         ("SQLite", "sqlite"),
+        ("PostgreSQL", "postgres"),
         ("Redis", "redis"),
     ] {
         let (_data, state) = server(store, &redis).await;
@@ -120,6 +130,9 @@ async fn main() {
             })
             .await;
         }
+        if store == "postgres" {
+            postgres_round_trip = median_micros(9, 2000, || state.db.ping()).await;
+        }
     }
 
     // The floors: a bare round trip to the same Redis, on a connection of the same kind.
@@ -148,15 +161,17 @@ async fn main() {
         );
     }
     println!("| nothing: a JWT (`pure`) | {jwt:.1} µs | — |");
-    println!("\nfloor: one bare Redis round trip (PING, Unix socket) {ping:.1} µs\n");
+    println!(
+        "\nfloors: one bare Redis round trip (PING, Unix socket) {ping:.1} µs; one bare PostgreSQL round trip (SELECT 1 through the pool, Unix socket) {postgres_round_trip:.1} µs\n"
+    );
     let order: Vec<&str> = {
         let mut sorted: Vec<&Row> = rows.iter().collect();
         sorted.sort_by(|a, b| a.recognise.total_cmp(&b.recognise));
         sorted.iter().map(|row| row.store).collect()
     };
-    let predicted = ["memory", "Redis", "SQLite"];
+    let predicted = ["memory", "Redis", "SQLite", "PostgreSQL"];
     println!(
-        "the articles predict desk < shared desk < drawer (memory < Redis < SQLite); measured: {} — {}",
+        "the articles predict desk < shared desk < drawer < warehouse (memory < Redis < SQLite < PostgreSQL); measured: {} — {}",
         order.join(" < "),
         if order == predicted {
             "as predicted"

@@ -77,7 +77,9 @@ impl AppState {
         let keys = KeyRing::load(&config, clock.now())?;
         let passwords = Passwords::new(config.hash_concurrency, config.hash_queue);
         let sessions: Arc<dyn SessionBackend> = match config.session_store {
-            SessionStoreKind::Sqlite => Arc::new(SqlSessionStore::new(db.clone(), clock.clone())),
+            SessionStoreKind::Sqlite | SessionStoreKind::Postgres => {
+                Arc::new(SqlSessionStore::new(db.clone(), clock.clone()))
+            }
             SessionStoreKind::Memory => Arc::new(MemorySessionStore::new(clock.clone())),
             SessionStoreKind::Redis => Arc::new(RedisSessionStore::open(
                 config.redis_url.as_deref().unwrap_or_default(),

@@ -3,7 +3,7 @@
 //! JWT's `role` claim is a copy that may be stale (or forged, which its signature refuses), and
 //! a non-administrator is told nothing exists here (404).
 
-use super::{Auth, CurrentUser, LiveUser, activity::About, session::state::role_json_path};
+use super::{Auth, CurrentUser, LiveUser, activity::About, session::state::ROLE_PATH};
 use crate::{
     core::client::ClientInfo,
     db::{Db, RoleUpdate},
@@ -25,7 +25,7 @@ pub async fn make_admin(db: &Db, name: &str, now: i64) -> Result<bool, sqlx::Err
     let Some(user_id) = db.make_admin(name, now).await? else {
         return Ok(false);
     };
-    db.set_role_in_sessions_of_user(user_id, &role_json_path(), Role::Admin.key(), now)
+    db.set_role_in_sessions_of_user(user_id, ROLE_PATH, Role::Admin.key(), now)
         .await?;
     Ok(true)
 }

@@ -6,13 +6,13 @@
 //! | `PUBLIC_URL` | `http://<site addr>` | the origin browsers use; `https://` turns on `Secure` cookies |
 //! | `INSTANCE_NAME` | the site address | this instance's name in every response's `X-Instance` header (several servers behind one balancer) |
 //! | `DATA_DIR` | `data` | folder for the SQLite file (created if missing) |
-//! | `DATABASE_URL` | `sqlite://<DATA_DIR>/ticketbooth.db` | the database |
+//! | `DATABASE_URL` | `sqlite://<DATA_DIR>/ticketbooth.db` | the database: `sqlite:` (a file) or `postgres://` (a server several instances share) |
 //! | `SESSION_POLICY` | `standard` | `strict` follows OWASP ASVS level 2: every device ends after 15 minutes unused and 12 hours after sign-in (the defaults below become `15m` and `12h`, and a longer value stops the server) |
 //! | `SESSION_IDLE_TIMEOUT` | `14d` | a session signed in with "Remember me" ends after this long unused |
 //! | `SESSION_ABSOLUTE_TIMEOUT` | `30d` | a device signed in with "Remember me" ends this long after sign-in, used or not (both modes) |
 //! | `UNREMEMBERED_IDLE_TIMEOUT` | `12h` | a device signed in without "Remember me" ends after this long unused (both modes) |
 //! | `UNREMEMBERED_ABSOLUTE_TIMEOUT` | `1d` | a device signed in without "Remember me" ends this long after sign-in (both modes) |
-//! | `SESSION_STORE` | `sqlite` | where cookie sessions live: `sqlite`, `memory` or `redis` |
+//! | `SESSION_STORE` | the database's | where cookie sessions live: the database (`sqlite` or `postgres`, whichever `DATABASE_URL` names), `memory` or `redis` |
 //! | `REDIS_URL` | none | a Redis the servers share (`redis://host:6379/0`, `redis+unix:///path`): the denylist's broadcast, the sign-in counts, sessions with `SESSION_STORE=redis` |
 //! | `HASH_CONCURRENCY` | half the CPUs, at least 1 | password hashes running at once |
 //! | `HASH_QUEUE` | `64` | sign-ins allowed to wait for a hasher before the server answers 503 |
@@ -46,7 +46,7 @@ use base64::{
 use leptos::config::LeptosOptions;
 
 use super::client::TrustedProxies;
-use crate::model::{Lifetime, Lifetimes, Revocation, SessionStoreKind};
+use crate::model::{DatabaseKind, Lifetime, Lifetimes, Revocation, SessionStoreKind};
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -260,14 +260,31 @@ impl Config {
         let unremembered_idle_timeout = lifetime("UNREMEMBERED_IDLE_TIMEOUT", "12h", true)?;
         let unremembered_absolute_timeout = lifetime("UNREMEMBERED_ABSOLUTE_TIMEOUT", "1d", false)?;
         let refresh_token_ttl = lifetime("REFRESH_TOKEN_TTL", "14d", true)?;
+        let database = DatabaseKind::of_url(&database_url).ok_or_else(|| ConfigError {
+            variable: "DATABASE_URL",
+            problem: "start it with sqlite: (a file) or postgres:// (a server)".into(),
+        })?;
+        // The SQL stores keep sessions in the database's own table: no other.
         let session_store = match lookup("SESSION_STORE").as_deref() {
-            None | Some("sqlite") => SessionStoreKind::Sqlite,
+            None => database.session_store(),
             Some("memory") => SessionStoreKind::Memory,
             Some("redis") => SessionStoreKind::Redis,
+            Some(sql @ ("sqlite" | "postgres")) if sql == database.key() => {
+                database.session_store()
+            }
+            Some(sql @ ("sqlite" | "postgres")) => {
+                return Err(ConfigError {
+                    variable: "SESSION_STORE",
+                    problem: format!(
+                        "{sql} keeps sessions in the database, and DATABASE_URL names a {} one",
+                        database.key()
+                    ),
+                });
+            }
             Some(other) => {
                 return Err(ConfigError {
                     variable: "SESSION_STORE",
-                    problem: format!("{other:?} is none of sqlite, memory, redis"),
+                    problem: format!("{other:?} is none of sqlite, postgres, memory, redis"),
                 });
             }
         };
@@ -632,6 +649,41 @@ mod tests {
         })
         .unwrap_err();
         assert!(error.to_string().starts_with("REDIS_URL"), "{error}");
+    }
+
+    #[test]
+    fn sessions_kept_in_the_database_are_kept_in_the_database_named() {
+        let config = |pairs: &[(&str, &str)]| {
+            let options = LeptosOptions::builder().output_name("t").build();
+            Config::from_lookup(options, |name| {
+                pairs
+                    .iter()
+                    .find(|(key, _)| *key == name)
+                    .map(|(_, value)| value.to_string())
+            })
+        };
+        let postgres = "postgres://tb@db.internal/ticketbooth";
+        let store = |pairs: &[(&str, &str)]| config(pairs).unwrap().session_store;
+        assert_eq!(store(&[]), SessionStoreKind::Sqlite);
+        assert_eq!(
+            store(&[("DATABASE_URL", postgres)]),
+            SessionStoreKind::Postgres
+        );
+        assert_eq!(
+            store(&[("DATABASE_URL", postgres), ("SESSION_STORE", "postgres")]),
+            SessionStoreKind::Postgres
+        );
+        assert_eq!(
+            store(&[("DATABASE_URL", postgres), ("SESSION_STORE", "memory")]),
+            SessionStoreKind::Memory
+        );
+        // No sessions in a database the server does not use.
+        for (url, asked) in [(postgres, "sqlite"), ("sqlite://x.db", "postgres")] {
+            let error = config(&[("DATABASE_URL", url), ("SESSION_STORE", asked)]).unwrap_err();
+            assert!(error.to_string().starts_with("SESSION_STORE"), "{error}");
+        }
+        let error = config(&[("DATABASE_URL", "mysql://db/x")]).unwrap_err();
+        assert!(error.to_string().starts_with("DATABASE_URL"), "{error}");
     }
 
     #[test]

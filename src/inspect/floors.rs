@@ -17,7 +17,7 @@ use crate::{
     auth::{Auth, Credentials, password::Password, session::state::hash_session_id},
     db::{Db, UserRecord},
     error::AppError,
-    model::{Floors, SessionStoreKind},
+    model::{DatabaseKind, Floors, SessionStoreKind},
 };
 
 /// Calls per floor: enough for a stable median of a few microseconds, few enough that the
@@ -103,7 +103,11 @@ pub async fn measure(
 
     let redis_round_trip_micros = match auth.session_settings().store {
         SessionStoreKind::Redis => Some(time(|| auth.ping_session_store()).await),
-        SessionStoreKind::Sqlite | SessionStoreKind::Memory => None,
+        SessionStoreKind::Sqlite | SessionStoreKind::Postgres | SessionStoreKind::Memory => None,
+    };
+    let postgres_round_trip_micros = match db.kind() {
+        DatabaseKind::Postgres => Some(time(|| db.ping()).await),
+        DatabaseKind::Sqlite => None,
     };
 
     // A wrong password costs exactly what the right one does; nobody signs in.
@@ -121,6 +125,7 @@ pub async fn measure(
         sqlite_read_micros,
         sqlite_pool_read_micros,
         redis_round_trip_micros,
+        postgres_round_trip_micros,
         argon2_micros,
     })
 }

@@ -230,7 +230,7 @@ pub fn comparison(auth: &Auth, metrics: &Metrics) -> Comparison {
             let summary = metrics.summary(column);
             let memory = match column {
                 Column::Session => match store {
-                    SessionStoreKind::Sqlite => MemoryUse::SessionRows,
+                    SessionStoreKind::Sqlite | SessionStoreKind::Postgres => MemoryUse::SessionRows,
                     SessionStoreKind::Memory => MemoryUse::EverySession,
                     SessionStoreKind::Redis => MemoryUse::SharedStore,
                 },

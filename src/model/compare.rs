@@ -74,7 +74,7 @@ pub enum KillEffect {
 pub enum MemoryUse {
     /// Nothing: the column's state lives in the database, or nowhere.
     Nothing,
-    /// Sessions are rows in SQLite.
+    /// Sessions are rows in the database (SQLite or PostgreSQL).
     SessionRows,
     /// Every live session is in this process's memory.
     EverySession,
@@ -118,6 +118,10 @@ pub struct Floors {
     /// connection; `None` when sessions are kept elsewhere.
     #[serde(default)]
     pub redis_round_trip_micros: Option<f64>,
+    /// One bare round trip (`SELECT 1`) to the PostgreSQL the server keeps its data in, through
+    /// its pool; `None` when the database is SQLite.
+    #[serde(default)]
+    pub postgres_round_trip_micros: Option<f64>,
     /// One argon2id verification with this server's parameters.
     pub argon2_micros: f64,
 }

@@ -76,12 +76,51 @@ impl Revocation {
     }
 }
 
+/// The database the server keeps its accounts in, named by its `DATABASE_URL`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DatabaseKind {
+    /// Embedded: a file beside the server (the default).
+    Sqlite,
+    /// A server that several instances share.
+    Postgres,
+}
+
+impl DatabaseKind {
+    /// The database a URL names, by its scheme; `None` for any other.
+    pub fn of_url(url: &str) -> Option<DatabaseKind> {
+        match url.split_once(':')?.0 {
+            "sqlite" => Some(DatabaseKind::Sqlite),
+            "postgres" | "postgresql" => Some(DatabaseKind::Postgres),
+            _ => None,
+        }
+    }
+
+    /// Its name in settings.
+    pub fn key(self) -> &'static str {
+        match self {
+            DatabaseKind::Sqlite => "sqlite",
+            DatabaseKind::Postgres => "postgres",
+        }
+    }
+
+    /// The store that keeps cookie sessions in this database's `sessions` table.
+    pub fn session_store(self) -> SessionStoreKind {
+        match self {
+            DatabaseKind::Sqlite => SessionStoreKind::Sqlite,
+            DatabaseKind::Postgres => SessionStoreKind::Postgres,
+        }
+    }
+}
+
 /// Where the server keeps cookie sessions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SessionStoreKind {
     /// The drawer: a table in SQLite; sessions survive a restart.
     Sqlite,
+    /// The warehouse: a table in PostgreSQL, which every server reaching it shares.
+    Postgres,
     /// The desk: this process's memory; a restart signs every cookie-session user out.
     Memory,
     /// The shared desk: Redis, which every server reaching it shares.
@@ -92,6 +131,9 @@ impl SessionStoreKind {
     pub fn label(self) -> &'static str {
         match self {
             SessionStoreKind::Sqlite => "SQLite (the drawer: sessions survive a restart)",
+            SessionStoreKind::Postgres => {
+                "PostgreSQL (the warehouse: every server reaching it sees the same sessions)"
+            }
             SessionStoreKind::Memory => {
                 "memory (the desk: a restart signs every cookie-session user out)"
             }

@@ -7,7 +7,8 @@ use super::form::{FormError, last_error};
 use crate::{
     api::{GenerateLoad, compare},
     model::{
-        Column, Comparison, CostColumn, Floors, KillEffect, MAX_BURST, MemoryUse, describe_seconds,
+        Column, Comparison, CostColumn, Floors, KillEffect, MAX_BURST, MemoryUse, SessionStoreKind,
+        describe_seconds,
     },
 };
 
@@ -141,7 +142,7 @@ fn Figures(comparison: Comparison) -> impl IntoView {
                                         <td>
                                             <span class="fact-label">{column.column.label()}</span>
                                             <span data-column=column.column.key()>
-                                                {floor(column.column, floors)}
+                                                {floor(column.column, floors, session_store)}
                                             </span>
                                         </td>
                                     }
@@ -175,7 +176,7 @@ fn Figures(comparison: Comparison) -> impl IntoView {
 }
 
 /// The least the column's way could cost here, as the last burst measured it.
-fn floor(column: Column, floors: Option<Floors>) -> String {
+fn floor(column: Column, floors: Option<Floors>, session_store: SessionStoreKind) -> String {
     let Some(floors) = floors else {
         return "not measured yet: generate load".to_owned();
     };
@@ -189,14 +190,18 @@ fn floor(column: Column, floors: Option<Floors>) -> String {
         floors.sqlite_read_micros,
         floors.sqlite_pool_read_micros,
         floors.redis_round_trip_micros,
+        floors.postgres_round_trip_micros,
     ) {
-        (Some(read), Some(pooled), _) => format!(
+        (Some(read), Some(pooled), _, _) => format!(
             "the row read {} (through the pool {})",
             micros(1, read),
             micros(1, pooled)
         ),
-        (_, _, Some(round_trip)) => {
+        (_, _, Some(round_trip), _) => {
             format!("one bare Redis round trip {}", micros(1, round_trip))
+        }
+        (_, _, _, Some(round_trip)) if session_store == SessionStoreKind::Postgres => {
+            format!("one bare PostgreSQL round trip {}", micros(1, round_trip))
         }
         _ => "a lookup in this process's memory".to_owned(),
     };
@@ -221,7 +226,7 @@ fn kill_effect(effect: Option<KillEffect>) -> String {
 fn memory(memory: MemoryUse) -> String {
     match memory {
         MemoryUse::Nothing => "none".to_owned(),
-        MemoryUse::SessionRows => "none: sessions are rows in SQLite".to_owned(),
+        MemoryUse::SessionRows => "none: sessions are rows in the database".to_owned(),
         MemoryUse::EverySession => "every live session".to_owned(),
         MemoryUse::SharedStore => "none: sessions are in Redis".to_owned(),
         MemoryUse::Denylist { entries: 1, bytes } => {

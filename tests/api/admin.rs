@@ -227,7 +227,7 @@ fn is_admin(viewer: Option<Viewer>) -> bool {
 
 #[tokio::test]
 async fn a_promotion_and_a_demotion_reach_a_cookie_session_at_its_next_request_in_either_store() {
-    for store in ["sqlite", "memory"] {
+    for store in [database_store(), "memory"] {
         let app = spawn_app_with(&[("SESSION_STORE", store)]).await;
         let admin = admin_browser(&app, "lee").await;
         let target = app.signed_in_browser("max").await;

@@ -1,10 +1,12 @@
 //! Every helper of the integration tests: a real ticketbooth server on a random port with a
 //! fresh database, browsers that keep cookies, a script's JSON API client, and assertions.
+//!
+//! The database is a SQLite file in a fresh folder; with `TEST_DATABASE=postgres` (the second
+//! pass of `make test`), a fresh database on the run's PostgreSQL cluster instead.
 
 use std::{
     collections::HashMap,
     net::{IpAddr, Ipv4Addr},
-    path::PathBuf,
     sync::Arc,
     time::Duration,
 };
@@ -33,6 +35,20 @@ use ticketbooth::{
 };
 
 pub const PASSWORD: &str = "correct horse battery staple";
+
+/// Whether this run's servers keep their data in PostgreSQL (`TEST_DATABASE=postgres`).
+pub fn on_postgres() -> bool {
+    match std::env::var("TEST_DATABASE").as_deref() {
+        Ok("postgres") => true,
+        Ok("sqlite") | Err(_) => false,
+        Ok(other) => panic!("TEST_DATABASE={other:?}: sqlite or postgres"),
+    }
+}
+
+/// The `SESSION_STORE` that keeps sessions in this run's database.
+pub fn database_store() -> &'static str {
+    if on_postgres() { "postgres" } else { "sqlite" }
+}
 
 /// Makes `name` an administrator, as `ticketbooth make-admin NAME` does.
 pub async fn make_admin(app: &TestApp, name: &str) {
@@ -95,6 +111,11 @@ async fn start(
         .or_insert_with(|| base.clone());
     env.entry("HASH_CONCURRENCY".into())
         .or_insert_with(|| "2".into());
+    if on_postgres() && !env.contains_key("DATABASE_URL") {
+        // Kept in `env`: a restart or another instance opens the same database.
+        let url = crate::postgres::fresh_database_url().await;
+        env.insert("DATABASE_URL".into(), url);
+    }
     let options = LeptosOptions::builder()
         .output_name("ticketbooth")
         .site_addr(addr)
@@ -212,15 +233,40 @@ impl TestApp {
         copy
     }
 
-    pub fn database_files(&self) -> Vec<PathBuf> {
-        std::fs::read_dir(self.data.path())
-            .unwrap()
-            .map(|entry| entry.unwrap().path())
-            .filter(|path| {
-                path.file_name()
-                    .is_some_and(|name| name.to_string_lossy().starts_with("ticketbooth.db"))
-            })
-            .collect()
+    /// Everything the database holds, as bytes to search: the SQLite files (the database and
+    /// its write-ahead log), or a data dump of the PostgreSQL database (`pg_dump`) followed by
+    /// its `bytea` values decoded from the dump's hex.
+    pub fn stored_data(&self) -> Vec<u8> {
+        if let Some(url) = self.env.get("DATABASE_URL") {
+            let dump = std::process::Command::new("pg_dump")
+                .args(["--data-only", "--dbname", url])
+                .output()
+                .expect("pg_dump (Debian's postgresql-client)");
+            assert!(dump.status.success(), "{dump:?}");
+            let text = String::from_utf8(dump.stdout).unwrap();
+            let mut stored = text.clone().into_bytes();
+            for field in text.split(['\t', '\n']) {
+                if let Some(hex) = field.strip_prefix("\\\\x") {
+                    stored.extend(
+                        (0..hex.len() / 2)
+                            .map(|at| u8::from_str_radix(&hex[2 * at..2 * at + 2], 16).unwrap()),
+                    );
+                }
+            }
+            return stored;
+        }
+        let mut stored = Vec::new();
+        for entry in std::fs::read_dir(self.data.path()).unwrap() {
+            let path = entry.unwrap().path();
+            if path
+                .file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with("ticketbooth.db"))
+            {
+                stored.extend(std::fs::read(path).unwrap());
+            }
+        }
+        assert!(!stored.is_empty());
+        stored
     }
 
     pub fn hashes_run(&self) -> u64 {

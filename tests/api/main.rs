@@ -14,6 +14,8 @@ mod jwt;
 mod jwt_browser;
 mod password;
 mod policy;
+#[path = "../support/postgres.rs"]
+mod postgres;
 mod redis;
 #[path = "../support/redis_server.rs"]
 mod redis_server;

@@ -167,10 +167,7 @@ async fn the_database_holds_only_hashes_of_session_ids() {
         app.signed_in_browser("kim").await,
     ];
 
-    let mut stored = Vec::new();
-    for file in app.database_files() {
-        stored.extend(std::fs::read(file).unwrap());
-    }
+    let stored = app.stored_data();
     let contains = |needle: &[u8]| stored.windows(needle.len()).any(|window| window == needle);
     for browser in &browsers {
         let cookie = browser.session_cookie().unwrap();
@@ -322,7 +319,7 @@ async fn with_the_memory_store_a_restart_signs_out_cookie_sessions_but_not_jwt_u
 }
 
 #[tokio::test]
-async fn with_the_sqlite_store_a_restart_signs_nobody_out() {
+async fn with_the_database_store_a_restart_signs_nobody_out() {
     let app = spawn_app().await;
     let session = app.signed_in_browser("sue").await;
     let jwt = app.browser();

@@ -13,6 +13,8 @@ use rand::{Rng, SeedableRng, rngs::StdRng, seq::SliceRandom};
 use reqwest::{Method, StatusCode, header::HeaderValue};
 use ticketbooth::db::{FamilyRow, SessionRow, TokenRow};
 
+#[path = "../support/postgres.rs"]
+mod postgres;
 #[path = "../api/helpers.rs"]
 #[allow(dead_code)]
 mod helpers;

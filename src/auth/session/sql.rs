@@ -9,7 +9,7 @@ use tower_sessions::{
 };
 
 use super::{
-    state::{entry_of, hash_session_id, record_of, role_json_path},
+    state::{ROLE_PATH, entry_of, hash_session_id, record_of},
     store::{SessionBackend, create_with_fresh_id},
 };
 use crate::{
@@ -51,7 +51,7 @@ impl SessionStore for SqlSessionStore {
             last_seen_at: row.last_seen_at,
             expires_at: row.expires_at,
             data: &data,
-            role_path: &role_json_path(),
+            role_path: ROLE_PATH,
         };
         // Nothing updated means the session ended meanwhile; it stays ended.
         self.db
@@ -84,7 +84,7 @@ impl SessionStore for SqlSessionStore {
 #[async_trait]
 impl SessionBackend for SqlSessionStore {
     fn kind(&self) -> SessionStoreKind {
-        SessionStoreKind::Sqlite
+        self.db.kind().session_store()
     }
 
     async fn live_session(&self, id_hash: &[u8]) -> Result<Option<SessionRow>> {
@@ -132,7 +132,7 @@ impl SessionBackend for SqlSessionStore {
 
     async fn set_role_of_user(&self, user_id: i64, role: &str) -> Result<u64> {
         self.db
-            .set_role_in_sessions_of_user(user_id, &role_json_path(), role, self.clock.now())
+            .set_role_in_sessions_of_user(user_id, ROLE_PATH, role, self.clock.now())
             .await
             .map_err(backend)
     }

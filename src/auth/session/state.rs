@@ -51,10 +51,9 @@ impl SessionState {
     }
 }
 
-/// Where a session's role sits in its stored JSON, for a store that edits it in place.
-pub fn role_json_path() -> String {
-    format!("$.{STATE_KEY}.role")
-}
+/// Where a session's role sits in its stored JSON, key by key, for a store that edits it in
+/// place.
+pub const ROLE_PATH: &[&str] = &[STATE_KEY, "role"];
 
 /// The role a session's stored JSON holds.
 pub(super) fn role_in(data: &str) -> Option<String> {

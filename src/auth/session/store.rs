@@ -79,8 +79,12 @@ where
 mod redis_server;
 
 #[cfg(test)]
+#[path = "../../../tests/support/postgres.rs"]
+mod postgres;
+
+#[cfg(test)]
 mod tests {
-    use super::redis_server::RedisServer;
+    use super::{postgres, redis_server::RedisServer};
     use std::{collections::HashMap, sync::Arc};
 
     use time::OffsetDateTime;
@@ -123,24 +127,37 @@ mod tests {
     /// What the stores need kept alive while a test runs: the SQLite file's folder, a Redis.
     type Kept = (tempfile::TempDir, RedisServer);
 
-    /// Every store, the same clock standing at NOW.
-    async fn stores() -> (Kept, Vec<Arc<dyn SessionBackend>>) {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&format!("sqlite://{}", dir.path().join("s.db").display()))
-            .await
-            .unwrap();
+    /// A database with the two users the tests' sessions belong to.
+    async fn database_with_users(url: &str) -> Db {
+        let db = Db::open(url).await.unwrap();
         for name in ["user1", "user2"] {
             db.insert_user(name, "$argon2id$not-a-real-hash", NOW)
                 .await
                 .unwrap();
         }
+        db
+    }
+
+    /// Every store, the same clock standing at NOW: SQLite, memory, Redis, and PostgreSQL when
+    /// the run has a cluster (`make test` always does; a bare `cargo test` says it skipped it).
+    async fn stores() -> (Kept, Vec<Arc<dyn SessionBackend>>) {
+        let dir = tempfile::tempdir().unwrap();
+        let sqlite =
+            database_with_users(&format!("sqlite://{}", dir.path().join("s.db").display())).await;
         let clock = Clock::frozen_at(NOW);
         let redis = RedisServer::start();
-        let stores: Vec<Arc<dyn SessionBackend>> = vec![
-            Arc::new(SqlSessionStore::new(db, clock.clone())),
+        let mut stores: Vec<Arc<dyn SessionBackend>> = vec![
+            Arc::new(SqlSessionStore::new(sqlite, clock.clone())),
             Arc::new(MemorySessionStore::new(clock.clone())),
-            Arc::new(RedisSessionStore::open(&redis.url(), clock).unwrap()),
+            Arc::new(RedisSessionStore::open(&redis.url(), clock.clone()).unwrap()),
         ];
+        if postgres::available() {
+            let url = postgres::fresh_database_url().await;
+            let postgres = database_with_users(&url).await;
+            stores.push(Arc::new(SqlSessionStore::new(postgres, clock)));
+        } else {
+            eprintln!("PostgreSQL store skipped: no cluster (run under .ci/with-postgres)");
+        }
         ((dir, redis), stores)
     }
 

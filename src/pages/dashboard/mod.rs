@@ -112,6 +112,9 @@ fn SessionSteps(evidence: SessionEvidence, device: DeviceView) -> impl IntoView 
     let attributes = cookie_attributes(max_age, &idle_timeout, secure);
     let where_kept = match store {
         SessionStoreKind::Sqlite => "a row in the SQLite sessions table",
+        SessionStoreKind::Postgres => {
+            "a row in the PostgreSQL sessions table, which every server shares"
+        }
         SessionStoreKind::Memory => "an entry in this server's memory",
         SessionStoreKind::Redis => "a hash in Redis, the store every server shares",
     };

@@ -1,40 +1,13 @@
-//! The activity log, bounded per user by count (here, at each write) and by age (the sweeper).
+//! The activity log in SQLite, bounded per user by count (here, at each write) and by age
+//! (the sweeper).
 
-use super::Db;
+use super::Sqlite;
+use crate::db::{
+    FAILURE_ROWS_KEPT,
+    rows::{ActivityRow, NewActivity},
+};
 
-/// Rows of failed sign-ins kept per user (each counts a run from one address): a guesser
-/// rotating addresses fills these, never the rest of the log.
-const FAILURE_ROWS_KEPT: i64 = 100;
-
-/// An entry as stored.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ActivityRow {
-    pub id: i64,
-    pub at: i64,
-    pub kind: String,
-    pub device_id: Option<String>,
-    pub mode: Option<String>,
-    pub device: Option<String>,
-    pub ip: String,
-    pub count: i64,
-    pub detail: String,
-}
-
-/// An entry to write.
-#[derive(Clone, Debug)]
-pub struct NewActivity<'a> {
-    pub user_id: i64,
-    pub at: i64,
-    pub kind: &'static str,
-    pub device_id: Option<&'a str>,
-    pub mode: Option<&'static str>,
-    pub device: Option<&'a str>,
-    pub ip: &'a str,
-    pub detail: &'a str,
-}
-
-impl Db {
-    /// Writes an entry and drops the user's oldest beyond the newest `keep`.
+impl Sqlite {
     pub async fn record_activity(
         &self,
         entry: &NewActivity<'_>,
@@ -59,8 +32,6 @@ impl Db {
         tx.commit().await
     }
 
-    /// Counts a wrong password for the account: on the user's newest entry when that is already
-    /// a failure from the same address, on a new entry otherwise.
     pub async fn record_failed_sign_in(
         &self,
         user_id: i64,
@@ -104,7 +75,6 @@ impl Db {
         tx.commit().await
     }
 
-    /// The user's entries newest first, `limit` from `offset`, optionally about one device only.
     pub async fn activity_of_user(
         &self,
         user_id: i64,
@@ -129,7 +99,6 @@ impl Db {
         .await
     }
 
-    /// The user's newest entry of `kind`.
     pub async fn latest_activity(
         &self,
         user_id: i64,
@@ -149,7 +118,6 @@ impl Db {
         .await
     }
 
-    /// Deletes every entry older than `cutoff`; returns how many.
     pub async fn delete_activity_before(&self, cutoff: i64) -> Result<u64, sqlx::Error> {
         Ok(sqlx::query!("delete from activity where at < ?", cutoff)
             .execute(self.pool())

@@ -1,55 +1,12 @@
-//! Accounts.
+//! Accounts in SQLite.
 
-use std::fmt;
+use super::Sqlite;
+use crate::db::{
+    is_unique_violation,
+    rows::{RoleUpdate, UserOverview, UserRecord},
+};
 
-use super::{Db, is_unique_violation};
-
-/// A row of `users`. Its `Debug` leaves the password hash out.
-#[derive(Clone)]
-pub struct UserRecord {
-    pub id: i64,
-    pub username: String,
-    pub password_hash: String,
-    pub role: String,
-    pub created_at: i64,
-    /// When the password was last changed (not when it was only rehashed), if ever.
-    pub password_changed_at: Option<i64>,
-}
-
-/// An account as the admin page lists it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UserOverview {
-    pub id: i64,
-    pub username: String,
-    pub role: String,
-    pub created_at: i64,
-    pub last_activity: Option<i64>,
-}
-
-/// What [`Db::set_role`] did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RoleUpdate {
-    Changed,
-    /// The account had that role already.
-    Unchanged,
-    /// It is the last administrator: it stays one.
-    LastAdmin,
-    NoSuchUser,
-}
-
-impl fmt::Debug for UserRecord {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UserRecord")
-            .field("id", &self.id)
-            .field("username", &self.username)
-            .field("password_hash", &"[redacted]")
-            .field("role", &self.role)
-            .finish()
-    }
-}
-
-impl Db {
-    /// Creates an account; `Ok(None)` when the username is taken, in any letter case.
+impl Sqlite {
     pub async fn insert_user(
         &self,
         username: &str,
@@ -72,7 +29,6 @@ impl Db {
         }
     }
 
-    /// Looks an account up by name, ignoring letter case.
     pub async fn user_by_username(
         &self,
         username: &str,
@@ -98,9 +54,6 @@ impl Db {
         .await
     }
 
-    /// Replaces the user's password hash if it is still `expected`: of two changes at once,
-    /// one wins and the other finds `Ok(false)`. `changed_at` is set for a new password, and
-    /// `None` for the same password rehashed.
     pub async fn replace_password_hash(
         &self,
         user_id: i64,
@@ -123,7 +76,6 @@ impl Db {
         Ok(replaced == 1)
     }
 
-    /// When the user last changed their password, if ever.
     pub async fn password_changed_at(&self, user_id: i64) -> Result<Option<i64>, sqlx::Error> {
         Ok(sqlx::query_scalar!(
             "select password_changed_at from users where id = ?",
@@ -134,7 +86,6 @@ impl Db {
         .flatten())
     }
 
-    /// The account's device limit (`None`: no limit) and what a sign-in beyond it does.
     pub async fn device_policy(&self, user_id: i64) -> Result<(Option<i64>, String), sqlx::Error> {
         let row = sqlx::query!(
             "select device_limit, when_full from users where id = ?",
@@ -162,8 +113,6 @@ impl Db {
         Ok(())
     }
 
-    /// Makes the account `username` (any letter case) an administrator; its id, or `None` if
-    /// there is no such account.
     pub async fn make_admin(&self, username: &str, now: i64) -> Result<Option<i64>, sqlx::Error> {
         sqlx::query_scalar!(
             r#"update users set role = 'admin',
@@ -177,10 +126,6 @@ impl Db {
         .await
     }
 
-    /// Gives the account `user_id` the role `role` ("user" or "admin"). Never leaves the app
-    /// without an administrator: a demotion of the last one changes nothing. The check and the
-    /// change are one statement, so two administrators demoting each other at once cannot
-    /// both succeed.
     pub async fn set_role(
         &self,
         user_id: i64,
@@ -215,7 +160,6 @@ impl Db {
         })
     }
 
-    /// When an administrator last changed the account's role, if ever.
     pub async fn role_changed_at(&self, user_id: i64) -> Result<Option<i64>, sqlx::Error> {
         Ok(
             sqlx::query_scalar!("select role_changed_at from users where id = ?", user_id)
@@ -225,7 +169,6 @@ impl Db {
         )
     }
 
-    /// Every account, oldest first (at most `limit`), with the time of its newest log entry.
     pub async fn users_overview(&self, limit: i64) -> Result<Vec<UserOverview>, sqlx::Error> {
         sqlx::query_as!(
             UserOverview,

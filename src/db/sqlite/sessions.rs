@@ -1,39 +1,15 @@
-//! Cookie sessions, keyed by the SHA-256 of their ID.
+//! Cookie sessions in SQLite, keyed by the SHA-256 of their ID.
 //!
 //! Every read takes `now` and ignores expired rows, so an expired session is never listed and
 //! never accepted even before the sweeper has deleted it.
 
-use super::{Db, is_unique_violation};
+use super::Sqlite;
+use crate::db::{
+    is_unique_violation,
+    rows::{SessionRow, SessionRowUpdate},
+};
 
-/// A session as the devices page and the dashboard see it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SessionRow {
-    pub id_hash: Vec<u8>,
-    pub public_id: String,
-    pub user_id: i64,
-    pub device: String,
-    pub ip: String,
-    pub created_at: i64,
-    pub last_seen_at: i64,
-    pub expires_at: i64,
-    /// Signed in with "Remember me": the long lifetimes and a persistent cookie.
-    pub remembered: bool,
-}
-
-/// What a later save may change in a session: never its owner, its ID or its device.
-#[derive(Clone, Debug)]
-pub struct SessionRowUpdate<'a> {
-    pub ip: &'a str,
-    pub last_seen_at: i64,
-    pub expires_at: i64,
-    pub data: &'a str,
-    /// Where the role sits in `data`: the stored role is kept, since only an administrator's
-    /// change ([`Db::set_role_in_sessions_of_user`]) writes it.
-    pub role_path: &'a str,
-}
-
-impl Db {
-    /// Stores a new session; `Ok(false)` if its ID hash or public id is already in use.
+impl Sqlite {
     pub async fn insert_session(&self, row: &SessionRow, data: &str) -> Result<bool, sqlx::Error> {
         let inserted = sqlx::query!(
             "insert into sessions
@@ -60,14 +36,13 @@ impl Db {
         }
     }
 
-    /// Writes a live session back. Never inserts: a session deleted (killed, signed out,
-    /// expired) while a request held it stays deleted. `Ok(false)` when there was nothing to update.
     pub async fn update_live_session(
         &self,
         id_hash: &[u8],
         update: &SessionRowUpdate<'_>,
         now: i64,
     ) -> Result<bool, sqlx::Error> {
+        let role_path = json_path(update.role_path);
         let result = sqlx::query!(
             "update sessions set ip = ?, last_seen_at = ?, expires_at = ?,
                  data = json_set(?, ?, coalesce(json_extract(data, ?), json_extract(?, ?)))
@@ -76,10 +51,10 @@ impl Db {
             update.last_seen_at,
             update.expires_at,
             update.data,
-            update.role_path,
-            update.role_path,
+            role_path,
+            role_path,
             update.data,
-            update.role_path,
+            role_path,
             id_hash,
             now,
         )
@@ -88,9 +63,6 @@ impl Db {
         Ok(result.rows_affected() == 1)
     }
 
-    /// The stored record of a live session: its data and expiry.
-    /// The data and expiry of a live session: read on this thread when the database is a
-    /// file (`reader.rs`), through the pool otherwise or if that read fails.
     pub async fn live_session_data(
         &self,
         id_hash: &[u8],
@@ -102,13 +74,12 @@ impl Db {
         }
     }
 
-    /// The same read through the pool: sqlx checks the query against the schema.
     pub async fn live_session_data_pooled(
         &self,
         id_hash: &[u8],
         now: i64,
     ) -> Result<Option<(String, i64)>, sqlx::Error> {
-        let row = sqlx::query_file!("src/db/sql/live_session_data.sql", id_hash, now)
+        let row = sqlx::query_file!("src/db/sqlite/sql/live_session_data.sql", id_hash, now)
             .fetch_optional(self.pool())
             .await?;
         Ok(row.map(|row| (row.data, row.expires_at)))
@@ -138,8 +109,6 @@ impl Db {
         Ok(result.rows_affected() == 1)
     }
 
-    /// A user's live sessions, most recently active first (one range scan of
-    /// `sessions_user_last_seen`).
     pub async fn live_sessions_of_user(
         &self,
         user_id: i64,
@@ -148,7 +117,7 @@ impl Db {
         // In a file of its own so that the query-plan test below checks this very query.
         sqlx::query_file_as!(
             SessionRow,
-            "src/db/sql/live_sessions_of_user.sql",
+            "src/db/sqlite/sql/live_sessions_of_user.sql",
             user_id,
             now,
         )
@@ -156,8 +125,6 @@ impl Db {
         .await
     }
 
-    /// Deletes one of `user_id`'s sessions by its public id; `Ok(false)` if they have no such
-    /// session (someone else's id changes nothing).
     pub async fn delete_session_of_user(
         &self,
         user_id: i64,
@@ -173,7 +140,6 @@ impl Db {
         Ok(result.rows_affected() == 1)
     }
 
-    /// Deletes all of `user_id`'s sessions but `keep` (all of them when `keep` is `None`).
     pub async fn delete_sessions_of_user_except(
         &self,
         user_id: i64,
@@ -189,15 +155,14 @@ impl Db {
         Ok(result.rows_affected())
     }
 
-    /// Writes `role` at `path` (a JSON path) into the data of every live session of `user_id`;
-    /// returns how many.
     pub async fn set_role_in_sessions_of_user(
         &self,
         user_id: i64,
-        path: &str,
+        path: &[&str],
         role: &str,
         now: i64,
     ) -> Result<u64, sqlx::Error> {
+        let path = json_path(path);
         let result = sqlx::query!(
             "update sessions set data = json_set(data, ?, ?) where user_id = ? and expires_at > ?",
             path,
@@ -210,7 +175,6 @@ impl Db {
         Ok(result.rows_affected())
     }
 
-    /// The sweeper's query: removes every session that has expired.
     pub async fn delete_expired_sessions(&self, now: i64) -> Result<u64, sqlx::Error> {
         let result = sqlx::query!("delete from sessions where expires_at <= ?", now)
             .execute(self.pool())
@@ -218,7 +182,6 @@ impl Db {
         Ok(result.rows_affected())
     }
 
-    /// Remembers why the session with `id_hash` was ended, until it would have expired.
     pub async fn remember_ended_session(
         &self,
         id_hash: &[u8],
@@ -243,7 +206,6 @@ impl Db {
         Ok(())
     }
 
-    /// Why the session with `id_hash` was ended, if someone ended it and it has not expired.
     pub async fn ended_session_reason(
         &self,
         id_hash: &[u8],
@@ -258,7 +220,6 @@ impl Db {
         .await
     }
 
-    /// The sweeper: forgets why sessions ended once they would have expired anyway.
     pub async fn delete_expired_ended_sessions(&self, now: i64) -> Result<u64, sqlx::Error> {
         Ok(
             sqlx::query!("delete from ended_sessions where expires_at <= ?", now)
@@ -269,18 +230,25 @@ impl Db {
     }
 }
 
+/// SQLite's JSON path of a key path: `["a", "b"]` is `$.a.b` (the keys are the app's own names,
+/// letters and underscores, which need no quoting).
+fn json_path(keys: &[&str]) -> String {
+    keys.iter()
+        .fold("$".to_owned(), |path, key| path + "." + key)
+}
+
 #[cfg(test)]
 mod tests {
     use sqlx::Row as _;
 
-    use super::Db;
+    use super::Sqlite;
 
     /// The devices page must stay one index range scan however many sessions the table holds:
     /// no full scan, no sort.
     #[tokio::test]
     async fn listing_a_users_sessions_is_one_index_range_scan() {
         let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
+        let db = Sqlite::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
             .await
             .unwrap();
         let query = format!(

@@ -93,14 +93,15 @@ fn open(file: &PathBuf) -> rusqlite::Result<Connection> {
 
 #[cfg(test)]
 mod tests {
-    use crate::db::{Db, SessionRow};
+    use super::super::Sqlite;
+    use crate::db::SessionRow;
 
     const NOW: i64 = 1_800_000_000;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_direct_read_agrees_with_the_pool_and_sees_a_deletion_at_once() {
         let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&format!("sqlite://{}", dir.path().join("r.db").display()))
+        let db = Sqlite::open(&format!("sqlite://{}", dir.path().join("r.db").display()))
             .await
             .unwrap();
         let user_id = db
@@ -152,7 +153,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_in_memory_database_is_read_through_the_pool() {
-        let db = Db::open("sqlite::memory:").await.unwrap();
+        let db = Sqlite::open("sqlite::memory:").await.unwrap();
         assert!(db.reader.live_session_data(&[0; 32], NOW).is_none());
         assert_eq!(db.live_session_data(&[0; 32], NOW).await.unwrap(), None);
     }

@@ -1,0 +1,94 @@
+//! The embedded database: a file (or memory) read and written through a pool of SQLite
+//! connections in WAL mode, and read directly on the asking thread where a request waits.
+
+mod activity;
+mod reader;
+mod refresh;
+mod sessions;
+mod users;
+
+use std::{path::Path, str::FromStr, sync::Arc, time::Duration};
+
+use sqlx::{
+    SqlitePool,
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+};
+
+use super::queries;
+
+#[derive(Clone, Debug)]
+pub(super) struct Sqlite {
+    pool: SqlitePool,
+    /// The session lookup of every request, read on the asking thread (`reader.rs`).
+    reader: Arc<reader::Reader>,
+}
+
+impl Sqlite {
+    /// Opens (creating if missing) the database at `url` and brings its schema up to date.
+    pub async fn open(url: &str) -> Result<Self, sqlx::Error> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .foreign_keys(true)
+            // WAL lets page loads read while a sign-in writes.
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            // Writers queue for the lock instead of failing at once with SQLITE_BUSY.
+            .busy_timeout(Duration::from_secs(5));
+        let file = options.get_filename();
+        // sqlx keeps no public flag for it; its URL says so.
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        if let Some(parent) = file.parent() {
+            create_dir(parent)?;
+        }
+        let reader = reader::Reader::new((!in_memory).then(|| file.to_path_buf()));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        Ok(Sqlite {
+            pool,
+            reader: Arc::new(reader),
+        })
+    }
+
+    /// The one door to the database: every query passes here, and is counted for the request
+    /// whose recognition is being measured (see [`queries`]).
+    fn pool(&self) -> &SqlitePool {
+        queries::count_query();
+        &self.pool
+    }
+
+    /// What a direct read (`reader.rs`) found, counted like a pool query; `None` when the pool
+    /// must answer instead: the database is in memory, or the direct read failed (logged).
+    fn direct<T>(&self, read: Option<rusqlite::Result<T>>) -> Option<T> {
+        match read? {
+            Ok(found) => {
+                queries::count_query();
+                Some(found)
+            }
+            Err(error) => {
+                tracing::warn!(%error, "a direct read failed; asking the pool");
+                None
+            }
+        }
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query_scalar!(r#"select 1 as "one!: i64""#)
+            .fetch_one(self.pool())
+            .await
+            .map(|_| ())
+    }
+}
+
+fn create_dir(dir: &Path) -> Result<(), sqlx::Error> {
+    if dir.as_os_str().is_empty() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)
+}
