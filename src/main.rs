@@ -41,7 +41,7 @@ async fn main() -> std::process::ExitCode {
     };
     match std::env::args().nth(1).as_deref() {
         None | Some("serve") => {}
-        Some("rotate-jwt-key") => return rotate_jwt_key(&config),
+        Some("rotate-jwt-key") => return rotate_jwt_key(&config).await,
         Some("make-admin") => return make_admin(&config, std::env::args().nth(2)).await,
         Some(other) => {
             eprintln!(
@@ -73,20 +73,51 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-/// Adds a new current signing key to the key file; the old ones keep verifying long enough for
-/// every token they signed to expire. Running servers use the new key after a restart.
+/// Adds a new current signing key to the key ring; the old ones keep verifying long enough for
+/// every token they signed to expire. In the key file, running servers use the new key after a
+/// restart; in the database (`JWT_KEY_ENCRYPTION_KEY`), every server signs with it within a
+/// minute, without one.
 #[cfg(feature = "ssr")]
-fn rotate_jwt_key(config: &ticketbooth::core::config::Config) -> std::process::ExitCode {
+async fn rotate_jwt_key(config: &ticketbooth::core::config::Config) -> std::process::ExitCode {
     use ticketbooth::{
-        auth::jwt::{claims::LEEWAY, keys::KeyRing},
-        core::clock::Clock,
+        auth::jwt::{
+            claims::LEEWAY,
+            keys::KeyRing,
+            shared_keys::{DatabaseRing, RELOAD_EVERY, SIGNS_AFTER},
+        },
+        core::{clock::Clock, config::KeySource},
+        db::Db,
     };
     let keep_old_for = config.access_token_ttl + LEEWAY + 60;
-    match KeyRing::rotate_file(config, Clock::default().now(), keep_old_for) {
-        Ok(kid) => {
+    let now = Clock::default().now();
+    let rotated = match (config.key_source(), &config.jwt_key_encryption_key) {
+        (KeySource::Database, Some(sealing)) => {
+            let db = match Db::open(&config.database_url).await {
+                Ok(db) => db,
+                Err(error) => {
+                    eprintln!("ticketbooth: cannot open the database: {error}");
+                    return std::process::ExitCode::FAILURE;
+                }
+            };
+            let ring = DatabaseRing::new(db.clone(), sealing, config.jwt_algorithm);
+            let rotated = ring.rotate(now, keep_old_for).await;
+            db.close().await;
+            rotated.map(|kid| {
+                format!(
+                    "{kid}: every server verifies it within {} s and signs with it {SIGNS_AFTER} s \
+                     from now, without a restart",
+                    RELOAD_EVERY.as_secs()
+                )
+            })
+        }
+        _ => KeyRing::rotate_file(config, now, keep_old_for)
+            .map(|kid| format!("{kid}: restart the server to sign with it")),
+    };
+    match rotated {
+        Ok(what) => {
             println!(
-                "new signing key {kid}; the previous keys verify for {keep_old_for} more seconds. \
-                 Restart the server to sign with it."
+                "new signing key {what}; the previous keys verify for {keep_old_for} more seconds \
+                 after that."
             );
             std::process::ExitCode::SUCCESS
         }

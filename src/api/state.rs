@@ -12,6 +12,7 @@ use crate::{
         jwt::{
             JwtMode, StartError,
             keys::{KeyError, KeyRing},
+            shared_keys::DatabaseRing,
         },
         password::Passwords,
         session::{
@@ -20,11 +21,14 @@ use crate::{
         },
         throttle::{SharedCounts, SignInThrottle, SignUpThrottle},
     },
-    core::{clock::Clock, config::Config},
+    core::{
+        clock::Clock,
+        config::{Config, KeySource},
+    },
     db::Db,
     error::AppError,
     inspect::{load::LoadGenerator, metrics::Metrics},
-    model::SessionStoreKind,
+    model::{DatabaseKind, SessionStoreKind},
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -74,7 +78,22 @@ impl AppState {
     /// Opens the database (applying migrations), loads the signing keys and sets up the modes.
     pub async fn build(config: Config, clock: Clock) -> Result<Self, BuildError> {
         let db = Db::open(&config.database_url).await?;
-        let keys = KeyRing::load(&config, clock.now())?;
+        let (keys, database_ring) = match (config.key_source(), &config.jwt_key_encryption_key) {
+            (KeySource::Database, Some(sealing)) => {
+                let ring = DatabaseRing::new(db.clone(), sealing, config.jwt_algorithm);
+                (ring.load(clock.now()).await?, Some(ring))
+            }
+            _ => {
+                if config.database == DatabaseKind::Postgres {
+                    tracing::warn!(
+                        "the JWT signing keys are in this server's data folder: servers sharing \
+                         the database but not the folder refuse each other's tokens \
+                         (set JWT_KEY_ENCRYPTION_KEY to keep them in the database)"
+                    );
+                }
+                (KeyRing::load(&config, clock.now())?, None)
+            }
+        };
         let passwords = Passwords::new(config.hash_concurrency, config.hash_queue);
         let sessions: Arc<dyn SessionBackend> = match config.session_store {
             SessionStoreKind::Sqlite | SessionStoreKind::Postgres => {
@@ -87,6 +106,9 @@ impl AppState {
             )?),
         };
         let mut jwt = JwtMode::new(db.clone(), clock.clone(), &config, keys);
+        if let Some(ring) = database_ring {
+            jwt.keep_keys_from(ring);
+        }
         let mut sign_in_throttle = SignInThrottle::new(config.sign_in_limits);
         if let Some(url) = &config.redis_url {
             sign_in_throttle.share(SharedCounts::open(url)?);

@@ -871,8 +871,13 @@ impl Auth {
     pub fn jwt_decoding(
         &self,
         now: i64,
-    ) -> Option<(&jsonwebtoken::DecodingKey, &jsonwebtoken::Validation)> {
+    ) -> Option<(jsonwebtoken::DecodingKey, jsonwebtoken::Validation)> {
         self.jwt.decoding(now)
+    }
+
+    /// The JWT mode, for what only it does (its key ring in the database).
+    pub fn jwt(&self) -> &JwtMode {
+        &self.jwt
     }
 
     /// The live session a request presents, as its store keeps it.

@@ -22,6 +22,7 @@
 //! | `JWT_REVOCATION` | `pure` | `pure`, `session-check` or `denylist`: what a kill does to access tokens |
 //! | `JWT_ALGORITHM` | `HS256` | `HS256` (a shared secret signs and verifies) or `EdDSA` (Ed25519: a private key signs, the public keys at `/.well-known/jwks.json` verify) |
 //! | `JWT_SECRET` | generated, kept in `DATA_DIR` | signing secret, base64, at least 32 random bytes (under `EdDSA`, the seed its private key is derived from) |
+//! | `JWT_KEY_ENCRYPTION_KEY` | none | keeps the key ring in the database, sealed with this key (base64, at least 32 random bytes): every server of one database signs with the same keys |
 //! | `JWT_PREVIOUS_SECRETS` | none | comma-separated older secrets that still verify (key rotation) |
 //! | `SIGN_IN_FAILURES_PER_ACCOUNT` | `5` | failed sign-ins per account from one network before it waits |
 //! | `SIGN_IN_FAILURES_PER_NETWORK` | `100` | failed sign-ins from one network, any account, before it waits |
@@ -77,6 +78,10 @@ pub struct Config {
     pub jwt_secret: Option<Secret>,
     /// Older secrets that still verify tokens.
     pub jwt_previous_secrets: Vec<Secret>,
+    /// Seals the key ring kept in the database; `None` keeps it in the data folder's file.
+    pub jwt_key_encryption_key: Option<Secret>,
+    /// The database `database_url` names.
+    pub database: DatabaseKind,
     /// How many failed sign-ins are allowed before more must wait.
     pub sign_in_limits: ThrottleLimits,
     /// Seconds a connection has to send its request headers, and a request its body.
@@ -177,6 +182,18 @@ pub struct ConfigError {
 
 /// The longest `last_seen_at` may lag behind: a session's row is written at most this often.
 pub const LAST_SEEN_GRANULARITY: i64 = 60;
+
+/// Where the JWT signing keys come from ([`Config::key_source`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeySource {
+    /// `JWT_SECRET` and `JWT_PREVIOUS_SECRETS`: rotated by changing the settings.
+    Environment,
+    /// `jwt-keys.json` in the data folder: one server's, or those sharing the folder.
+    File,
+    /// The `signing_keys` table, sealed with `JWT_KEY_ENCRYPTION_KEY`: every server of the
+    /// database signs with the same ring, and picks up a rotation without a restart.
+    Database,
+}
 
 impl Config {
     /// Reads the configuration from the process environment.
@@ -333,6 +350,9 @@ impl Config {
             })
             .transpose()?
             .unwrap_or_default();
+        let jwt_key_encryption_key = lookup("JWT_KEY_ENCRYPTION_KEY")
+            .map(|text| parse_secret("JWT_KEY_ENCRYPTION_KEY", &text))
+            .transpose()?;
         let sign_in_limits = ThrottleLimits {
             per_account: count_var(&lookup, "SIGN_IN_FAILURES_PER_ACCOUNT", 5)?,
             per_network: count_var(&lookup, "SIGN_IN_FAILURES_PER_NETWORK", 100)?,
@@ -374,6 +394,8 @@ impl Config {
             jwt_algorithm,
             jwt_secret,
             jwt_previous_secrets,
+            jwt_key_encryption_key,
+            database,
             sign_in_limits,
             request_header_timeout,
             request_body_timeout,
@@ -406,6 +428,16 @@ impl Config {
                 absolute: self.unremembered_absolute_timeout,
             },
             strict: self.session_policy == SessionPolicy::Strict,
+        }
+    }
+
+    /// Where the JWT signing keys come from: the environment's secrets if given, else the
+    /// database's sealed ring when there is a key to seal it with, else the data folder's file.
+    pub fn key_source(&self) -> KeySource {
+        match (&self.jwt_secret, &self.jwt_key_encryption_key) {
+            (Some(_), _) => KeySource::Environment,
+            (None, Some(_)) => KeySource::Database,
+            (None, None) => KeySource::File,
         }
     }
 

@@ -20,7 +20,7 @@ mod sqlite;
 pub use queries::counting_queries;
 pub use rows::{
     ActivityRow, FamilyRow, NewActivity, NewFamily, RoleUpdate, Rotation, RotationOutcome,
-    SessionRow, SessionRowUpdate, TokenRow, UserOverview, UserRecord,
+    SessionRow, SessionRowUpdate, SigningKeyRow, TokenRow, UserOverview, UserRecord,
 };
 
 use crate::model::{DatabaseKind, RevocationReason};
@@ -359,6 +359,22 @@ delegate! {
     ) -> Result<Option<ActivityRow>, sqlx::Error>;
     /// Deletes every entry older than `cutoff`; returns how many.
     pub async fn delete_activity_before(&self, cutoff: i64) -> Result<u64, sqlx::Error>;
+
+    // The JWT key ring, when the database keeps it.
+
+    /// Every key, retired or not, the one that signs latest first.
+    pub async fn signing_keys(&self) -> Result<Vec<SigningKeyRow>, sqlx::Error>;
+    /// Stores `key` if the ring is empty; `Ok(false)` if a key was there (another server
+    /// starting at the same moment stored its own first: everyone uses that one).
+    pub async fn insert_first_signing_key(&self, key: &SigningKeyRow) -> Result<bool, sqlx::Error>;
+    /// Adds `key` to the ring and retires every key in service at `retire_others_at`; forgets
+    /// the keys retired by `now`.
+    pub async fn add_signing_key(
+        &self,
+        key: &SigningKeyRow,
+        retire_others_at: i64,
+        now: i64,
+    ) -> Result<(), sqlx::Error>;
 }
 
 /// True when `error` is a unique-key violation. SQLite does not say which key, so callers use

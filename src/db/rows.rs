@@ -174,6 +174,28 @@ pub enum RotationOutcome {
     },
 }
 
+// The JWT key ring, when the database keeps it.
+
+/// A signing key as stored: its secret sealed. Its `Debug` leaves the sealed bytes out.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SigningKeyRow {
+    pub kid: String,
+    pub sealed: Vec<u8>,
+    pub created_at: i64,
+    pub signs_from: i64,
+    pub retires_at: Option<i64>,
+}
+
+impl fmt::Debug for SigningKeyRow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningKeyRow")
+            .field("kid", &self.kid)
+            .field("signs_from", &self.signs_from)
+            .field("retires_at", &self.retires_at)
+            .finish_non_exhaustive()
+    }
+}
+
 // The activity log.
 
 /// An entry as stored.

@@ -85,7 +85,7 @@ pub async fn measure(
     let (key, rules) = auth.jwt_decoding(now).ok_or(AppError::Internal)?;
     // Into a JSON value: the claims read, as any use of a token reads them.
     let jwt_decode_micros =
-        time(|| async { jsonwebtoken::decode::<serde_json::Value>(&token, key, rules).is_ok() })
+        time(|| async { jsonwebtoken::decode::<serde_json::Value>(&token, &key, &rules).is_ok() })
             .await;
 
     let (sqlite_read_micros, sqlite_pool_read_micros) = match (

@@ -98,10 +98,20 @@ pub async fn spawn_app_with(settings: &[(&str, &str)]) -> TestApp {
 
 async fn start(
     data: Arc<TempDir>,
-    mut env: HashMap<String, String>,
+    env: HashMap<String, String>,
     clock: Clock,
     address: &str,
 ) -> TestApp {
+    try_start(data, env, clock, address).await.unwrap()
+}
+
+/// [`start`], returning why the server did not start instead of failing the test.
+async fn try_start(
+    data: Arc<TempDir>,
+    mut env: HashMap<String, String>,
+    clock: Clock,
+    address: &str,
+) -> Result<TestApp, String> {
     let listener = tokio::net::TcpListener::bind(address).await.unwrap();
     let addr = listener.local_addr().unwrap();
     let base = format!("http://{addr}");
@@ -123,14 +133,14 @@ async fn start(
     let config = Config::from_lookup(options, |name| env.get(name).cloned()).unwrap();
     let server = server::start(config, clock.clone(), listener)
         .await
-        .unwrap();
-    TestApp {
+        .map_err(|error| error.to_string())?;
+    Ok(TestApp {
         base,
         server,
         clock,
         data,
         env,
-    }
+    })
 }
 
 impl TestApp {
@@ -205,6 +215,33 @@ impl TestApp {
             "127.0.0.1:0",
         )
         .await
+    }
+
+    /// A second instance on the same database but with a data folder of its own (no shared key
+    /// file), some settings changed: what two servers of one database share is only what the
+    /// database holds. `Err` says why it did not start.
+    pub async fn try_instance_on_the_same_database(
+        &self,
+        settings: &[(&str, &str)],
+    ) -> Result<TestApp, String> {
+        let mut env = self.env.clone();
+        env.entry("DATABASE_URL".into()).or_insert_with(|| {
+            format!(
+                "sqlite://{}",
+                self.data.path().join("ticketbooth.db").display()
+            )
+        });
+        let own = Arc::new(tempfile::tempdir().expect("a temporary directory"));
+        env.insert("DATA_DIR".into(), own.path().display().to_string());
+        for (key, value) in settings {
+            env.insert(key.to_string(), value.to_string());
+        }
+        try_start(own, env, self.clock.clone(), "127.0.0.1:0").await
+    }
+
+    /// This server's data folder.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.data.path()
     }
 
     /// [`Self::restart`] with some settings changed.

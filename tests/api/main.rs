@@ -22,6 +22,7 @@ mod redis_server;
 mod remember;
 mod security;
 mod servers;
+mod shared_keys;
 mod sessions;
 mod theft_drill;
 mod throttle;

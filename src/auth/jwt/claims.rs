@@ -5,14 +5,17 @@
 //! (RFC 9068), a `kid` naming a key of the ring, `iss` this server and `aud` this app, every claim
 //! present with its type, and [`LEEWAY`] seconds of clock skew for `exp` and `iat`, no more.
 
-use std::collections::HashSet;
+use std::{
+    collections::HashSet,
+    sync::{Arc, PoisonError, RwLock},
+};
 
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation, errors::ErrorKind};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::keys::KeyRing;
+use super::{keys::KeyRing, shared_keys::RingCell};
 use crate::{
     auth::user::Refusal,
     core::{config::SigningAlgorithm, text::excerpt},
@@ -87,9 +90,10 @@ fn algorithm_of(algorithm: SigningAlgorithm) -> Algorithm {
     }
 }
 
-/// Signs and checks access tokens with one key ring, for one issuer.
+/// Signs and checks access tokens with one key ring, for one issuer. The ring may be replaced
+/// while the server runs (the database's, read again every few seconds: `shared_keys.rs`).
 pub struct AccessTokens {
-    keys: KeyRing,
+    keys: RingCell,
     validation: Validation,
     issuer: String,
     ttl: i64,
@@ -114,7 +118,7 @@ impl AccessTokens {
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[AUDIENCE]);
         AccessTokens {
-            keys,
+            keys: Arc::new(RwLock::new(Arc::new(keys))),
             validation,
             issuer: issuer.to_owned(),
             ttl,
@@ -122,9 +126,10 @@ impl AccessTokens {
     }
 
     /// The key tokens are signed with now, and the rules [`AccessTokens::verify`] decodes with.
-    pub fn decoding(&self, now: i64) -> Option<(&DecodingKey, &Validation)> {
-        let (kid, _) = self.keys.current();
-        Some((self.keys.verifying(kid, now)?, &self.validation))
+    pub fn decoding(&self, now: i64) -> Option<(DecodingKey, Validation)> {
+        let keys = self.keys();
+        let (kid, _) = keys.current();
+        Some((keys.verifying(kid, now)?.clone(), self.validation.clone()))
     }
 
     /// Lifetime of an access token, in seconds.
@@ -132,8 +137,13 @@ impl AccessTokens {
         self.ttl
     }
 
-    /// The key ring: it also derives refresh tokens' successors.
-    pub fn keys(&self) -> &KeyRing {
+    /// The key ring as it stands: it also derives refresh tokens' successors.
+    pub fn keys(&self) -> Arc<KeyRing> {
+        Arc::clone(&self.keys.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Where the ring is held, for whatever replaces it.
+    pub fn ring_cell(&self) -> &RingCell {
         &self.keys
     }
 
@@ -167,7 +177,8 @@ impl AccessTokens {
             .get("alg")
             .and_then(Value::as_str)
             .unwrap_or("(none given)");
-        if algorithm != self.keys.algorithm().name() {
+        let keys = self.keys();
+        if algorithm != keys.algorithm().name() {
             return Err(Refusal::AlgorithmNotAllowed(excerpt(algorithm, 20)));
         }
         if header.get("typ").and_then(Value::as_str) != Some(ACCESS_TOKEN_TYPE) {
@@ -177,8 +188,7 @@ impl AccessTokens {
             .get("kid")
             .and_then(Value::as_str)
             .ok_or(Refusal::MissingKid)?;
-        let key = self
-            .keys
+        let key = keys
             .verifying(kid, now)
             .ok_or_else(|| Refusal::UnknownKey(excerpt(kid, 40)))?;
         let claims = jsonwebtoken::decode::<ArrivingClaims>(token, key, &self.validation)
@@ -246,8 +256,9 @@ impl AccessTokens {
 
     /// Signs `claims` as they are, with the current key.
     pub(super) fn sign_claims(&self, claims: &impl Serialize) -> Result<String, AppError> {
-        let (kid, key) = self.keys.current();
-        let mut header = Header::new(algorithm_of(self.keys.algorithm()));
+        let keys = self.keys();
+        let (kid, key) = keys.current();
+        let mut header = Header::new(algorithm_of(keys.algorithm()));
         header.typ = Some(ACCESS_TOKEN_TYPE.into());
         header.kid = Some(kid.into());
         jsonwebtoken::encode(&header, claims, key)

@@ -145,6 +145,14 @@ pub enum KeyError {
         "the signing keys come from JWT_SECRET: rotate by moving it to JWT_PREVIOUS_SECRETS and setting a new one"
     )]
     FromEnvironment,
+    #[error("the signing keys in the database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error(
+        "signing key {kid} in the database does not open with JWT_KEY_ENCRYPTION_KEY: a different key sealed it, or the row was altered"
+    )]
+    Sealed { kid: String },
+    #[error("the signing keys in the database: none is in service")]
+    NoCurrentKey,
 }
 
 /// The key file: the current key first.
@@ -164,15 +172,47 @@ struct StoredKey {
 
 /// A key's name: derived from the secret, so servers sharing a secret agree on it without being
 /// told. 48 bits of a hash reveal nothing usable about a 256-bit secret.
-fn kid_of(secret: &[u8]) -> String {
+pub(super) fn kid_of(secret: &[u8]) -> String {
     fingerprint(secret, 6)
 }
 
-fn new_secret() -> Vec<u8> {
+pub(super) fn new_secret() -> Vec<u8> {
     random_bytes(32)
 }
 
+/// One key of a ring as read from wherever the ring is kept.
+pub(super) struct KeyEntry {
+    pub secret: Vec<u8>,
+    pub kid: String,
+    pub retires_at: Option<i64>,
+}
+
 impl KeyRing {
+    /// A ring of `entries`, the one that signs first; `None` if there are none.
+    pub(super) fn from_entries(algorithm: SigningAlgorithm, entries: &[KeyEntry]) -> Option<Self> {
+        let current = entries.first()?;
+        Some(KeyRing {
+            algorithm,
+            keys: entries
+                .iter()
+                .map(|entry| {
+                    SigningKey::new(
+                        algorithm,
+                        &entry.secret,
+                        entry.kid.clone(),
+                        entry.retires_at,
+                    )
+                })
+                .collect(),
+            successor_key: successor_key_of(&current.secret),
+        })
+    }
+
+    /// The `kid` tokens signed with `secret` carry under `algorithm` (EdDSA: the public key's).
+    pub(super) fn kid_under(algorithm: SigningAlgorithm, secret: &[u8]) -> String {
+        SigningKey::new(algorithm, secret, kid_of(secret), None).kid
+    }
+
     /// The ring the server signs and verifies with, as configured.
     pub fn load(config: &Config, now: i64) -> Result<Self, KeyError> {
         let algorithm = config.jwt_algorithm;

@@ -15,6 +15,7 @@ pub mod cookies;
 pub mod keys;
 pub mod refresh;
 pub mod revocation;
+pub mod shared_keys;
 
 use std::sync::Arc;
 
@@ -39,8 +40,9 @@ use crate::{
 };
 use broadcast::DenylistBroadcast;
 use claims::AccessTokens;
-use keys::KeyRing;
+use keys::{KeyError, KeyRing};
 use revocation::Denylist;
+use shared_keys::DatabaseRing;
 
 /// Why the denylist could not be set up at start.
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +82,8 @@ pub struct JwtMode {
     denylist: Arc<Denylist>,
     /// Tells other servers of this one's denials, when `REDIS_URL` is set.
     broadcast: Option<DenylistBroadcast>,
+    /// The key ring in the database, when the keys are kept there.
+    shared_keys: Option<Arc<DatabaseRing>>,
     lifetimes: Lifetimes,
     grace: i64,
     cookie_names: CookieNames,
@@ -95,6 +99,7 @@ impl JwtMode {
             revocation: config.jwt_revocation,
             denylist: Arc::default(),
             broadcast: None,
+            shared_keys: None,
             lifetimes: config.refresh_lifetimes(),
             grace: config.refresh_reuse_grace,
             cookie_names: config.cookie_names(),
@@ -122,8 +127,40 @@ impl JwtMode {
     pub fn decoding(
         &self,
         now: i64,
-    ) -> Option<(&jsonwebtoken::DecodingKey, &jsonwebtoken::Validation)> {
+    ) -> Option<(jsonwebtoken::DecodingKey, jsonwebtoken::Validation)> {
         self.tokens.decoding(now)
+    }
+
+    /// Signs and verifies with the key ring in the database from now on, reading it again
+    /// every few seconds for as long as this server runs.
+    pub fn keep_keys_from(&mut self, ring: DatabaseRing) {
+        let ring = Arc::new(ring);
+        shared_keys::keep_reading(
+            Arc::clone(&ring),
+            Arc::downgrade(self.tokens.ring_cell()),
+            self.clock.clone(),
+        );
+        self.shared_keys = Some(ring);
+    }
+
+    /// Reads the database's key ring now, as the periodic reading does; `Ok(false)` when the
+    /// keys come from elsewhere.
+    pub async fn read_keys_again(&self) -> Result<bool, KeyError> {
+        let Some(ring) = &self.shared_keys else {
+            return Ok(false);
+        };
+        let read = ring.read(self.clock.now()).await?;
+        shared_keys::replace(self.tokens.ring_cell(), read);
+        Ok(true)
+    }
+
+    /// Rotates the database's key ring (see [`DatabaseRing::rotate`]); `Ok(None)` when the
+    /// keys come from elsewhere.
+    pub async fn rotate_shared_keys(&self, keep_old_for: i64) -> Result<Option<String>, KeyError> {
+        match &self.shared_keys {
+            Some(ring) => ring.rotate(self.clock.now(), keep_old_for).await.map(Some),
+            None => Ok(None),
+        }
     }
 
     /// Whether this server signed `token`, expired or not.

@@ -6,6 +6,7 @@
 //! each other, and a second writer of the same rows waits, then reads what the first wrote.
 
 mod activity;
+mod keys;
 mod refresh;
 mod sessions;
 mod users;

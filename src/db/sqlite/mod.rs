@@ -2,6 +2,7 @@
 //! connections in WAL mode, and read directly on the asking thread where a request waits.
 
 mod activity;
+mod keys;
 mod reader;
 mod refresh;
 mod sessions;
