@@ -19,13 +19,14 @@ run-release:
 	.ci/setup --release
 	PATH="$(CURDIR)/.tools/binaryen/node_modules/.bin:$$PATH" cargo leptos serve --release
 
-# Every test: Rust unit and integration tests (the integration tests twice: on SQLite, then on
-# PostgreSQL, beside a throwaway cluster), Playwright in Chromium, then Schemathesis against
-# the JSON API's OpenAPI document.
+# Every test: Rust unit and integration tests, then Playwright in Chromium, the integration and
+# browser tests each twice (on SQLite, then on PostgreSQL, beside a throwaway cluster), then
+# Schemathesis against the JSON API's OpenAPI document.
 test:
 	.ci/setup --test
 	.ci/with-postgres .ci/rust-tests
 	.ci/end2end
+	.ci/with-postgres .ci/end2end
 	.ci/schemathesis
 
 setup:
