@@ -149,8 +149,8 @@ impl JwtMode {
         let Some(ring) = &self.shared_keys else {
             return Ok(false);
         };
-        let read = ring.read(self.clock.now()).await?;
-        shared_keys::replace(self.tokens.ring_cell(), read);
+        ring.read_into(self.tokens.ring_cell(), self.clock.now())
+            .await?;
         Ok(true)
     }
 

@@ -54,19 +54,20 @@ impl Sealer {
     }
 
     fn seal(&self, kid: &str, secret: &[u8]) -> Vec<u8> {
-        let nonce = random_bytes(NONCE_BYTES);
-        let nonce_array: [u8; NONCE_BYTES] = nonce.clone().try_into().expect("24 random bytes");
+        let nonce: [u8; NONCE_BYTES] = random_bytes(NONCE_BYTES)
+            .try_into()
+            .expect("24 random bytes");
         let sealed = self
             .0
             .encrypt(
-                &XNonce::from(nonce_array),
+                &XNonce::from(nonce),
                 Payload {
                     msg: secret,
                     aad: kid.as_bytes(),
                 },
             )
             .expect("sealing a 32-byte secret cannot fail");
-        [nonce, sealed].concat()
+        [&nonce[..], &sealed].concat()
     }
 
     fn open(&self, kid: &str, sealed: &[u8]) -> Option<Vec<u8>> {
@@ -105,18 +106,33 @@ impl DatabaseRing {
 
     /// The ring at `now`, its first key stored first if the database has none.
     pub async fn load(&self, now: i64) -> Result<KeyRing, KeyError> {
-        if self.db.signing_keys().await?.is_empty() {
-            let row = self.new_key(now, now);
+        let mut rows = self.db.signing_keys().await?;
+        if rows.is_empty() {
+            let (row, _) = self.new_key(now, now);
             // Another server starting at the same moment may win: its key is used.
             self.db.insert_first_signing_key(&row).await?;
+            rows = self.db.signing_keys().await?;
         }
-        self.read(now).await
+        self.ring_of(&rows, now)
     }
 
-    /// The ring as stored, at `now`: the newest key that signs by then first, every key not yet
-    /// retired after it.
+    /// The ring as stored, at `now`.
     pub async fn read(&self, now: i64) -> Result<KeyRing, KeyError> {
-        let rows = self.db.signing_keys().await?;
+        self.ring_of(&self.db.signing_keys().await?, now)
+    }
+
+    /// Reads the ring as stored at `now` into `cell`, where the server signs and verifies.
+    pub async fn read_into(&self, cell: &RwLock<Arc<KeyRing>>, now: i64) -> Result<(), KeyError> {
+        let ring = self.read(now).await?;
+        *cell
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(ring);
+        Ok(())
+    }
+
+    /// The ring `rows` make at `now`: the newest key that signs by then first, every key not
+    /// yet retired after it.
+    fn ring_of(&self, rows: &[SigningKeyRow], now: i64) -> Result<KeyRing, KeyError> {
         let mut live = Vec::new();
         for row in rows
             .iter()
@@ -153,27 +169,25 @@ impl DatabaseRing {
     pub async fn rotate(&self, now: i64, keep_old_for: i64) -> Result<String, KeyError> {
         self.read(now).await?;
         let signs_from = now + SIGNS_AFTER;
-        let row = self.new_key(now, signs_from);
-        let secret = self
-            .sealer
-            .open(&row.kid, &row.sealed)
-            .expect("a key just sealed opens");
+        let (row, secret) = self.new_key(now, signs_from);
         self.db
             .add_signing_key(&row, signs_from + keep_old_for, now)
             .await?;
         Ok(KeyRing::kid_under(self.algorithm, &secret))
     }
 
-    fn new_key(&self, now: i64, signs_from: i64) -> SigningKeyRow {
+    /// A fresh key, sealed for storing, and its secret.
+    fn new_key(&self, now: i64, signs_from: i64) -> (SigningKeyRow, Vec<u8>) {
         let secret = new_secret();
         let kid = kid_of(&secret);
-        SigningKeyRow {
+        let row = SigningKeyRow {
             sealed: self.sealer.seal(&kid, &secret),
             kid,
             created_at: now,
             signs_from,
             retires_at: None,
-        }
+        };
+        (row, secret)
     }
 }
 
@@ -186,8 +200,8 @@ pub fn keep_reading(ring: Arc<DatabaseRing>, cell: Weak<RwLock<Arc<KeyRing>>>, c
         loop {
             ticks.tick().await;
             let Some(cell) = cell.upgrade() else { return };
-            match ring.read(clock.now()).await {
-                Ok(read) => replace(&cell, read),
+            match ring.read_into(&cell, clock.now()).await {
+                Ok(()) => {}
                 Err(KeyError::Database(sqlx::Error::PoolClosed)) => return,
                 Err(error) => {
                     tracing::warn!(%error, "the key ring could not be read; keeping the last one")
@@ -195,13 +209,6 @@ pub fn keep_reading(ring: Arc<DatabaseRing>, cell: Weak<RwLock<Arc<KeyRing>>>, c
             }
         }
     });
-}
-
-/// Puts `ring` in `cell`.
-pub fn replace(cell: &RwLock<Arc<KeyRing>>, ring: KeyRing) {
-    *cell
-        .write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(ring);
 }
 
 #[cfg(test)]
