@@ -196,7 +196,7 @@ impl Auth {
     ) -> Result<CookieChanges, AppError> {
         let user = self.create_account(&client.ip, username, password).await?;
         // Under the account's turn, like every issue: no role change can land in between.
-        let _turn = self.turn(user.id).await;
+        let _turn = self.turn(user.id).await?;
         let mode = choice
             .mode
             .unwrap_or_else(|| self.remembered_mode(presented));

@@ -96,7 +96,7 @@ impl Auth {
         if self.db.user_by_id(user_id).await?.is_none() {
             return Err(AppError::NotFound);
         }
-        let _turn = self.turn(user_id).await;
+        let _turn = self.turn(user_id).await?;
         let (ended, about) = match device_id {
             Some(device_id) => {
                 let (target, _) = self
@@ -159,7 +159,7 @@ impl Auth {
             .ok_or(AppError::NotFound)?;
         // Under the account's turn: a sign-in under way issues its credentials either before
         // the change (and its session is rewritten below) or after it, with the new role.
-        let _turn = self.turn(user_id).await;
+        let _turn = self.turn(user_id).await?;
         let now = self.clock.now();
         let changed = match self.db.set_role(user_id, role.key(), now).await? {
             RoleUpdate::Changed => true,

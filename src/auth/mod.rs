@@ -385,7 +385,7 @@ impl Auth {
         // New credentials only for a device that is still live at this moment: a browser
         // ended meanwhile (a kill, a password change) must not switch its way back in. The
         // account is read under its turn too: an administrator's role change is not undone.
-        let _turn = self.turn(current.user_id).await;
+        let _turn = self.turn(current.user_id).await?;
         if !self.still_live(presented, current).await? {
             return Err(signed_out());
         }
@@ -615,7 +615,7 @@ impl Auth {
         let hash = self.passwords.hash(&new_password).await?;
         // From here the account's turn is held: no sign-in, switch or other change of the
         // account can slip in between the new hash and the devices it ends.
-        let _turn = self.turn(user.id).await;
+        let _turn = self.turn(user.id).await?;
         if !self.still_live(presented, current).await? {
             return Err(signed_out());
         }

@@ -5,15 +5,15 @@
 //! browser itself held, which the sign-in replaces), then refuses or ends the least recently
 //! active ones, then issues, all while holding the account's turn: two sign-ins of one account
 //! at once are decided one after the other, so they never leave more live devices than the
-//! limit. The turn is a lock in this process; servers sharing one database would need a lock
-//! in it (the cluster issue).
+//! limit. The turn is a lock in this process and, on PostgreSQL, the account's lock in the
+//! database, so that sign-ins on different servers wait for each other too.
 
 use tokio::sync::{Mutex, MutexGuard};
 
 use super::{Auth, Credentials, Device, LiveUser, activity::About, mode::Issued};
 use crate::{
     core::client::ClientInfo,
-    db::UserRecord,
+    db::{AccountLock, Db, UserRecord},
     error::AppError,
     model::{
         ActivityDetail, ActivityKind, DEVICE_LIMITS, DevicePolicy, Mode, RevocationReason, WhenFull,
@@ -33,11 +33,24 @@ impl Default for Turns {
     }
 }
 
+/// An account's turn, held until dropped: this server's lock, then the database's.
+pub(super) struct Turn<'a> {
+    _here: MutexGuard<'a, ()>,
+    _everywhere: AccountLock,
+}
+
 impl Turns {
-    async fn of(&self, user_id: i64) -> MutexGuard<'_, ()> {
-        self.0[user_id.rem_euclid(TURNS as i64) as usize]
+    /// Waits for the account's turn. This server's lock comes first: sign-ins queued here
+    /// hold no database connection while they wait.
+    async fn of<'a>(&'a self, db: &Db, user_id: i64) -> Result<Turn<'a>, AppError> {
+        let here = self.0[user_id.rem_euclid(TURNS as i64) as usize]
             .lock()
-            .await
+            .await;
+        let everywhere = db.hold_account(user_id).await?;
+        Ok(Turn {
+            _here: here,
+            _everywhere: everywhere,
+        })
     }
 }
 
@@ -103,7 +116,7 @@ impl Auth {
     ) -> Result<(), AppError> {
         let (limit, when_full) = policy.stored();
         // Under the account's turn, so that a sign-in under way keeps the policy it read.
-        let _turn = self.turns.of(current.user_id).await;
+        let _turn = self.turns.of(&self.db, current.user_id).await?;
         self.db
             .set_device_policy(current.user_id, limit, when_full)
             .await?;
@@ -120,7 +133,7 @@ impl Auth {
         mode: Mode,
         remembered: bool,
     ) -> Result<Issued, AppError> {
-        let _turn = self.turns.of(user.id).await;
+        let _turn = self.turns.of(&self.db, user.id).await?;
         let user = &self.record_unchanged(user).await?;
         self.make_room(client, user, Some(presented)).await?;
         self.issue(presented, client, user, mode, remembered).await
@@ -128,8 +141,8 @@ impl Auth {
 
     /// The account's turn: what is decided while it is held sees no other sign-in, password
     /// change or mode switch of the account half done.
-    pub(super) async fn turn(&self, user_id: i64) -> MutexGuard<'_, ()> {
-        self.turns.of(user_id).await
+    pub(super) async fn turn(&self, user_id: i64) -> Result<Turn<'_>, AppError> {
+        self.turns.of(&self.db, user_id).await
     }
 
     /// The account as it stands now, read under its turn: its role as an administrator last
@@ -173,7 +186,7 @@ impl Auth {
         client: &ClientInfo,
         user: &UserRecord,
     ) -> Result<super::jwt::refresh::TokenPair, AppError> {
-        let _turn = self.turns.of(user.id).await;
+        let _turn = self.turns.of(&self.db, user.id).await?;
         let user = &self.record_unchanged(user).await?;
         self.make_room(client, user, None).await?;
         self.jwt.start(user, client, true).await

@@ -43,6 +43,13 @@ enum Backend {
     Postgres(postgres::Postgres),
 }
 
+/// An account's lock in the database, held until dropped ([`Db::hold_account`]).
+#[derive(Debug, Default)]
+pub struct AccountLock {
+    #[cfg(not(sqlx_prepare = "sqlite"))]
+    _postgres: Option<postgres::AccountLock>,
+}
+
 /// Runs `$body` with `$db` bound to whichever database this is.
 macro_rules! on_backend {
     ($self:ident, $db:ident => $body:expr) => {
@@ -106,6 +113,22 @@ impl Db {
     /// Whether the database answers (`/readyz`): one round trip.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
         on_backend!(self, db => db.ping().await)
+    }
+
+    /// Holds the account `user_id`'s lock in the database until the returned value is
+    /// dropped, when the database is one several servers share (PostgreSQL): a sign-in there
+    /// waits for another server's sign-in of the same account. On SQLite this holds nothing:
+    /// each server's own turn is the whole guard, so servers sharing one SQLite file (as some
+    /// tests run them; a cluster runs on PostgreSQL) could each find room for a device at once.
+    pub async fn hold_account(&self, user_id: i64) -> Result<AccountLock, sqlx::Error> {
+        Ok(match &self.backend {
+            #[cfg(not(sqlx_prepare = "postgres"))]
+            Backend::Sqlite(_) => AccountLock::default(),
+            #[cfg(not(sqlx_prepare = "sqlite"))]
+            Backend::Postgres(db) => AccountLock {
+                _postgres: Some(db.hold_account(user_id).await?),
+            },
+        })
     }
 
     /// Whether the family `public_id` is neither revoked nor expired.

@@ -233,6 +233,8 @@ impl TestApp {
         });
         let own = Arc::new(tempfile::tempdir().expect("a temporary directory"));
         env.insert("DATA_DIR".into(), own.path().display().to_string());
+        // Its own address, unless `settings` put both behind one.
+        env.remove("PUBLIC_URL");
         for (key, value) in settings {
             env.insert(key.to_string(), value.to_string());
         }
@@ -268,6 +270,11 @@ impl TestApp {
             }
         }
         copy
+    }
+
+    /// The URL of this server's PostgreSQL database (`None` on SQLite).
+    pub fn postgres_url(&self) -> Option<&str> {
+        self.env.get("DATABASE_URL").map(String::as_str)
     }
 
     /// Everything the database holds, as bytes to search: the SQLite files (the database and

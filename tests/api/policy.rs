@@ -2,6 +2,7 @@
 //! ended device told why in either mode; parallel sign-ins never beyond the limit.
 
 use reqwest::StatusCode;
+use sqlx::Connection as _;
 use ticketbooth::model::{ActivityKind, ActivityPage, Mode, RevocationReason};
 
 use crate::helpers::*;
@@ -177,6 +178,99 @@ async fn parallel_sign_ins_never_leave_more_live_devices_than_the_limit() {
             assert_eq!((signed_in, refused), (5, 0), "{when_full}");
             assert_eq!(live, 3, "{when_full}");
         }
+    }
+}
+
+/// What keeps two servers of one PostgreSQL database from both finding the last free place: a
+/// sign-in waits for the account's lock in the database, wherever it was taken.
+#[tokio::test]
+async fn a_sign_in_waits_for_the_accounts_lock_held_on_another_server() {
+    if !on_postgres() {
+        return;
+    }
+    let a = spawn_app().await;
+    let b = a.try_instance_on_the_same_database(&[]).await.unwrap();
+    a.signed_in_browser("dee").await;
+    let dee = a
+        .server
+        .state
+        .db
+        .user_by_username("dee")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut watcher = sqlx::PgConnection::connect(a.postgres_url().unwrap())
+        .await
+        .unwrap();
+    let waiting_for_the_lock = async |watcher: &mut sqlx::PgConnection| -> i64 {
+        sqlx::query_scalar(
+            "select count(*) from pg_locks where locktype = 'advisory' and not granted \
+             and objid = $1",
+        )
+        .bind(dee.id)
+        .fetch_one(watcher)
+        .await
+        .unwrap()
+    };
+
+    let held = a.server.state.db.hold_account(dee.id).await.unwrap();
+    let phone = b.browser();
+    let signing_in = tokio::spawn(async move { phone.log_in("dee", PASSWORD).await.status() });
+    // The sign-in reaches the lock (after its password check) and waits there.
+    while waiting_for_the_lock(&mut watcher).await == 0 {
+        assert!(
+            !signing_in.is_finished(),
+            "the sign-in did not wait for the lock"
+        );
+        tokio::task::yield_now().await;
+    }
+    assert!(!signing_in.is_finished());
+    drop(held);
+
+    assert_eq!(signing_in.await.unwrap(), StatusCode::OK);
+    assert_eq!(waiting_for_the_lock(&mut watcher).await, 0);
+}
+
+/// Two servers of one PostgreSQL database: each counts the account's devices in the database,
+/// so without a lock there both could find the last free place at once. (On SQLite each
+/// server's turn is its own; a cluster runs on PostgreSQL.)
+#[tokio::test]
+async fn parallel_sign_ins_on_two_servers_of_one_database_never_pass_the_limit() {
+    if !on_postgres() {
+        return;
+    }
+    for when_full in ["refuse", "end_least_recent"] {
+        let a = spawn_app().await;
+        let b = a.try_instance_on_the_same_database(&[]).await.unwrap();
+        let laptop = a.signed_in_browser("dee").await;
+        at_most(&laptop, "3", when_full).await;
+        let browsers: Vec<Browser> = (0..8)
+            .map(|n| if n % 2 == 0 { a.browser() } else { b.browser() })
+            .collect();
+
+        let answers =
+            futures_util::future::join_all(browsers.iter().map(|b| b.log_in("dee", PASSWORD)))
+                .await;
+
+        let statuses: Vec<StatusCode> = answers.iter().map(|answer| answer.status()).collect();
+        let signed_in = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+        let refused = statuses
+            .iter()
+            .filter(|s| **s == StatusCode::CONFLICT)
+            .count();
+        let mut live = 0;
+        for browser in browsers.iter().chain([&laptop]) {
+            if browser.viewer().await.is_some() {
+                live += 1;
+            }
+        }
+        let expected = if when_full == "refuse" {
+            (2, 6)
+        } else {
+            (8, 0)
+        };
+        assert_eq!((signed_in, refused), expected, "{when_full}: {statuses:?}");
+        assert_eq!(live, 3, "{when_full}");
     }
 }
 
