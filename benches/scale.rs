@@ -2,8 +2,12 @@
 //! 1 000 000 (100 000 users with 10 sessions each): what reading one session (every request's
 //! lookup) and listing a user's sessions (the devices page) cost at both sizes, how long seeding
 //! took, and what the memory store spends per session (the articles' "the desk fills up").
-//! Then the JWT mode's refresh tokens in SQLite at 1 000 and 1 000 000: the `session-check`
-//! read every request makes, the devices page's listing, and a refresh (a rotation, a write).
+//! Then the JWT mode's refresh tokens in each database at 1 000 and 1 000 000: the
+//! `session-check` read every request makes, the devices page's listing, and a refresh (a
+//! rotation, a write).
+//!
+//! Redis is a `redis-server` this bench starts; PostgreSQL is measured when the bench runs under
+//! `.ci/with-postgres` (as `make bench-scale` runs it), which starts a throwaway cluster.
 //!
 //! ```sh
 //! make bench-scale                            # 1 000 000 sessions
@@ -14,6 +18,8 @@
 #[allow(dead_code)]
 #[path = "../tests/support/redis_server.rs"]
 mod redis_server;
+#[path = "../tests/support/postgres.rs"]
+mod postgres;
 
 use std::{
     sync::Arc,
@@ -22,6 +28,7 @@ use std::{
 
 use futures::future::join_all;
 use redis_server::RedisServer;
+use sqlx::{Connection as _, Executor as _, PgConnection};
 use ticketbooth::{
     auth::session::{
         memory::MemorySessionStore,
@@ -58,45 +65,96 @@ fn resident_bytes() -> u64 {
     pages * 4096
 }
 
+/// Runs `task(n)` for every `n` in `from..to`, 256 at a time; returns what each returned, in order.
+async fn in_batches<T, F, Fut>(from: i64, to: i64, task: F) -> Vec<T>
+where
+    F: Fn(i64) -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    let mut done = Vec::with_capacity((to - from).max(0) as usize);
+    let mut index = from;
+    while index < to {
+        let end = to.min(index + 256);
+        done.extend(join_all((index..end).map(&task)).await);
+        index = end;
+    }
+    done
+}
+
 /// Creates sessions `from..to` (user = index / 10), 256 at a time; returns the ID of each
 /// user's first session among them.
 async fn seed(store: &Arc<dyn SessionBackend>, from: i64, to: i64, now: i64) -> Vec<Id> {
-    let mut firsts = Vec::new();
-    let mut index = from;
-    while index < to {
-        let batch: Vec<i64> = (index..to.min(index + 256)).collect();
-        index += batch.len() as i64;
-        let created = join_all(batch.iter().map(|n| {
-            let store = Arc::clone(store);
-            let n = *n;
+    let created = in_batches(from, to, |n| {
+        let store = Arc::clone(store);
+        async move {
+            let state = SessionState {
+                user_id: n / PER_USER + 1,
+                username: format!("user{}", n / PER_USER + 1),
+                role: "user".into(),
+                device_id: format!("device{n}"),
+                device: "Firefox 130 on Linux".into(),
+                ip: "127.0.0.1".into(),
+                signed_in_at: now,
+                last_seen_at: now - n % 600,
+                remembered: true,
+            };
+            let mut record = state
+                .into_record(Id::default(), now + 86_400)
+                .expect("a record");
+            store.create(&mut record).await.expect("stored");
+            (n, record.id)
+        }
+    })
+    .await;
+    created
+        .into_iter()
+        .filter(|(n, _)| n % PER_USER == 0)
+        .map(|(_, id)| id)
+        .collect()
+}
+
+/// A database with the users that the sessions and families belong to.
+struct Database {
+    name: &'static str,
+    db: Db,
+    users_took: Duration,
+    /// Set for PostgreSQL.
+    postgres_url: Option<String>,
+}
+
+impl Database {
+    /// Opens the database at `url` and seeds the users of `total` sessions or families.
+    async fn seeded(name: &'static str, url: String, total: i64, now: i64) -> Database {
+        let db = Db::open(&url).await.expect("the database");
+        let started = Instant::now();
+        in_batches(1, total / PER_USER + 2, |n| {
+            let db = db.clone();
             async move {
-                let state = SessionState {
-                    user_id: n / PER_USER + 1,
-                    username: format!("user{}", n / PER_USER + 1),
-                    role: "user".into(),
-                    device_id: format!("device{n}"),
-                    device: "Firefox 130 on Linux".into(),
-                    ip: "127.0.0.1".into(),
-                    signed_in_at: now,
-                    last_seen_at: now - n % 600,
-                    remembered: true,
-                };
-                let mut record = state
-                    .into_record(Id::default(), now + 86_400)
-                    .expect("a record");
-                store.create(&mut record).await.expect("stored");
-                (n, record.id)
+                db.insert_user(&format!("user{n}"), "$argon2id$not-a-real-hash", now)
+                    .await
+                    .expect("a user")
+                    .expect("a new user");
             }
-        }))
+        })
         .await;
-        firsts.extend(
-            created
-                .into_iter()
-                .filter(|(n, _)| n % PER_USER == 0)
-                .map(|(_, id)| id),
-        );
+        Database {
+            name,
+            users_took: started.elapsed(),
+            postgres_url: url.starts_with("postgres").then_some(url),
+            db,
+        }
     }
-    firsts
+
+    /// After a bulk insert, what PostgreSQL's autovacuum does within a minute or so on its
+    /// own: new statistics (`ANALYZE`), which also retire the plans each connection cached
+    /// for the small table. Without them, the plan cached at 1 000 rows keeps combining the
+    /// user's index with the expiry index, and reads every live row's expiry: O(rows).
+    async fn settle(&self) {
+        if let Some(url) = &self.postgres_url {
+            let mut connection = PgConnection::connect(url).await.expect("PostgreSQL");
+            connection.execute("analyze").await.expect("analyze");
+        }
+    }
 }
 
 struct Measured {
@@ -120,50 +178,53 @@ async fn main() {
     let now = clock.now();
     let redis = RedisServer::start();
     let data = tempfile::tempdir().expect("a temporary folder");
-    let scale_db = Db::open(&format!(
-        "sqlite://{}",
-        data.path().join("scale.db").display()
-    ))
-    .await
-    .expect("the database");
-    let db = &scale_db;
-    // The SQLite store's sessions belong to users that exist.
-    let started = Instant::now();
-    for n in 1..=(total / PER_USER + 1) {
-        db.insert_user(&format!("user{n}"), "$argon2id$not-a-real-hash", now)
-            .await
-            .expect("a user");
+    // Each SQL store's sessions belong to users that exist.
+    let sqlite_url = format!("sqlite://{}", data.path().join("scale.db").display());
+    let mut databases = vec![Database::seeded("SQLite", sqlite_url, total, now).await];
+    if postgres::available() {
+        let url = postgres::fresh_database_url().await;
+        databases.push(Database::seeded("PostgreSQL", url, total, now).await);
+    } else {
+        println!("(no PostgreSQL: run under .ci/with-postgres, as make bench-scale does)");
     }
-    let users_took = started.elapsed();
 
     let before = resident_bytes();
     let memory = Arc::new(MemorySessionStore::new(clock.clone()));
-    let stores: Vec<(&str, Arc<dyn SessionBackend>)> = vec![
-        ("memory", memory.clone()),
-        (
-            "SQLite",
-            Arc::new(SqlSessionStore::new(scale_db.clone(), clock.clone())),
-        ),
-        (
-            "Redis",
-            Arc::new(RedisSessionStore::open(&redis.url(), clock.clone()).expect("Redis")),
-        ),
-    ];
+    let mut stores: Vec<(&str, Arc<dyn SessionBackend>, Option<&Database>)> =
+        vec![("memory", memory.clone(), None)];
+    for database in &databases {
+        let store = SqlSessionStore::new(database.db.clone(), clock.clone());
+        stores.push((database.name, Arc::new(store), Some(database)));
+    }
+    stores.push((
+        "Redis",
+        Arc::new(RedisSessionStore::open(&redis.url(), clock.clone()).expect("Redis")),
+        None,
+    ));
     println!(
-        "\n{total} sessions ({} users × {PER_USER}); users seeded in {users_took:.1?}\n",
+        "\n{total} sessions ({} users × {PER_USER})",
         total / PER_USER
     );
+    for database in &databases {
+        println!(
+            "users seeded in {} in {:.1?}",
+            database.name, database.users_took
+        );
+    }
     println!(
-        "| store | read one, at 1 000 | at {total} | × | list a user's 10, at 1 000 | at {total} | × | seeding {total} |"
+        "\n| store | read one, at 1 000 | at {total} | × | list a user's 10, at 1 000 | at {total} | × | seeding {total} |"
     );
     println!("|---|---|---|---|---|---|---|---|");
     let mut memory_per_session = 0.0;
-    for (name, store) in &stores {
+    for (name, store, database) in &stores {
         let firsts = seed(store, 0, SMALL, now).await;
         let small = measure(store, &firsts[0], 1).await;
         let started = Instant::now();
         seed(store, SMALL, total, now).await;
         let seeding: Duration = started.elapsed();
+        if let Some(database) = database {
+            database.settle().await;
+        }
         if *name == "memory" {
             memory_per_session =
                 (resident_bytes().saturating_sub(before)) as f64 / memory.len() as f64;
@@ -184,7 +245,9 @@ async fn main() {
         "\nthe memory store's resident memory: about {memory_per_session:.0} bytes per session ({:.0} MB at {total})",
         memory_per_session * total as f64 / 1e6
     );
-    refresh_tokens(&scale_db, total, now).await;
+    for database in &databases {
+        refresh_tokens(database, total, now).await;
+    }
 }
 
 /// A family of user `n / 10 + 1` with its first token `tbr_<n>`.
@@ -206,8 +269,9 @@ async fn insert_family(db: &Db, n: i64, now: i64) {
     .expect("a family");
 }
 
-/// The refresh tokens' table at 1 000 families and at `total`.
-async fn refresh_tokens(db: &Db, total: i64, now: i64) {
+/// The refresh tokens' table of `database` at 1 000 families and at `total`.
+async fn refresh_tokens(database: &Database, total: i64, now: i64) {
+    let (name, db) = (database.name, &database.db);
     // Families set aside to be refreshed, one rotation each, at each size.
     const ROTATED: i64 = 400;
     let rotate = |from: i64| {
@@ -243,19 +307,16 @@ async fn refresh_tokens(db: &Db, total: i64, now: i64) {
         let list = median_micros(9, 300, || db.visible_families_of_user(1, now)).await;
         (live, list)
     };
-    for n in 0..SMALL {
-        insert_family(db, n, now).await;
-    }
+    in_batches(0, SMALL, |n| insert_family(db, n, now)).await;
     let (small_live, small_list) = measure().await;
     let small_rotation = rotate(SMALL - ROTATED).await;
     let started = Instant::now();
-    for n in SMALL..total {
-        insert_family(db, n, now).await;
-    }
+    in_batches(SMALL, total, |n| insert_family(db, n, now)).await;
     let seeding = started.elapsed();
+    database.settle().await;
     let (large_live, large_list) = measure().await;
     let large_rotation = rotate(SMALL - ROTATED / 2).await;
-    println!("\nJWT refresh tokens in SQLite, {total} families (one token each)\n");
+    println!("\nJWT refresh tokens in {name}, {total} families (one token each)\n");
     println!("| what | at 1 000 | at {total} | × |");
     println!("|---|---|---|---|");
     for (what, small, large) in [
