@@ -17,6 +17,8 @@ mod policy;
 #[path = "../support/postgres.rs"]
 mod postgres;
 mod redis;
+// Shared with the store suite, which also keeps an append-only file.
+#[allow(dead_code)]
 #[path = "../support/redis_server.rs"]
 mod redis_server;
 mod remember;

@@ -1,6 +1,7 @@
 //! A real Redis for a test: Debian's `redis-server` on a Unix socket in a temporary folder,
-//! keeping nothing on disk, stopped (killed) when dropped. Used by the store suite
-//! (`src/auth/session/store.rs`) and the integration tests.
+//! keeping nothing on disk unless asked to keep an append-only file, stopped (killed) when
+//! dropped. Used by the store suite (`src/auth/session/store.rs`), the integration tests and
+//! the benches.
 
 use std::{
     path::PathBuf,
@@ -11,13 +12,29 @@ use std::{
 pub struct RedisServer {
     process: Option<Child>,
     dir: tempfile::TempDir,
+    /// Whether it logs every write to an append-only file in `dir`, read again at a restart.
+    append_only: bool,
 }
 
 impl RedisServer {
     /// Starts one and waits until it answers; panics, saying what to install, if it cannot.
     pub fn start() -> RedisServer {
+        Self::started(false)
+    }
+
+    /// One that keeps an append-only file (`--appendonly yes`, Redis's default `everysec`
+    /// fsync), as `make redis REDIS_AOF=yes` runs it: a restart finds its data again.
+    pub fn start_append_only() -> RedisServer {
+        Self::started(true)
+    }
+
+    fn started(append_only: bool) -> RedisServer {
         let dir = tempfile::tempdir().expect("a temporary folder for redis");
-        let mut server = RedisServer { process: None, dir };
+        let mut server = RedisServer {
+            process: None,
+            dir,
+            append_only,
+        };
         server.launch();
         server
     }
@@ -42,7 +59,7 @@ impl RedisServer {
                 "--save",
                 "",
                 "--appendonly",
-                "no",
+                if self.append_only { "yes" } else { "no" },
             ])
             .arg("--dir")
             .arg(self.dir.path())
@@ -82,7 +99,7 @@ impl RedisServer {
         let _ = std::fs::remove_file(self.socket());
     }
 
-    /// Starts it again on the same socket, empty (it keeps nothing on disk).
+    /// Starts it again on the same socket: empty, unless it keeps an append-only file.
     pub fn restart(&mut self) {
         self.stop();
         self.launch();

@@ -268,6 +268,40 @@ mod tests {
         }
     }
 
+    /// What a restart of Redis itself costs (it was killed, as a crash would): every session
+    /// without an append-only file; nothing with one, the devices index and expiry included.
+    #[tokio::test]
+    async fn a_restarted_redis_keeps_sessions_only_with_its_append_only_file() {
+        for (mut redis, kept) in [
+            (RedisServer::start(), false),
+            (RedisServer::start_append_only(), true),
+        ] {
+            let clock = Clock::frozen_at(NOW);
+            let store = RedisSessionStore::open(&redis.url(), clock).unwrap();
+            let mut session = record(1, "a", NOW, NOW + 100);
+            store.create(&mut session).await.unwrap();
+
+            redis.restart();
+            let mut reconnected = store.ping().await.is_ok();
+            for _ in 0..20 {
+                if reconnected {
+                    break;
+                }
+                reconnected = store.ping().await.is_ok();
+            }
+            assert!(reconnected, "the store reconnected");
+
+            let loaded = store.load(&session.id).await.unwrap();
+            assert_eq!(loaded.is_some(), kept, "append-only: {kept}");
+            let devices = store.live_sessions_of_user(1).await.unwrap();
+            assert_eq!(devices.len(), usize::from(kept));
+            if let Some(loaded) = loaded {
+                assert_eq!(loaded.expiry_date, session.expiry_date);
+                assert_eq!(loaded.data, session.data);
+            }
+        }
+    }
+
     #[tokio::test]
     async fn two_servers_on_one_redis_share_sessions_and_an_outage_is_reported_not_hidden() {
         let mut redis = RedisServer::start();
