@@ -19,25 +19,28 @@ run-release:
 	.ci/setup --release
 	PATH="$(CURDIR)/.tools/binaryen/node_modules/.bin:$$PATH" cargo leptos serve --release
 
-# Every test: Rust unit and integration tests, then Playwright in Chromium, the integration and
-# browser tests each twice (on SQLite, then on PostgreSQL, beside a throwaway cluster), then
-# Schemathesis against the JSON API's OpenAPI document.
+# Every test: Rust unit and integration tests, Playwright in Chromium, and Schemathesis against
+# the JSON API's OpenAPI document; the integration tests, the browser tests and Schemathesis
+# each twice (on SQLite, then on PostgreSQL, beside a throwaway cluster).
 test:
 	.ci/setup --test
 	.ci/with-postgres .ci/rust-tests
 	.ci/end2end
-	.ci/with-postgres .ci/end2end
 	.ci/schemathesis
+	.ci/with-postgres sh -c '.ci/end2end && .ci/schemathesis'
 
 setup:
 	.ci/setup --test
 
 # A Redis for SESSION_STORE=redis on 127.0.0.1:6379 (Debian's redis-server), in the foreground,
-# keeping nothing on disk. Then, in another terminal:
+# keeping nothing on disk; with REDIS_AOF=yes it logs every write to an append-only file in
+# ./data/redis, so that a restart of Redis keeps the sessions. Then, in another terminal:
 #   SESSION_STORE=redis REDIS_URL=redis://127.0.0.1:6379 make run
+REDIS_AOF ?= no
 redis:
 	.ci/setup --redis
-	redis-server --port 6379 --bind 127.0.0.1 --save '' --appendonly no
+	mkdir -p data/redis
+	redis-server --port 6379 --bind 127.0.0.1 --save '' --appendonly $(REDIS_AOF) --dir data/redis
 
 # A PostgreSQL for DATABASE_URL=postgres://… on 127.0.0.1:5432 (Debian's postgresql), in the
 # foreground, its cluster in ./data/postgres. Then, in another terminal:
@@ -88,7 +91,8 @@ bench:
 # Each session store at 1 000 and at 1 000 000 sessions (benches/scale.rs; BENCH_SESSIONS=...).
 bench-scale:
 	.ci/setup --redis
-	cargo bench --features ssr --bench scale
+	.ci/setup --postgres
+	.ci/with-postgres cargo bench --features ssr --bench scale
 
 # Recognition with cookie sessions in memory, SQLite, PostgreSQL and Redis side by side
 # (benches/stores.rs), beside a throwaway PostgreSQL cluster.
