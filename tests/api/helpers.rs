@@ -75,6 +75,33 @@ pub struct Browser {
     base: String,
 }
 
+fn browser_at_base(base: &str, ip: IpAddr, headers: HeaderMap) -> Browser {
+    let jar = Arc::new(Jar::default());
+    let client = Client::builder()
+        .cookie_provider(jar.clone())
+        .redirect(Policy::none())
+        .default_headers(headers)
+        .user_agent("Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0.0.0 Safari/537.36")
+        .local_address(ip)
+        .timeout(ANSWER_WITHIN)
+        .build()
+        .unwrap();
+    Browser {
+        client,
+        jar,
+        base: base.to_owned(),
+    }
+}
+
+/// A browser that reaches the servers through a load balancer's door at `base` (the servers
+/// know their own addresses, not the door's): it says where its requests come from as
+/// Chromium does, with `Sec-Fetch-Site`.
+pub fn browser_through(base: &str) -> Browser {
+    let mut headers = HeaderMap::new();
+    headers.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
+    browser_at_base(base, Ipv4Addr::LOCALHOST.into(), headers)
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(&[]).await
 }
@@ -165,22 +192,8 @@ impl TestApp {
     }
 
     fn browser_with(&self, ip: IpAddr, mut headers: HeaderMap) -> Browser {
-        let jar = Arc::new(Jar::default());
         headers.insert(header::ORIGIN, HeaderValue::from_str(&self.base).unwrap());
-        let client = Client::builder()
-            .cookie_provider(jar.clone())
-            .redirect(Policy::none())
-            .default_headers(headers)
-            .user_agent("Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0.0.0 Safari/537.36")
-            .local_address(ip)
-            .timeout(ANSWER_WITHIN)
-            .build()
-            .unwrap();
-        Browser {
-            client,
-            jar,
-            base: self.base.clone(),
-        }
+        browser_at_base(&self.base, ip, headers)
     }
 
     /// A browser with a fresh account, signed in.

@@ -5,8 +5,11 @@ mod accounts;
 mod activity;
 mod admin;
 mod both_modes;
+mod cluster;
 mod denylist;
 mod devices;
+#[path = "../support/haproxy.rs"]
+mod haproxy;
 mod helpers;
 mod inspect;
 mod jwks;

@@ -1,0 +1,200 @@
+//! The articles' load-balancer story on a real HAProxy in front of three instances (A, B, C) of
+//! one database, with `make cluster`'s configuration: a round-robin door and a sticky one.
+//! A browser signs in through a door, then sends requests through it; each answer names the
+//! instance (`X-Instance`) and whether it recognised the browser.
+
+use std::collections::BTreeMap;
+
+use base64::{Engine as _, engine::general_purpose::STANDARD};
+use reqwest::StatusCode;
+use ticketbooth::model::Viewer;
+
+use crate::{
+    haproxy::{Doors, Haproxy},
+    helpers::*,
+    redis_server::RedisServer,
+};
+
+const INSTANCES: [&str; 3] = ["A", "B", "C"];
+/// Requests per drill: ten for each instance through the round-robin door.
+const REQUESTS: usize = 30;
+
+struct Cluster {
+    // Serving while the cluster is.
+    _instances: Vec<TestApp>,
+    haproxy: Haproxy,
+    // Kept running while the cluster is.
+    _redis: Option<RedisServer>,
+}
+
+/// Three instances of one database with cookie sessions in `store` (`memory`, the database's
+/// own, or `redis`), one sealed JWT key ring and one public URL, behind HAProxy.
+async fn cluster(store: &str) -> Cluster {
+    let redis = (store == "redis").then(RedisServer::start);
+    let store = if store == "database" {
+        database_store()
+    } else {
+        store
+    };
+    let doors = Doors::reserve();
+    let sealing = STANDARD.encode([9_u8; 32]);
+    let mut settings = vec![
+        ("SESSION_STORE", store.to_owned()),
+        ("JWT_KEY_ENCRYPTION_KEY", sealing),
+        ("PUBLIC_URL", doors.round_robin()),
+    ];
+    if let Some(redis) = &redis {
+        settings.push(("REDIS_URL", redis.url()));
+    }
+    let settings: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let named = |name: &'static str| {
+        let mut named = settings.clone();
+        named.push(("INSTANCE_NAME", name));
+        named
+    };
+    let first = spawn_app_with(&named(INSTANCES[0])).await;
+    let mut instances = Vec::new();
+    for name in &INSTANCES[1..] {
+        let other = first
+            .try_instance_on_the_same_database(&named(name))
+            .await
+            .unwrap();
+        instances.push(other);
+    }
+    instances.insert(0, first);
+    let servers: Vec<(&str, std::net::SocketAddr)> = INSTANCES
+        .iter()
+        .zip(&instances)
+        .map(|(name, app)| (*name, app.server.addr))
+        .collect();
+    let haproxy = Haproxy::start(doors, &servers).await;
+    Cluster {
+        _instances: instances,
+        haproxy,
+        _redis: redis,
+    }
+}
+
+/// Per instance: how many answers recognised the browser, and how many found no one.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Tally {
+    recognised: usize,
+    not_recognised: usize,
+}
+
+/// Sends `REQUESTS` requests one after the other, as the `/cluster` page's drill does.
+async fn drill(browser: &Browser) -> BTreeMap<String, Tally> {
+    let mut tallies: BTreeMap<String, Tally> = BTreeMap::new();
+    for _ in 0..REQUESTS {
+        let response = browser.get("/fn/viewer").await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let instance = response.headers()["x-instance"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let viewer: Option<Viewer> = response.json().await.unwrap();
+        let tally = tallies.entry(instance).or_default();
+        if viewer.is_some() {
+            tally.recognised += 1;
+        } else {
+            tally.not_recognised += 1;
+        }
+    }
+    tallies
+}
+
+fn recognised(tallies: &BTreeMap<String, Tally>) -> usize {
+    tallies.values().map(|tally| tally.recognised).sum()
+}
+
+/// Signs a new account up through `door`; returns the browser and the instance it landed on.
+async fn signed_up_through(door: &str, username: &str, mode: &str) -> (Browser, String) {
+    let browser = browser_through(door);
+    let response = browser.sign_up_with(username, mode).await;
+    assert_redirects_to(&response, "/dashboard");
+    let instance = response.headers()["x-instance"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    (browser, instance)
+}
+
+/// The articles' problem: a session kept in one instance's memory is missing on the other two,
+/// and the first of them to answer signs the browser out, even of the instance that had it.
+#[tokio::test]
+async fn memory_sessions_behind_round_robin_are_missing_on_two_instances_of_three() {
+    let cluster = cluster("memory").await;
+    let (browser, home) = signed_up_through(&cluster.haproxy.round_robin, "ana", "session").await;
+
+    let tallies = drill(&browser).await;
+
+    assert_eq!(tallies.len(), 3, "every instance answered: {tallies:?}");
+    for tally in tallies.values() {
+        assert_eq!(tally.recognised + tally.not_recognised, REQUESTS / 3);
+    }
+    for (instance, tally) in &tallies {
+        if *instance != home {
+            assert_eq!(tally.recognised, 0, "{instance} never had the session");
+        }
+    }
+    assert!(recognised(&tallies) <= 1, "{tallies:?}");
+    let again = drill(&browser).await;
+    assert_eq!(recognised(&again), 0, "signed out everywhere: {again:?}");
+}
+
+/// Sticky sessions fix it, until the instance the browser sticks to goes away.
+#[tokio::test]
+async fn memory_sessions_behind_the_sticky_door_hold_until_their_instance_is_taken_out() {
+    let cluster = cluster("memory").await;
+    let (browser, home) = signed_up_through(&cluster.haproxy.sticky, "ana", "session").await;
+
+    let tallies = drill(&browser).await;
+    assert_eq!(
+        tallies,
+        BTreeMap::from([(
+            home.clone(),
+            Tally {
+                recognised: REQUESTS,
+                not_recognised: 0
+            }
+        )])
+    );
+
+    cluster.haproxy.take_out(&home);
+    let tallies = drill(&browser).await;
+    assert!(!tallies.contains_key(&home), "{tallies:?}");
+    assert_eq!(recognised(&tallies), 0, "signed out: {tallies:?}");
+}
+
+/// A shared store: every instance recognises every request, through either door, and an
+/// instance taken out signs nobody out.
+#[tokio::test]
+async fn shared_sessions_are_recognised_on_every_instance_and_survive_one_taken_out() {
+    for store in ["database", "redis"] {
+        let cluster = cluster(store).await;
+        let (browser, home) =
+            signed_up_through(&cluster.haproxy.round_robin, "ana", "session").await;
+
+        let tallies = drill(&browser).await;
+        assert_eq!(tallies.len(), 3, "{store}: {tallies:?}");
+        assert_eq!(recognised(&tallies), REQUESTS, "{store}: {tallies:?}");
+
+        cluster.haproxy.take_out(&home);
+        let tallies = drill(&browser).await;
+        assert_eq!(tallies.len(), 2, "{store}: {tallies:?}");
+        assert_eq!(recognised(&tallies), REQUESTS, "{store}: {tallies:?}");
+    }
+}
+
+/// JWTs need nothing shared per request: every instance verifies the signature with the ring
+/// they share, whatever keeps the cookie sessions.
+#[tokio::test]
+async fn jwt_browsers_are_recognised_on_every_instance_with_memory_sessions() {
+    let cluster = cluster("memory").await;
+    let (browser, _) = signed_up_through(&cluster.haproxy.round_robin, "ana", "jwt").await;
+
+    let tallies = drill(&browser).await;
+
+    assert_eq!(tallies.len(), 3, "{tallies:?}");
+    assert_eq!(recognised(&tallies), REQUESTS, "{tallies:?}");
+}
