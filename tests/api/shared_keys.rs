@@ -14,11 +14,15 @@ fn sealing_key(byte: u8) -> String {
     STANDARD.encode([byte; 32])
 }
 
-/// Two servers of one database, each with a data folder of its own.
+/// Two servers of one database, each with a data folder of its own, under one public URL (as
+/// behind one balancer: their tokens name it as their issuer).
 async fn two_servers() -> (TestApp, TestApp) {
     let sealing = sealing_key(7);
     let a = spawn_app_with(&[("JWT_KEY_ENCRYPTION_KEY", &sealing)]).await;
-    let b = a.try_instance_on_the_same_database(&[]).await.unwrap();
+    let b = a
+        .try_instance_on_the_same_database(&[("PUBLIC_URL", &a.base)])
+        .await
+        .unwrap();
     (a, b)
 }
 
