@@ -144,17 +144,21 @@ pub struct Readiness {
     /// Where cookie sessions are kept, and whether it answers.
     pub session_store: SessionStoreKind,
     pub session_store_up: bool,
+    /// This server is stopping (SIGTERM): it still answers, but wants no new requests.
+    pub draining: bool,
 }
 
-/// Whether the server can serve every request now: 200, or 503 naming what is down (a load
-/// balancer takes the server out of rotation meanwhile).
+/// Whether the server can serve every request now: 200, or 503 naming what is down or that it
+/// is stopping (a load balancer takes the server out of rotation meanwhile).
 async fn readiness(State(state): State<AppState>) -> Response {
     let (database, session_store_up) = state.auth.readiness().await;
+    let draining = state.draining.load(std::sync::atomic::Ordering::Relaxed);
     let readiness = Readiness {
-        ready: database && session_store_up,
+        ready: database && session_store_up && !draining,
         database,
         session_store: state.auth.session_settings().store,
         session_store_up,
+        draining,
     };
     let status = if readiness.ready {
         StatusCode::OK

@@ -72,6 +72,9 @@ pub struct Shared {
     pub metrics: Arc<Metrics>,
     /// The compare page's bursts.
     pub load: Arc<LoadGenerator>,
+    /// Set when the server begins to stop: `/readyz` says so, and a load balancer sends it
+    /// no new requests.
+    pub draining: std::sync::atomic::AtomicBool,
 }
 
 impl AppState {
@@ -140,6 +143,7 @@ impl AppState {
             clock,
             metrics: Arc::new(Metrics::default()),
             load: Arc::default(),
+            draining: Default::default(),
         })))
     }
 

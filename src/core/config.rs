@@ -29,6 +29,8 @@
 //! | `SIGN_IN_FAILURE_WINDOW` | `15m` | how long a failed sign-in counts |
 //! | `REQUEST_HEADER_TIMEOUT` | `10s` | a connection must send its request headers within this |
 //! | `REQUEST_BODY_TIMEOUT` | `10s` | a request must send its body within this, or gets 408 |
+//! | `SHUTDOWN_DRAIN` | `0s` | on SIGTERM, how long `/readyz` answers 503 (`"draining": true`) while the server goes on serving, so that a load balancer stops sending it requests before it stops accepting them |
+//! | `SHUTDOWN_GRACE` | `10s` | then, how long requests in flight may take to finish before their connections are closed |
 //! | `SIGN_UPS_PER_NETWORK` | `10` | accounts one network may create within the window |
 //! | `SIGN_UP_WINDOW` | `1h` | how long a sign-up counts |
 //! | `ACTIVITY_KEEP_ENTRIES` | `1000` | activity-log entries kept per user, newest first |
@@ -87,6 +89,10 @@ pub struct Config {
     /// Seconds a connection has to send its request headers, and a request its body.
     pub request_header_timeout: i64,
     pub request_body_timeout: i64,
+    /// Seconds a stopping server keeps serving while its `/readyz` says it is draining (0: none).
+    pub shutdown_drain: i64,
+    /// Seconds requests in flight at a stop may take to finish.
+    pub shutdown_grace: i64,
     /// How many accounts one network may create, and within how long.
     pub sign_up_limits: SignUpLimits,
     /// Whose word to take on the client's address.
@@ -360,6 +366,23 @@ impl Config {
         };
         let request_header_timeout = duration_var(&lookup, "REQUEST_HEADER_TIMEOUT", "10s")?;
         let request_body_timeout = duration_var(&lookup, "REQUEST_BODY_TIMEOUT", "10s")?;
+        // Zero (no draining) is the default: a lone server has no balancer to wait for.
+        let shutdown_drain = match lookup("SHUTDOWN_DRAIN").as_deref().map(str::trim) {
+            None | Some("0" | "0s" | "") => 0,
+            Some(_) => duration_var(&lookup, "SHUTDOWN_DRAIN", "0s")?,
+        };
+        let shutdown_grace = duration_var(&lookup, "SHUTDOWN_GRACE", "10s")?;
+        for (variable, seconds) in [
+            ("SHUTDOWN_DRAIN", shutdown_drain),
+            ("SHUTDOWN_GRACE", shutdown_grace),
+        ] {
+            if seconds > MAX_SHUTDOWN_WAIT {
+                return Err(ConfigError {
+                    variable,
+                    problem: format!("at most {MAX_SHUTDOWN_WAIT}s: a stop must end"),
+                });
+            }
+        }
         let sign_up_limits = SignUpLimits {
             per_network: count_var(&lookup, "SIGN_UPS_PER_NETWORK", 10)?,
             window: duration_var(&lookup, "SIGN_UP_WINDOW", "1h")?,
@@ -399,6 +422,8 @@ impl Config {
             sign_in_limits,
             request_header_timeout,
             request_body_timeout,
+            shutdown_drain,
+            shutdown_grace,
             sign_up_limits,
             activity_keep_entries: count_var(&lookup, "ACTIVITY_KEEP_ENTRIES", 1000)?,
             activity_keep: duration_var(&lookup, "ACTIVITY_KEEP", "90d")?,
@@ -512,6 +537,9 @@ fn parse_secret(variable: &'static str, text: &str) -> Result<Secret, ConfigErro
 
 /// `90s`, `15m`, `12h`, `14d`, `1h30m` → whole seconds, at least one. A bare number has no
 /// unit and is refused: `14` could mean days as easily as seconds.
+/// The longest a stop may drain, and then wait for requests in flight, in seconds.
+const MAX_SHUTDOWN_WAIT: i64 = 300;
+
 pub fn parse_duration(text: &str) -> Option<i64> {
     let duration = humantime::parse_duration(text.trim()).ok()?;
     i64::try_from(duration.as_secs())

@@ -118,6 +118,7 @@ pub async fn start(
         listener,
         router(state.clone()),
         Duration::from_secs(state.config.request_header_timeout.unsigned_abs()),
+        Duration::from_secs(state.config.shutdown_grace.unsigned_abs()),
         shutdown_signal,
     ));
     Ok(RunningServer {
@@ -138,7 +139,21 @@ impl RunningServer {
         self.state.db.close().await;
     }
 
-    /// Serves until the process gets Ctrl-C or SIGTERM, then stops cleanly.
+    /// The first step of a stop: `/readyz` answers 503 ("draining") while everything else
+    /// is served as before, for `SHUTDOWN_DRAIN`, so that a load balancer checking it sends
+    /// its next requests elsewhere before this server stops accepting them.
+    pub async fn drain(&self) {
+        self.state
+            .draining
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        let drain = self.state.config.shutdown_drain;
+        if drain > 0 {
+            tracing::info!(seconds = drain, "draining: /readyz answers 503");
+            tokio::time::sleep(Duration::from_secs(drain.unsigned_abs())).await;
+        }
+    }
+
+    /// Serves until the process gets Ctrl-C or SIGTERM, then drains and stops cleanly.
     pub async fn run_until_signal(self) {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
@@ -156,6 +171,7 @@ impl RunningServer {
             _ = terminate => {}
         }
         tracing::info!("shutting down");
+        self.drain().await;
         self.stop().await;
     }
 }

@@ -4,7 +4,7 @@
 //! connection (and a task) forever: with enough of them, nobody else gets in (slow loris). Here
 //! every connection must deliver its request headers within `REQUEST_HEADER_TIMEOUT`, or it is
 //! closed; bodies have their own limit in the middleware (`limits.rs`). A stop lets requests in
-//! flight finish, then closes every connection.
+//! flight finish within a bound (`SHUTDOWN_GRACE`), then closes every connection.
 
 use std::{net::SocketAddr, time::Duration};
 
@@ -18,11 +18,13 @@ use hyper_util::{
 use tokio::{net::TcpListener, sync::oneshot};
 use tower::ServiceExt as _;
 
-/// Serves `app` on `listener` until `stop` fires, then drains the connections.
+/// Serves `app` on `listener` until `stop` fires, then lets requests in flight finish for at
+/// most `grace`.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     header_timeout: Duration,
+    grace: Duration,
     stop: oneshot::Receiver<()>,
 ) {
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -65,5 +67,13 @@ pub async fn serve(
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            grace_seconds = grace.as_secs(),
+            "requests still in flight after the grace period: their connections are closed"
+        );
+    }
 }

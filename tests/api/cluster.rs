@@ -3,7 +3,13 @@
 //! A browser signs in through a door, then sends requests through it; each answer names the
 //! instance (`X-Instance`) and whether it recognised the browser.
 
-use std::collections::BTreeMap;
+use std::{
+    collections::BTreeMap,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+    },
+};
 
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use reqwest::StatusCode;
@@ -20,8 +26,7 @@ const INSTANCES: [&str; 3] = ["A", "B", "C"];
 const REQUESTS: usize = 30;
 
 struct Cluster {
-    // Serving while the cluster is.
-    _instances: Vec<TestApp>,
+    instances: Vec<TestApp>,
     haproxy: Haproxy,
     // Kept running while the cluster is.
     _redis: Option<RedisServer>,
@@ -69,7 +74,7 @@ async fn cluster(store: &str) -> Cluster {
         .collect();
     let haproxy = Haproxy::start(doors, &servers).await;
     Cluster {
-        _instances: instances,
+        instances,
         haproxy,
         _redis: redis,
     }
@@ -197,4 +202,82 @@ async fn jwt_browsers_are_recognised_on_every_instance_with_memory_sessions() {
 
     assert_eq!(tallies.len(), 3, "{tallies:?}");
     assert_eq!(recognised(&tallies), REQUESTS, "{tallies:?}");
+}
+
+/// A rolling restart through the round-robin door with a shared store: each instance in turn
+/// drains (its `/readyz` turns 503 and HAProxy stops sending it requests), stops, and starts
+/// again on its address, while a browser keeps sending requests. None is lost, none finds the
+/// browser signed out.
+#[tokio::test]
+async fn a_rolling_restart_under_steady_load_loses_no_request_and_signs_nobody_out() {
+    let mut cluster = cluster("database").await;
+    let (browser, _) = signed_up_through(&cluster.haproxy.round_robin, "ana", "session").await;
+    let load = Load::start(browser);
+
+    for index in 0..INSTANCES.len() {
+        let instance = cluster.instances.remove(index);
+        instance.server.drain().await;
+        cluster.haproxy.wait_until_up(4).await;
+        load.keeps_going().await;
+        let restarted = instance.restart().await;
+        cluster.instances.insert(index, restarted);
+        cluster.haproxy.wait_until_up(6).await;
+        load.keeps_going().await;
+    }
+    let (answered, failed, signed_out) = load.stop().await;
+
+    assert_eq!(failed, Vec::<String>::new(), "lost requests, of {answered}");
+    assert_eq!(signed_out, 0, "signed out, of {answered}");
+}
+
+/// A browser sending requests through a door one after the other until stopped.
+struct Load {
+    answered: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<(usize, Vec<String>, usize)>,
+}
+
+impl Load {
+    fn start(browser: Browser) -> Load {
+        let answered = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let task = tokio::spawn({
+            let (answered, stop) = (Arc::clone(&answered), Arc::clone(&stop));
+            async move {
+                let (mut failed, mut signed_out) = (Vec::new(), 0);
+                while !stop.load(Ordering::Relaxed) {
+                    match browser.client.get(browser.url("/fn/viewer")).send().await {
+                        Ok(response) if response.status() == StatusCode::OK => {
+                            let viewer: Option<Viewer> = response.json().await.unwrap();
+                            signed_out += usize::from(viewer.is_none());
+                        }
+                        Ok(response) => failed.push(response.status().to_string()),
+                        Err(error) => failed.push(error.to_string()),
+                    }
+                    answered.fetch_add(1, Ordering::Relaxed);
+                }
+                (answered.load(Ordering::Relaxed), failed, signed_out)
+            }
+        });
+        Load {
+            answered,
+            stop,
+            task,
+        }
+    }
+
+    /// Waits until ten more requests have been answered (or failed).
+    async fn keeps_going(&self) {
+        let target = self.answered.load(Ordering::Relaxed) + 10;
+        while self.answered.load(Ordering::Relaxed) < target {
+            assert!(!self.task.is_finished(), "the load stopped");
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+    }
+
+    /// Stops it: how many requests were sent, the failures, and how many found no session.
+    async fn stop(self) -> (usize, Vec<String>, usize) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.task.await.unwrap()
+    }
 }

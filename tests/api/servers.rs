@@ -73,3 +73,27 @@ async fn every_response_names_the_instance_that_answered() {
         "the site address by default"
     );
 }
+
+/// The first step of a stop (SIGTERM): `/readyz` turns 503 and says why, so that a balancer
+/// sends new requests elsewhere, while the server keeps answering everything else.
+#[tokio::test]
+async fn a_draining_server_says_so_on_readyz_and_still_serves() {
+    let app = spawn_app().await;
+    let browser = app.signed_in_browser("dana").await;
+    let ready = browser.get("/readyz").await;
+    assert_eq!(ready.status(), StatusCode::OK);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["draining"], false);
+
+    app.server.drain().await;
+
+    let ready = browser.get("/readyz").await;
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(
+        (body["ready"].clone(), body["draining"].clone()),
+        (false.into(), true.into())
+    );
+    assert_eq!(body["database"], true);
+    assert!(browser.viewer().await.is_some(), "still served");
+}

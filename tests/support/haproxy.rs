@@ -80,10 +80,10 @@ impl Haproxy {
         haproxy
     }
 
-    /// Waits until `count` servers (over both doors) are up.
+    /// Waits until exactly `count` servers (over both doors) are up.
     pub async fn wait_until_up(&self, count: usize) {
         let started = Instant::now();
-        while self.servers_up().len() < count {
+        while self.servers_up().len() != count {
             assert!(
                 started.elapsed() < Duration::from_secs(10),
                 "haproxy did not find {count} servers up within 10 s: {:?}",
