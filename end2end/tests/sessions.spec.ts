@@ -32,6 +32,8 @@ test.describe("with JavaScript", () => {
     await expect(page.getByTestId("signed-in-user")).toContainText(name);
     await expect(page.getByTestId("mode")).toHaveText("cookie session");
     await expect(page.getByTestId("cookie-bytes")).toHaveText("33");
+    // The instance that answered: by default its address (INSTANCE_NAME names it otherwise).
+    await expect(page.getByTestId("instance")).toHaveText(/^Answered by server 127\.0\.0\.1:\d+$/);
 
     await headerLink(page, "Devices").click();
     await expect(page).toHaveURL(/\/devices$/);

@@ -249,6 +249,13 @@ pub async fn current_viewer() -> Result<Option<Viewer>, AppError> {
     Ok(recognition.user.map(|user| user.viewer()))
 }
 
+/// The name of the instance answering (`INSTANCE_NAME`): the page header shows it, so that
+/// behind a load balancer each page says which server it came from.
+#[server(prefix = "/fn", endpoint = "instance", input = GetUrl)]
+pub async fn instance_name() -> Result<String, AppError> {
+    Ok(ssr::call()?.state.config.instance_name.clone())
+}
+
 /// Switches this browser to the other mode without asking for the password again: new
 /// credentials of the other kind, and the old ones ended.
 #[server(prefix = "/fn", endpoint = "switch_mode", client = RefreshingClient)]

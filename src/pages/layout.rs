@@ -5,7 +5,7 @@ use leptos_meta::Title;
 use leptos_router::{components::Redirect, hooks::use_location};
 
 use crate::{
-    api::{LogOut, SwitchMode, current_viewer},
+    api::{LogOut, SwitchMode, current_viewer, instance_name},
     error::AppError,
     nav::{login_url, login_url_signed_out},
 };
@@ -20,6 +20,12 @@ pub fn Header() -> impl IntoView {
         move || (location.pathname.get(), switch.version().get()),
         |_| current_viewer(),
     );
+    // Asked again with the viewer: behind a round-robin balancer, each answer may come from
+    // another server.
+    let instance = Resource::new(
+        move || (location.pathname.get(), switch.version().get()),
+        |_| instance_name(),
+    );
     let log_out = ServerAction::<LogOut>::new();
     view! {
         <header class="site-header">
@@ -28,6 +34,25 @@ pub fn Header() -> impl IntoView {
                     <span class="logo" aria-hidden="true">"◐"</span>
                     "ticketbooth"
                 </a>
+                <Transition fallback=|| ()>
+                    {move || {
+                        instance
+                            .get()
+                            .and_then(Result::ok)
+                            .map(|name| {
+                                view! {
+                                    <span
+                                        class="instance-badge"
+                                        data-testid="instance"
+                                        title="The server that answered"
+                                    >
+                                        <span class="visually-hidden">"Answered by server "</span>
+                                        {name}
+                                    </span>
+                                }
+                            })
+                    }}
+                </Transition>
                 <Transition fallback=|| ()>
                     {move || {
                         viewer
