@@ -1,7 +1,7 @@
 # The two commands of the README, and a few for developers.
 # Each installs what it needs first (.ci/setup: idempotent, versions pinned).
 
-.PHONY: run run-release release test setup lint sqlx-prepare screenshots rotate-jwt-key bench bench-http bench-stores bench-scale redis postgres
+.PHONY: run run-release release test setup lint sqlx-prepare screenshots rotate-jwt-key bench bench-http bench-stores bench-scale redis postgres cluster cluster-stop
 
 # Serve the app on http://127.0.0.1:3000, with its SQLite database in ./data.
 run:
@@ -41,6 +41,19 @@ redis:
 	.ci/setup --redis
 	mkdir -p data/redis
 	redis-server --port 6379 --bind 127.0.0.1 --save '' --appendonly $(REDIS_AOF) --dir data/redis
+
+# Three instances (A, B, C) behind HAProxy's two doors, round-robin on :8080 and sticky on
+# :8081, with PostgreSQL and Redis, all in the background, their data in ./data/cluster
+# (.ci/cluster). CLUSTER_STORE=postgres|redis|memory keeps the cookie sessions there;
+# CLUSTER_REDIS_AOF=yes gives Redis its append-only file; CLUSTER_PORT moves the doors.
+cluster:
+	.ci/setup --release
+	.ci/setup --cluster
+	.ci/cluster start
+
+# Ends everything make cluster started, by process id (its data stays in ./data/cluster).
+cluster-stop:
+	.ci/cluster stop
 
 # A PostgreSQL for DATABASE_URL=postgres://… on 127.0.0.1:5432 (Debian's postgresql), in the
 # foreground, its cluster in ./data/postgres. Then, in another terminal:
