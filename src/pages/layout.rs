@@ -30,6 +30,7 @@ pub fn Header() -> impl IntoView {
     view! {
         <header class="site-header">
             <div class="bar">
+                <div class="brand-line">
                 <a class="brand" href="/">
                     <span class="logo" aria-hidden="true">"◐"</span>
                     "ticketbooth"
@@ -53,6 +54,7 @@ pub fn Header() -> impl IntoView {
                             })
                     }}
                 </Transition>
+                </div>
                 <Transition fallback=|| ()>
                     {move || {
                         viewer
