@@ -268,6 +268,17 @@ mod tests {
         }
     }
 
+    /// The connection manager reconnects by itself: the first calls after a restart may still
+    /// find the old connection broken, and start the reconnection.
+    async fn assert_reconnects(store: &RedisSessionStore) {
+        for _ in 0..20 {
+            if store.ping().await.is_ok() {
+                return;
+            }
+        }
+        panic!("the store did not reconnect within 20 calls");
+    }
+
     /// What a restart of Redis itself costs (it was killed, as a crash would): every session
     /// without an append-only file; nothing with one, the devices index and expiry included.
     #[tokio::test]
@@ -282,14 +293,7 @@ mod tests {
             store.create(&mut session).await.unwrap();
 
             redis.restart();
-            let mut reconnected = store.ping().await.is_ok();
-            for _ in 0..20 {
-                if reconnected {
-                    break;
-                }
-                reconnected = store.ping().await.is_ok();
-            }
-            assert!(reconnected, "the store reconnected");
+            assert_reconnects(&store).await;
 
             let loaded = store.load(&session.id).await.unwrap();
             assert_eq!(loaded.is_some(), kept, "append-only: {kept}");
@@ -323,16 +327,7 @@ mod tests {
         assert!(first.ping().await.is_err());
 
         redis.restart();
-        // The connection manager reconnects by itself: the first call after the restart may
-        // still find the old connection broken, and starts the reconnection.
-        let mut answered = first.ping().await.is_ok();
-        for _ in 0..20 {
-            if answered {
-                break;
-            }
-            answered = first.ping().await.is_ok();
-        }
-        assert!(answered, "the store reconnected");
+        assert_reconnects(&first).await;
         first
             .create(&mut record(1, "b", NOW, NOW + 100))
             .await
