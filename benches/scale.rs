@@ -157,6 +157,63 @@ impl Database {
     }
 }
 
+/// A session store, its name, its database (for the SQL stores) and where its bytes are counted.
+type StoreUnderTest<'a> = (
+    &'static str,
+    Arc<dyn SessionBackend>,
+    Option<&'a Database>,
+    Footprint,
+);
+
+/// Where a store's bytes are counted, before and after seeding.
+enum Footprint {
+    /// This process's resident memory.
+    Resident,
+    /// The database's files.
+    Files(Vec<std::path::PathBuf>),
+    /// The sessions table, its indexes and its TOAST table.
+    PostgresSessions(String),
+    /// Redis's `used_memory`.
+    Redis(String),
+}
+
+impl Footprint {
+    async fn bytes(&self) -> u64 {
+        match self {
+            Footprint::Resident => resident_bytes(),
+            Footprint::Files(files) => files
+                .iter()
+                .filter_map(|file| std::fs::metadata(file).ok())
+                .map(|metadata| metadata.len())
+                .sum(),
+            Footprint::PostgresSessions(url) => {
+                let mut connection = PgConnection::connect(url).await.expect("PostgreSQL");
+                let bytes: i64 = sqlx::query_scalar("select pg_total_relation_size('sessions')")
+                    .fetch_one(&mut connection)
+                    .await
+                    .expect("the table's size");
+                bytes.unsigned_abs()
+            }
+            Footprint::Redis(url) => {
+                let client = redis::Client::open(url.as_str()).expect("a Redis URL");
+                let mut connection = client
+                    .get_multiplexed_async_connection()
+                    .await
+                    .expect("Redis");
+                let info: String = redis::cmd("INFO")
+                    .arg("memory")
+                    .query_async(&mut connection)
+                    .await
+                    .expect("INFO");
+                info.lines()
+                    .find_map(|line| line.strip_prefix("used_memory:"))
+                    .and_then(|bytes| bytes.trim().parse().ok())
+                    .expect("used_memory")
+            }
+        }
+    }
+}
+
 struct Measured {
     read: f64,
     list: f64,
@@ -188,18 +245,25 @@ async fn main() {
         println!("(no PostgreSQL: run under .ci/with-postgres, as make bench-scale does)");
     }
 
-    let before = resident_bytes();
     let memory = Arc::new(MemorySessionStore::new(clock.clone()));
-    let mut stores: Vec<(&str, Arc<dyn SessionBackend>, Option<&Database>)> =
-        vec![("memory", memory.clone(), None)];
+    let mut stores: Vec<StoreUnderTest> =
+        vec![("memory", memory.clone(), None, Footprint::Resident)];
     for database in &databases {
         let store = SqlSessionStore::new(database.db.clone(), clock.clone());
-        stores.push((database.name, Arc::new(store), Some(database)));
+        let footprint = match &database.postgres_url {
+            Some(url) => Footprint::PostgresSessions(url.clone()),
+            None => Footprint::Files(vec![
+                data.path().join("scale.db"),
+                data.path().join("scale.db-wal"),
+            ]),
+        };
+        stores.push((database.name, Arc::new(store), Some(database), footprint));
     }
     stores.push((
         "Redis",
         Arc::new(RedisSessionStore::open(&redis.url(), clock.clone()).expect("Redis")),
         None,
+        Footprint::Redis(redis.url()),
     ));
     println!(
         "\n{total} sessions ({} users × {PER_USER})",
@@ -212,11 +276,11 @@ async fn main() {
         );
     }
     println!(
-        "\n| store | read one, at 1 000 | at {total} | × | list a user's 10, at 1 000 | at {total} | × | seeding {total} |"
+        "\n| store | read one, at 1 000 | at {total} | × | list a user's 10, at 1 000 | at {total} | × | seeding {total} | bytes per session |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
-    let mut memory_per_session = 0.0;
-    for (name, store, database) in &stores {
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for (name, store, database, footprint) in &stores {
+        let empty = footprint.bytes().await;
         let firsts = seed(store, 0, SMALL, now).await;
         let small = measure(store, &firsts[0], 1).await;
         let started = Instant::now();
@@ -225,13 +289,10 @@ async fn main() {
         if let Some(database) = database {
             database.settle().await;
         }
-        if *name == "memory" {
-            memory_per_session =
-                (resident_bytes().saturating_sub(before)) as f64 / memory.len() as f64;
-        }
+        let per_session = footprint.bytes().await.saturating_sub(empty) as f64 / total as f64;
         let large = measure(store, &firsts[0], 1).await;
         println!(
-            "| {name} | {:.1} µs | {:.1} µs | {:.2} | {:.1} µs | {:.1} µs | {:.2} | {:.0?} |",
+            "| {name} | {:.1} µs | {:.1} µs | {:.2} | {:.1} µs | {:.1} µs | {:.2} | {:.0?} | {per_session:.0} |",
             small.read,
             large.read,
             large.read / small.read,
@@ -242,8 +303,8 @@ async fn main() {
         );
     }
     println!(
-        "\nthe memory store's resident memory: about {memory_per_session:.0} bytes per session ({:.0} MB at {total})",
-        memory_per_session * total as f64 / 1e6
+        "\nbytes per session: the memory store's resident memory, the SQLite file (and its \
+         write-ahead log), the PostgreSQL table with its indexes, Redis's used memory"
     );
     for database in &databases {
         refresh_tokens(database, total, now).await;
