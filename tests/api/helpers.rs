@@ -287,14 +287,18 @@ impl TestApp {
 
     /// The URL of this server's PostgreSQL database (`None` on SQLite).
     pub fn postgres_url(&self) -> Option<&str> {
-        self.env.get("DATABASE_URL").map(String::as_str)
+        // Another instance on the same SQLite file has its URL in `env` too.
+        self.env
+            .get("DATABASE_URL")
+            .map(String::as_str)
+            .filter(|url| url.starts_with("postgres"))
     }
 
     /// Everything the database holds, as bytes to search: the SQLite files (the database and
     /// its write-ahead log), or a data dump of the PostgreSQL database (`pg_dump`) followed by
     /// its `bytea` values decoded from the dump's hex.
     pub fn stored_data(&self) -> Vec<u8> {
-        if let Some(url) = self.env.get("DATABASE_URL") {
+        if let Some(url) = self.postgres_url() {
             let dump = std::process::Command::new("pg_dump")
                 .args(["--data-only", "--dbname", url])
                 .output()
