@@ -34,7 +34,7 @@ use crate::{
     error::AppError,
     model::{
         ActivityDetail, ActivityKind, DeviceView, Killed, Mode, PasswordChanged, Revocation,
-        RevocationReason, TheftDrillReport,
+        RevocationReason, SessionFootprint, TheftDrillReport,
     },
 };
 pub use accounts::SignInChoice;
@@ -851,6 +851,11 @@ impl Auth {
     /// One bare round trip to the session store (a Redis PING; nothing for memory).
     pub async fn ping_session_store(&self) -> Result<(), AppError> {
         self.session.ping().await
+    }
+
+    /// What the session store spends per session (the compare page).
+    pub async fn session_footprint(&self) -> Result<SessionFootprint, AppError> {
+        self.session.footprint().await
     }
 
     pub fn session_settings(&self) -> SessionSettings {

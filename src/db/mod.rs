@@ -20,7 +20,8 @@ mod sqlite;
 pub use queries::counting_queries;
 pub use rows::{
     ActivityRow, FamilyRow, NewActivity, NewFamily, RoleUpdate, Rotation, RotationOutcome,
-    SessionRow, SessionRowUpdate, SigningKeyRow, TokenRow, UserOverview, UserRecord,
+    SessionRow, SessionRowUpdate, SigningKeyRow, TableFootprint, TokenRow, UserOverview,
+    UserRecord,
 };
 
 use crate::model::{DatabaseKind, RevocationReason};
@@ -252,6 +253,9 @@ delegate! {
     ) -> Result<u64, sqlx::Error>;
     /// The sweeper's query: removes every session that has expired.
     pub async fn delete_expired_sessions(&self, now: i64) -> Result<u64, sqlx::Error>;
+    /// What the `sessions` table holds, expired rows included: its rows, and the bytes it
+    /// and its indexes take in the database's files.
+    pub async fn sessions_footprint(&self) -> Result<TableFootprint, sqlx::Error>;
     /// Remembers why the session with `id_hash` was ended, until it would have expired.
     pub async fn remember_ended_session(
         &self,

@@ -67,6 +67,13 @@ pub struct SessionRow {
     pub remembered: bool,
 }
 
+/// A table's rows and the bytes it and its indexes take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TableFootprint {
+    pub rows: i64,
+    pub bytes: i64,
+}
+
 /// What a later save may change in a session: never its owner, its ID or its device.
 #[derive(Clone, Debug)]
 pub struct SessionRowUpdate<'a> {

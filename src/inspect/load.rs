@@ -154,6 +154,7 @@ async fn burst(
             }
         }
         metrics.set_floors(floors::measure(auth, db, user, &devices.jwt, &devices.session).await?);
+        metrics.set_session_footprint(auth.session_footprint().await?);
         kill_drill(auth, metrics, user, &client).await
     }
     .await;
@@ -255,6 +256,7 @@ pub fn comparison(auth: &Auth, metrics: &Metrics) -> Comparison {
     Comparison {
         columns,
         floors: metrics.floors(),
+        session_footprint: metrics.session_footprint(),
         revocation: jwt.revocation,
         session_store: store,
         access_ttl: jwt.access_ttl,

@@ -21,7 +21,7 @@ use crate::{
     core::{client::ClientInfo, sync::lock},
     db::counting_queries,
     error::AppError,
-    model::{Column, Floors, KillEffect, RecognitionCost, Revocation},
+    model::{Column, Floors, KillEffect, RecognitionCost, Revocation, SessionFootprint},
 };
 
 /// Measurements kept per column.
@@ -145,6 +145,8 @@ pub struct Metrics {
     kill_effects: Mutex<HashMap<Column, KillEffect>>,
     /// What the last burst measured of each way's floor.
     floors: Mutex<Option<Floors>>,
+    /// What the last burst measured of the session store's bytes per session.
+    session_footprint: Mutex<Option<SessionFootprint>>,
 }
 
 /// The nearest-rank percentile `p` (0 < p ≤ 1) of sorted values.
@@ -164,6 +166,7 @@ impl Metrics {
         }
         lock(&self.kill_effects).clear();
         *lock(&self.floors) = None;
+        *lock(&self.session_footprint) = None;
     }
 
     fn ring(&self, column: Column) -> &Ring {
@@ -214,6 +217,14 @@ impl Metrics {
 
     pub fn floors(&self) -> Option<Floors> {
         *lock(&self.floors)
+    }
+
+    pub fn set_session_footprint(&self, footprint: SessionFootprint) {
+        *lock(&self.session_footprint) = Some(footprint);
+    }
+
+    pub fn session_footprint(&self) -> Option<SessionFootprint> {
+        *lock(&self.session_footprint)
     }
 }
 

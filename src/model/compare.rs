@@ -126,12 +126,29 @@ pub struct Floors {
     pub argon2_micros: f64,
 }
 
+/// What the session store spends on each session, as the store itself counts it (the last
+/// burst asked it): the articles' "the desk fills up", in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionFootprint {
+    /// Bytes per session, what the store's indexes cost included.
+    pub bytes_per_session: u64,
+    /// How many sessions the store holds, when it can count them cheaply (Redis cannot
+    /// without walking every key).
+    pub sessions: Option<u64>,
+    /// How many sessions the figure was measured over: all of them for the SQL table's size,
+    /// a sample for memory and Redis.
+    pub measured_over: u64,
+}
+
 /// The compare page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Comparison {
     pub columns: Vec<CostColumn>,
     /// `None` until a burst measured them.
     pub floors: Option<Floors>,
+    /// `None` until a burst measured it.
+    #[serde(default)]
+    pub session_footprint: Option<SessionFootprint>,
     /// This server's revocation setting and session store.
     pub revocation: Revocation,
     pub session_store: SessionStoreKind,

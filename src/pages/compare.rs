@@ -7,8 +7,8 @@ use super::form::{FormError, last_error};
 use crate::{
     api::{GenerateLoad, compare},
     model::{
-        Column, Comparison, CostColumn, Floors, KillEffect, MAX_BURST, MemoryUse, SessionStoreKind,
-        describe_seconds,
+        Column, Comparison, CostColumn, Floors, KillEffect, MAX_BURST, MemoryUse, SessionFootprint,
+        SessionStoreKind, describe_seconds,
     },
 };
 
@@ -77,12 +77,13 @@ fn Figures(comparison: Comparison) -> impl IntoView {
     let Comparison {
         columns,
         floors,
+        session_footprint,
         revocation,
         session_store,
         access_ttl,
     } = comparison;
     let access_ttl = describe_seconds(access_ttl);
-    let row = |label: &'static str, test_id: &'static str, cell: fn(&CostColumn) -> String| {
+    let row = |label: &'static str, test_id: &'static str, cell: &dyn Fn(&CostColumn) -> String| {
         let cells = columns
             .iter()
             .map(|column| {
@@ -120,37 +121,30 @@ fn Figures(comparison: Comparison) -> impl IntoView {
                         </tr>
                     </thead>
                     <tbody>
-                        {row("Requests measured", "row-requests", |c| c.requests.to_string())}
-                        {row("Median", "row-median", |c| micros(c.requests, c.median_micros))}
-                        {row("p99", "row-p99", |c| micros(c.requests, c.p99_micros))}
+                        {row("Requests measured", "row-requests", &|c| c.requests.to_string())}
+                        {row("Median", "row-median", &|c| micros(c.requests, c.median_micros))}
+                        {row("p99", "row-p99", &|c| micros(c.requests, c.p99_micros))}
                         {row(
                             "Database queries per request",
                             "row-queries",
-                            |c| per_request(c.requests, c.queries_per_request, ""),
+                            &|c| per_request(c.requests, c.queries_per_request, ""),
                         )}
                         {row(
                             "Credentials per request",
                             "row-bytes",
-                            |c| per_request(c.requests, c.bytes_per_request, " bytes"),
+                            &|c| per_request(c.requests, c.bytes_per_request, " bytes"),
                         )}
-                        <tr data-testid="row-floor">
-                            <th scope="row">"Its floor on this server"</th>
-                            {columns
-                                .iter()
-                                .map(|column| {
-                                    view! {
-                                        <td>
-                                            <span class="fact-label">{column.column.label()}</span>
-                                            <span data-column=column.column.key()>
-                                                {floor(column.column, floors, session_store)}
-                                            </span>
-                                        </td>
-                                    }
-                                })
-                                .collect_view()}
-                        </tr>
-                        {row("A kill takes effect", "row-kill", |c| kill_effect(c.kill_takes_effect))}
-                        {row("Server memory it needs", "row-memory", |c| memory(c.memory))}
+                        {row(
+                            "Its floor on this server",
+                            "row-floor",
+                            &|c| floor(c.column, floors, session_store),
+                        )}
+                        {row("A kill takes effect", "row-kill", &|c| kill_effect(c.kill_takes_effect))}
+                        {row(
+                            "Server memory it needs",
+                            "row-memory",
+                            &|c| memory(c.memory, session_store, session_footprint),
+                        )}
                     </tbody>
                 </table>
             </div>
@@ -223,18 +217,72 @@ fn kill_effect(effect: Option<KillEffect>) -> String {
     }
 }
 
-fn memory(memory: MemoryUse) -> String {
+/// What the column keeps, and for the cookie session what each session costs where it is kept.
+fn memory(
+    memory: MemoryUse,
+    store: SessionStoreKind,
+    footprint: Option<SessionFootprint>,
+) -> String {
+    let each = || bytes_per_session(store, footprint);
     match memory {
         MemoryUse::Nothing => "none".to_owned(),
-        MemoryUse::SessionRows => "none: sessions are rows in the database".to_owned(),
-        MemoryUse::EverySession => "every live session".to_owned(),
-        MemoryUse::SharedStore => "none: sessions are in Redis".to_owned(),
+        MemoryUse::SessionRows => format!("none: sessions are rows in the database; {}", each()),
+        MemoryUse::EverySession => format!("every live session: {}", each()),
+        MemoryUse::SharedStore => format!("none here: sessions are in Redis; {}", each()),
         MemoryUse::Denylist { entries: 1, bytes } => {
             format!("1 revoked token id, about {bytes} bytes")
         }
         MemoryUse::Denylist { entries, bytes } => {
             format!("{entries} revoked token ids, about {bytes} bytes")
         }
+    }
+}
+
+/// What the store spends per session, as it counted itself at the last burst.
+fn bytes_per_session(store: SessionStoreKind, footprint: Option<SessionFootprint>) -> String {
+    let Some(SessionFootprint {
+        bytes_per_session: bytes,
+        sessions,
+        measured_over,
+    }) = footprint
+    else {
+        return "bytes per session not measured yet: generate load".to_owned();
+    };
+    if measured_over == 0 {
+        return "no session to measure".to_owned();
+    }
+    let over = match sessions {
+        Some(all) if all == measured_over => format!("all {all}"),
+        Some(all) => format!("a sample of {measured_over} of {all}"),
+        None => format!("a sample of {measured_over}"),
+    };
+    match store {
+        SessionStoreKind::Memory => format!(
+            "about {bytes} bytes each (estimated over {over}); a million sessions would take \
+             about {} of this server's memory",
+            describe_bytes(bytes.saturating_mul(1_000_000))
+        ),
+        SessionStoreKind::Sqlite => {
+            format!("{bytes} bytes each in use in the file's pages, the indexes included ({over})")
+        }
+        SessionStoreKind::Postgres => format!(
+            "{bytes} bytes each on disk, the indexes included ({over}); PostgreSQL counts whole \
+             8 KB pages, so a few sessions look costly"
+        ),
+        SessionStoreKind::Redis => {
+            format!("about {bytes} bytes each of Redis's memory, its user index included ({over})")
+        }
+    }
+}
+
+/// `bytes` in the largest unit that keeps a number of one digit or more.
+fn describe_bytes(bytes: u64) -> String {
+    let bytes = bytes as f64;
+    match bytes {
+        b if b >= 1e9 => format!("{:.1} GB", b / 1e9),
+        b if b >= 1e6 => format!("{:.0} MB", b / 1e6),
+        b if b >= 1e3 => format!("{:.0} KB", b / 1e3),
+        b => format!("{b:.0} bytes"),
     }
 }
 

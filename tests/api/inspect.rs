@@ -455,8 +455,16 @@ async fn a_burst_fills_every_column_and_the_kill_drill_measures_each_setting() {
     };
     assert!(read > 0.0);
     assert!(floors.argon2_micros > 100.0 * floors.jwt_decode_micros.max(read));
+    // What a session costs the store, as it counted itself during the burst: the browser's
+    // own session and the load generator's were there.
+    let footprint = comparison
+        .session_footprint
+        .expect("the burst measured the store");
+    assert!(footprint.measured_over >= 2, "{footprint:?}");
+    assert!(footprint.bytes_per_session > 100, "{footprint:?}");
     let page = browser.get("/compare").await.text().await.unwrap();
     assert!(page.contains(read_named) && page.contains("decode alone"));
+    assert!(page.contains(&format!("{} bytes each", footprint.bytes_per_session)));
     assert!(page.contains("one argon2id verification"));
     // The load generator's devices are gone again.
     let devices = browser.devices().await;

@@ -44,7 +44,9 @@ use crate::{
     },
     db::{Db, SessionRow, UserRecord},
     error::AppError,
-    model::{Killed, Lifetimes, Mode, Revocation, RevocationReason, SessionStoreKind},
+    model::{
+        Killed, Lifetimes, Mode, Revocation, RevocationReason, SessionFootprint, SessionStoreKind,
+    },
 };
 use state::{SessionState, hash_session_id};
 use store::SessionBackend;
@@ -204,6 +206,11 @@ impl SessionMode {
     /// Whether the store answers now.
     pub async fn ping(&self) -> Result<(), AppError> {
         Ok(self.store.ping().await?)
+    }
+
+    /// What the store spends per session, as it counts itself.
+    pub async fn footprint(&self) -> Result<SessionFootprint, AppError> {
+        Ok(self.store.footprint().await?)
     }
 
     /// Rewrites the role every live session of `user_id` carries; returns how many.

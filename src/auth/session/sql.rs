@@ -15,7 +15,7 @@ use super::{
 use crate::{
     core::clock::Clock,
     db::{Db, SessionRow, SessionRowUpdate},
-    model::SessionStoreKind,
+    model::{SessionFootprint, SessionStoreKind},
 };
 
 /// The drawer: sessions in the `sessions` table.
@@ -135,5 +135,15 @@ impl SessionBackend for SqlSessionStore {
             .set_role_in_sessions_of_user(user_id, ROLE_PATH, role, self.clock.now())
             .await
             .map_err(backend)
+    }
+
+    async fn footprint(&self) -> Result<SessionFootprint> {
+        let table = self.db.sessions_footprint().await.map_err(backend)?;
+        let rows = table.rows.unsigned_abs();
+        Ok(SessionFootprint {
+            bytes_per_session: table.bytes.unsigned_abs().checked_div(rows).unwrap_or(0),
+            sessions: Some(rows),
+            measured_over: rows,
+        })
     }
 }

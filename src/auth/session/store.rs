@@ -21,7 +21,11 @@ use tower_sessions::{
 #[cfg(doc)]
 use super::state::SessionState;
 use super::state::entry_of;
-use crate::{db::SessionRow, error::STORE_UNAVAILABLE, model::SessionStoreKind};
+use crate::{
+    db::SessionRow,
+    error::STORE_UNAVAILABLE,
+    model::{SessionFootprint, SessionStoreKind},
+};
 
 /// A session store that can also answer the devices page. Every read ignores expired sessions.
 #[async_trait]
@@ -49,6 +53,9 @@ pub trait SessionBackend: SessionStore {
 
     /// Whether the store answers now (`/readyz`).
     async fn ping(&self) -> Result<()>;
+
+    /// What the store spends per session, as it counts itself (the compare page).
+    async fn footprint(&self) -> Result<SessionFootprint>;
 }
 
 /// The error for a store that cannot be reached (Redis down), `cause` kept for the log: the
@@ -265,6 +272,41 @@ mod tests {
             let now = store.load(&session.id).await.unwrap().unwrap();
             assert_eq!(role(now), "admin", "{:?}", store.kind());
             assert_eq!(store.live_sessions_of_user(2).await.unwrap().len(), 1);
+        }
+    }
+
+    /// Each store counts what a session costs it: over every session it holds (or a sample
+    /// of them), and more when sessions carry more.
+    #[tokio::test]
+    async fn every_store_counts_what_its_sessions_cost_it() {
+        let (_kept, stores) = stores().await;
+        // Random, so that PostgreSQL's compression of large values cannot shrink it.
+        let padding = crate::core::ids::hex(&crate::core::ids::random_bytes(5_000));
+        for store in stores {
+            let kind = store.kind();
+            for device in 0..10 {
+                let mut light = record(1, &format!("light{device}"), NOW, NOW + 100);
+                store.create(&mut light).await.unwrap();
+            }
+            let light = store.footprint().await.unwrap();
+            assert_eq!(light.measured_over, 10, "{kind:?}");
+            assert!(matches!(light.sessions, Some(10) | None), "{kind:?}");
+            assert!(light.bytes_per_session > 200, "{kind:?}: {light:?}");
+
+            store.delete_sessions_of_user_except(1, None).await.unwrap();
+            for device in 0..10 {
+                let mut heavy = record(1, &format!("heavy{device}"), NOW, NOW + 100);
+                heavy
+                    .data
+                    .insert("padding".into(), serde_json::Value::String(padding.clone()));
+                store.create(&mut heavy).await.unwrap();
+            }
+            let heavy = store.footprint().await.unwrap();
+            assert_eq!(heavy.measured_over, 10, "{kind:?}");
+            assert!(
+                heavy.bytes_per_session >= light.bytes_per_session + 9_000,
+                "{kind:?}: {light:?}, then {heavy:?}"
+            );
         }
     }
 

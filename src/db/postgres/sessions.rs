@@ -4,7 +4,7 @@
 use super::Postgres;
 use crate::db::{
     is_unique_violation,
-    rows::{SessionRow, SessionRowUpdate},
+    rows::{SessionRow, SessionRowUpdate, TableFootprint},
 };
 
 impl Postgres {
@@ -181,6 +181,17 @@ impl Postgres {
             .execute(self.pool())
             .await?;
         Ok(result.rows_affected())
+    }
+
+    pub async fn sessions_footprint(&self) -> Result<TableFootprint, sqlx::Error> {
+        // The table, its indexes and its TOAST table.
+        sqlx::query_as!(
+            TableFootprint,
+            r#"select count(*) as "rows!", pg_total_relation_size('sessions') as "bytes!"
+               from sessions"#
+        )
+        .fetch_one(self.pool())
+        .await
     }
 
     pub async fn remember_ended_session(

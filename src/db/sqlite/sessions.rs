@@ -6,7 +6,7 @@
 use super::Sqlite;
 use crate::db::{
     is_unique_violation,
-    rows::{SessionRow, SessionRowUpdate},
+    rows::{SessionRow, SessionRowUpdate, TableFootprint},
 };
 
 impl Sqlite {
@@ -180,6 +180,22 @@ impl Sqlite {
             .execute(self.pool())
             .await?;
         Ok(result.rows_affected())
+    }
+
+    pub async fn sessions_footprint(&self) -> Result<TableFootprint, sqlx::Error> {
+        // `dbstat` (compiled into the bundled SQLite) reads the pages of the table and of each
+        // of its indexes: the bytes in use in them, so that a few sessions are not charged a
+        // whole page each.
+        sqlx::query_as!(
+            TableFootprint,
+            r#"select
+                   (select count(*) from sessions) as "rows!: i64",
+                   (select coalesce(sum(pgsize - unused), 0) from dbstat
+                     where name in (select name from sqlite_schema where tbl_name = 'sessions'))
+                   as "bytes!: i64""#
+        )
+        .fetch_one(self.pool())
+        .await
     }
 
     pub async fn remember_ended_session(
