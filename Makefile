@@ -1,7 +1,7 @@
 # The two commands of the README, and a few for developers.
 # Each installs what it needs first (.ci/setup: idempotent, versions pinned).
 
-.PHONY: run run-release release test setup lint sqlx-prepare screenshots rotate-jwt-key bench bench-http bench-stores bench-scale redis postgres cluster cluster-stop
+.PHONY: run run-release release test setup lint sqlx-prepare screenshots rotate-jwt-key bench bench-http bench-stores bench-scale redis postgres cluster cluster-stop cluster-admin
 
 # Serve the app on http://127.0.0.1:3000, with its SQLite database in ./data.
 run:
@@ -54,6 +54,10 @@ cluster:
 # Ends everything make cluster started, by process id (its data stays in ./data/cluster).
 cluster-stop:
 	.ci/cluster stop
+
+# Make an account of the running cluster an administrator: make cluster-admin NAME=alice
+cluster-admin:
+	.ci/cluster admin "$(NAME)"
 
 # A PostgreSQL for DATABASE_URL=postgres://… on 127.0.0.1:5432 (Debian's postgresql), in the
 # foreground, its cluster in ./data/postgres. Then, in another terminal:

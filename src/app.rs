@@ -13,6 +13,7 @@ use crate::pages::{
     account::AccountPage,
     activity::ActivityLogPage,
     admin::{AdminPage, AdminUserPage},
+    cluster::ClusterPage,
     compare::ComparePage,
     dashboard::DashboardPage,
     devices::DevicesPage,
@@ -72,6 +73,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/dashboard") view=DashboardPage ssr=SsrMode::Async />
                     <Route path=path!("/devices") view=DevicesPage ssr=SsrMode::Async />
                     <Route path=path!("/compare") view=ComparePage ssr=SsrMode::Async />
+                    <Route path=path!("/cluster") view=ClusterPage ssr=SsrMode::Async />
                     <Route path=path!("/playground") view=PlaygroundPage ssr=SsrMode::Async />
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async />
                     <Route path=path!("/activity") view=ActivityLogPage ssr=SsrMode::Async />

@@ -97,6 +97,9 @@ pub enum AppError {
          store. Nobody was signed out; try again in a few seconds."
     )]
     StoreUnavailable,
+    /// The load balancer's runtime API (`HAPROXY_SOCKET`) did not answer, or refused.
+    #[error("The load balancer did not answer; nothing was changed. Try again in a moment.")]
+    BalancerUnavailable,
     /// A request the server could not read (malformed arguments, wrong types).
     #[error("Bad request: {reason}")]
     BadRequest { reason: String },
@@ -129,7 +132,7 @@ impl AppError {
             AppError::TooManyAttempts { .. }
             | AppError::TooManyRequests { .. }
             | AppError::TooManySignUps { .. } => 429,
-            AppError::Busy | AppError::StoreUnavailable => 503,
+            AppError::Busy | AppError::StoreUnavailable | AppError::BalancerUnavailable => 503,
             AppError::BadRequest { .. } | AppError::InvalidRequest { .. } => 400,
             AppError::Network { .. } | AppError::Internal => 500,
         }
@@ -314,6 +317,8 @@ mod ssr {
                 AppError::Busy => 1,
                 // The connection manager tries again at the next request.
                 AppError::StoreUnavailable => super::STORE_RETRY_AFTER,
+                // A load balancer restarting answers again within seconds.
+                AppError::BalancerUnavailable => 2,
                 _ => return,
             };
             headers.insert(RETRY_AFTER, HeaderValue::from(retry_after));

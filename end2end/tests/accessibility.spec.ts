@@ -8,19 +8,11 @@ import {
   overflowing,
   signUpWith,
   uniqueName,
+  SIGNED_IN_PAGES,
   violations,
 } from "./helpers";
 
-const SIGNED_OUT_PAGES = ["/", "/login", "/signup", "/compare", "/no-such-page"];
-const SIGNED_IN_PAGES = [
-  "/",
-  "/dashboard",
-  "/devices",
-  "/compare",
-  "/playground",
-  "/account",
-  "/activity",
-];
+const SIGNED_OUT_PAGES = ["/", "/login", "/signup", "/compare", "/cluster", "/no-such-page"];
 const PHONE = { width: 360, height: 740 };
 
 /** Tabs through the page; every element that takes the focus must draw an outline. */

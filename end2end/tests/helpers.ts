@@ -3,6 +3,18 @@ import { expect, type Page } from "@playwright/test";
 
 export const PASSWORD = "correct horse battery staple";
 
+/** Every page a signed-in user reaches from the header. */
+export const SIGNED_IN_PAGES = [
+  "/",
+  "/dashboard",
+  "/devices",
+  "/compare",
+  "/cluster",
+  "/playground",
+  "/account",
+  "/activity",
+];
+
 /** A username no other test of this run uses (3–32 characters of a-z 0-9 _ . -). */
 export function uniqueName(prefix: string): string {
   const suffix = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;

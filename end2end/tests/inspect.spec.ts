@@ -18,7 +18,7 @@ test.describe("the inspector", () => {
     );
   });
 
-  test("a JWT shows its three parts, its claims and a live countdown", async ({ page }) => {
+  test("a JWT shows its three parts, its claims and a live countdown @release", async ({ page }) => {
     await signUpWith(page, uniqueName("cnt"), "jwt");
     await hydrated(page);
 
@@ -97,5 +97,37 @@ test.describe("the compare page", () => {
       "decode alone",
     );
     await expect(page.getByTestId("argon2")).toContainText(/took \d+ ms/);
+    // What a session costs where it is kept, counted by the store itself.
+    await expect(page.getByTestId("row-memory").locator('[data-column="session"]')).toContainText(
+      onPostgres ? /\d+ bytes each on disk/ : /\d+ bytes each in use in the file's pages/,
+    );
+  });
+});
+
+test.describe("the cluster page", () => {
+  test("a lone server's drill: every request answered by it, and recognised @release", async ({ page }) => {
+    await signUpWith(page, uniqueName("clu"), "session");
+    await page.goto("/cluster");
+    await expect(page.getByTestId("balancer-none")).toBeVisible();
+    await expect(page.getByTestId("cluster-where")).toContainText("directly");
+    await hydrated(page);
+
+    await page.getByLabel("Requests").fill("12");
+    await page.getByTestId("run-drill").click();
+
+    const rows = page.getByTestId("drill-result").locator("tbody tr");
+    await expect(rows).toHaveCount(1);
+    await expect(rows.first().getByTestId("drill-recognised")).toHaveText("12");
+    await expect(rows.first().getByTestId("drill-not-recognised")).toHaveText("0");
+    await expect(page.getByTestId("drill-after")).toHaveText(/still signed in/);
+  });
+
+  test("a browser with no session is recognised nowhere", async ({ page }) => {
+    await page.goto("/cluster");
+    await hydrated(page);
+    await page.getByLabel("Requests").fill("3");
+    await page.getByTestId("run-drill").click();
+    await expect(page.getByTestId("drill-result").getByTestId("drill-not-recognised")).toHaveText("3");
+    await expect(page.getByTestId("drill-after")).toHaveText(/signed out/);
   });
 });

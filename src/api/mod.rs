@@ -22,9 +22,10 @@ use client::RefreshingClient;
 use crate::{
     error::AppError,
     model::{
-        AccountView, ActivityPage, AdminUserRow, AdminUserView, Comparison, DevicePolicy,
-        DeviceView, Killed, Mode, PasswordChanged, RecognitionReport, RememberTerms, RoleChange,
-        SessionProbe, SignatureEdit, TheftDrillReport, TokenParts, TokenPreset, Verdict, Viewer,
+        AccountView, ActivityPage, AdminUserRow, AdminUserView, ClusterView, Comparison,
+        DevicePolicy, DeviceView, Killed, Mode, PasswordChanged, ProbeAnswer, RecognitionReport,
+        RememberTerms, RoleChange, SessionProbe, SignatureEdit, TheftDrillReport, TokenParts,
+        TokenPreset, Verdict, Viewer,
     },
 };
 
@@ -100,6 +101,20 @@ mod ssr {
         /// function that issues credentials or changes state asks for.
         pub async fn live_user(&self) -> Result<LiveUser, AppError> {
             self.state.auth.confirm_live(self.user()?).await
+        }
+
+        /// The door of the load balancer the request came through, as HAProxy names it in
+        /// `X-Ticketbooth-Door` (a plain name, or nothing).
+        pub fn door(&self) -> Option<String> {
+            let door = self
+                .parts
+                .headers
+                .get("x-ticketbooth-door")?
+                .to_str()
+                .ok()?;
+            let is_plain = (1..=32).contains(&door.len())
+                && door.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+            is_plain.then(|| door.to_owned())
         }
 
         pub fn cost(&self) -> Result<RecognitionCost, AppError> {
@@ -455,6 +470,57 @@ pub async fn admin_set_role(user: i64, role: String) -> Result<RoleChange, AppEr
         .auth
         .admin_set_role(&current, call.client()?, user, &role)
         .await
+}
+
+/// The cluster page: the instance answering, the door the request came through, and every
+/// instance behind the load balancer.
+#[server(prefix = "/fn", endpoint = "cluster", input = GetUrl, client = RefreshingClient)]
+pub async fn cluster() -> Result<ClusterView, AppError> {
+    let call = ssr::call()?;
+    let current = call.recognition().user;
+    crate::inspect::cluster::view(
+        &call.state.config,
+        &call.state.auth,
+        current.as_ref(),
+        call.door(),
+    )
+    .await
+}
+
+/// One request of the cluster page's drill: which instance answered, and whether it
+/// recognised this browser. An expired access token is an error, as for [`current_viewer`], so
+/// that the browser refreshes it and asks again.
+#[server(prefix = "/fn", endpoint = "drill_probe", input = GetUrl, client = RefreshingClient)]
+pub async fn drill_probe() -> Result<ProbeAnswer, AppError> {
+    let call = ssr::call()?;
+    let recognition = call.recognition();
+    if recognition.is_refreshable() {
+        return Err(recognition
+            .into_user()
+            .err()
+            .unwrap_or(AppError::Unauthenticated));
+    }
+    Ok(ProbeAnswer {
+        instance: call.state.config.instance_name.clone(),
+        recognised: recognition.user.is_some(),
+        micros: call.cost()?.micros,
+    })
+}
+
+/// Takes `instance` out of every door of the load balancer (`taken_out`), or puts it back: an
+/// administrator's drill. 404 for anyone else.
+#[server(prefix = "/fn", endpoint = "set_instance_taken_out", client = RefreshingClient)]
+pub async fn set_instance_taken_out(instance: String, taken_out: bool) -> Result<(), AppError> {
+    let call = ssr::call()?;
+    let current = call.live_user().await?;
+    crate::inspect::cluster::set_taken_out(
+        &call.state.config,
+        &call.state.auth,
+        &current,
+        &instance,
+        taken_out,
+    )
+    .await
 }
 
 /// Live figures of what recognising a request costs, per mode and revocation setting.

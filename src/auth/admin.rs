@@ -40,6 +40,15 @@ impl Auth {
         }
     }
 
+    /// Whether `current` is an administrator now (the database's word, not the request's).
+    pub async fn is_admin(&self, current: &CurrentUser) -> Result<bool, AppError> {
+        match self.admin_name(current).await {
+            Ok(_) => Ok(true),
+            Err(AppError::NotFound) => Ok(false),
+            Err(other) => Err(other),
+        }
+    }
+
     pub async fn admin_users(&self, current: &CurrentUser) -> Result<Vec<AdminUserRow>, AppError> {
         self.admin_name(current).await?;
         let now = self.clock.now();

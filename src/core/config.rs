@@ -36,6 +36,7 @@
 //! | `ACTIVITY_KEEP_ENTRIES` | `1000` | activity-log entries kept per user, newest first |
 //! | `ACTIVITY_KEEP` | `90d` | how long an activity-log entry is kept |
 //! | `TRUSTED_PROXIES` | none | proxies (addresses, CIDR blocks) whose `X-Forwarded-For` is believed |
+//! | `HAPROXY_SOCKET` | none | the admin socket of the HAProxy in front of the instances: `/cluster` shows which instances each door sends requests to, and lets an administrator take one out and put it back |
 //!
 //! Durations are numbers with units: `30s`, `15m`, `12h`, `14d`, `1h30m`. A value that cannot be read stops
 //! the server with a message naming the variable.
@@ -97,6 +98,8 @@ pub struct Config {
     pub sign_up_limits: SignUpLimits,
     /// Whose word to take on the client's address.
     pub trusted_proxies: TrustedProxies,
+    /// The runtime API of the HAProxy in front of the instances, if there is one.
+    pub haproxy_socket: Option<PathBuf>,
     /// Activity-log entries kept per user, and for how many seconds.
     pub activity_keep_entries: usize,
     pub activity_keep: i64,
@@ -428,6 +431,9 @@ impl Config {
             activity_keep_entries: count_var(&lookup, "ACTIVITY_KEEP_ENTRIES", 1000)?,
             activity_keep: duration_var(&lookup, "ACTIVITY_KEEP", "90d")?,
             trusted_proxies,
+            haproxy_socket: lookup("HAPROXY_SOCKET")
+                .filter(|path| !path.trim().is_empty())
+                .map(PathBuf::from),
         })
     }
 

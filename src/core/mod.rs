@@ -2,6 +2,7 @@
 //! configuration (every setting, read once), who is on the other end of a request, random ids
 //! and hashes, and a lock that survives a panic. It imports nothing from the crate.
 
+pub mod balancer;
 pub mod client;
 pub mod clock;
 pub mod config;

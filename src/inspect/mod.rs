@@ -4,6 +4,7 @@
 //! dashboard's account of a request ([`explain`]). Everything here goes through `auth`'s public
 //! API with values it builds; nothing here builds a request.
 
+pub mod cluster;
 pub mod explain;
 pub mod floors;
 pub mod load;

@@ -2,6 +2,7 @@
 //! have them: the server fills them in, the pages show them.
 
 mod activity;
+mod cluster;
 mod compare;
 mod dashboard;
 mod devices;
@@ -11,6 +12,7 @@ mod playground;
 mod time;
 
 pub use activity::*;
+pub use cluster::*;
 pub use compare::*;
 pub use dashboard::*;
 pub use devices::*;

@@ -67,6 +67,7 @@ pub fn Header() -> impl IntoView {
                                             <a href="/dashboard">"Dashboard"</a>
                                             <a href="/devices">"Devices"</a>
                                             <a href="/compare">"Compare"</a>
+                                            <a href="/cluster">"Cluster"</a>
                                             <a href="/playground">"Playground"</a>
                                             <a href="/account">"Account"</a>
                                             {viewer

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod activity;
 pub mod admin;
+pub mod cluster;
 pub mod compare;
 pub mod dashboard;
 pub mod devices;

@@ -13,7 +13,7 @@ use std::{
 
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use reqwest::StatusCode;
-use ticketbooth::model::Viewer;
+use ticketbooth::model::{Balancer, ClusterView, ProbeAnswer, ServerState, Viewer};
 
 use crate::{
     haproxy::{Doors, Haproxy},
@@ -47,6 +47,7 @@ async fn cluster(store: &str) -> Cluster {
         ("SESSION_STORE", store.to_owned()),
         ("JWT_KEY_ENCRYPTION_KEY", sealing),
         ("PUBLIC_URL", doors.round_robin()),
+        ("HAPROXY_SOCKET", doors.admin_socket().display().to_string()),
     ];
     if let Some(redis) = &redis {
         settings.push(("REDIS_URL", redis.url()));
@@ -191,6 +192,94 @@ async fn shared_sessions_are_recognised_on_every_instance_and_survive_one_taken_
     }
 }
 
+/// The cluster page sees what HAProxy does with each instance, and an administrator takes one
+/// out and puts it back from there; anyone else is told there is nothing (404) and changes
+/// nothing, and a name HAProxy does not know is a field error.
+#[tokio::test]
+async fn an_administrator_takes_an_instance_out_of_both_doors_and_puts_it_back() {
+    let cluster = cluster("database").await;
+    let (admin, _) = signed_up_through(&cluster.haproxy.round_robin, "ana", "session").await;
+    make_admin(&cluster.instances[0], "ana").await;
+    let (someone, _) = signed_up_through(&cluster.haproxy.round_robin, "bob", "session").await;
+    async fn view(browser: &Browser) -> ClusterView {
+        let response = browser.get("/fn/cluster").await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
+    }
+    let states_of = |view: &ClusterView, instance: &str| match &view.balancer {
+        Balancer::Servers(servers) => servers
+            .iter()
+            .filter(|server| server.instance == instance)
+            .map(|server| server.state)
+            .collect::<Vec<_>>(),
+        other => panic!("no servers: {other:?}"),
+    };
+
+    let seen = view(&admin).await;
+    assert_eq!(seen.door.as_deref(), Some("round-robin"));
+    assert!(seen.can_operate);
+    assert_eq!(states_of(&seen, "B"), [ServerState::Up; 2]);
+    assert!(!view(&someone).await.can_operate);
+
+    let taking_out = [("instance", "B"), ("taken_out", "true")];
+    let refused = someone
+        .post_form("/fn/set_instance_taken_out", &taking_out)
+        .await;
+    assert_eq!(refused.status(), StatusCode::NOT_FOUND);
+    assert_eq!(cluster.haproxy.servers_up().len(), 6);
+    let unknown = admin
+        .post_form(
+            "/fn/set_instance_taken_out",
+            &[("instance", "Z"), ("taken_out", "true")],
+        )
+        .await;
+    assert_eq!(unknown.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(cluster.haproxy.servers_up().len(), 6);
+
+    let taken = admin
+        .post_form("/fn/set_instance_taken_out", &taking_out)
+        .await;
+    assert_eq!(taken.status(), StatusCode::OK);
+    let up = cluster.haproxy.servers_up();
+    assert!(up.iter().all(|server| !server.ends_with("/B")), "{up:?}");
+    assert_eq!(up.len(), 4);
+    assert_eq!(
+        states_of(&view(&admin).await, "B"),
+        [ServerState::TakenOut; 2]
+    );
+    let tallies = drill(&admin).await;
+    assert!(!tallies.contains_key("B"), "{tallies:?}");
+
+    let back = admin
+        .post_form(
+            "/fn/set_instance_taken_out",
+            &[("instance", "B"), ("taken_out", "false")],
+        )
+        .await;
+    assert_eq!(back.status(), StatusCode::OK);
+    cluster.haproxy.wait_until_up(6).await;
+}
+
+/// The page's own drill asks `/fn/drill_probe`: the instance and whether it recognised the
+/// browser, as the response header and `/fn/viewer` tell.
+#[tokio::test]
+async fn the_pages_drill_probe_names_the_instance_and_whether_it_recognised_the_browser() {
+    let cluster = cluster("memory").await;
+    let (browser, home) = signed_up_through(&cluster.haproxy.sticky, "ana", "session").await;
+    let response = browser.get("/fn/drill_probe").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let probe: ProbeAnswer = response.json().await.unwrap();
+    assert_eq!(
+        (probe.instance.as_str(), probe.recognised),
+        (home.as_str(), true)
+    );
+
+    let stranger = browser_through(&cluster.haproxy.round_robin);
+    let probe: ProbeAnswer = stranger.get("/fn/drill_probe").await.json().await.unwrap();
+    assert!(!probe.recognised);
+    assert!(INSTANCES.contains(&probe.instance.as_str()));
+}
+
 /// JWTs need nothing shared per request: every instance verifies the signature with the ring
 /// they share, whatever keeps the cookie sessions.
 #[tokio::test]
@@ -280,4 +369,34 @@ impl Load {
         self.stop.store(true, Ordering::Relaxed);
         self.task.await.unwrap()
     }
+}
+
+/// A lone server knows no load balancer, and one whose runtime API does not answer says so:
+/// an administrator's change is a field error on the first, a 503 on the second, and neither
+/// changes anything.
+#[tokio::test]
+async fn without_a_balancer_that_answers_the_page_says_so_and_nothing_changes() {
+    let taking_out = [("instance", "A"), ("taken_out", "true")];
+
+    let lone = spawn_app().await;
+    let admin = lone.signed_in_browser("ana").await;
+    make_admin(&lone, "ana").await;
+    let view: ClusterView = admin.get("/fn/cluster").await.json().await.unwrap();
+    assert_eq!(view.balancer, Balancer::NotConfigured);
+    assert_eq!(view.door, None);
+    assert!(!view.can_operate);
+    let refused = admin.post_form("/fn/set_instance_taken_out", &taking_out).await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    let missing = tempfile::tempdir().unwrap();
+    let socket = missing.path().join("admin.sock").display().to_string();
+    let unanswered = spawn_app_with(&[("HAPROXY_SOCKET", socket.as_str())]).await;
+    let admin = unanswered.signed_in_browser("ana").await;
+    make_admin(&unanswered, "ana").await;
+    let view: ClusterView = admin.get("/fn/cluster").await.json().await.unwrap();
+    assert_eq!(view.balancer, Balancer::Unreachable);
+    assert!(!view.can_operate);
+    let refused = admin.post_form("/fn/set_instance_taken_out", &taking_out).await;
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(refused.headers()["retry-after"], "2");
 }

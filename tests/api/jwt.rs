@@ -368,6 +368,32 @@ async fn ten_concurrent_refreshes_of_one_token_leave_one_chain_with_one_tip() {
     assert!(history[0].used_at.is_some() && history[1].used_at.is_none());
 }
 
+/// Two tabs whose refreshes land on two instances of one database (a round-robin balancer):
+/// the rule holds across servers, since it is kept by the database's row locks, not by either
+/// server's memory. Both succeed, with one successor, one chain.
+#[tokio::test]
+async fn concurrent_refreshes_of_one_token_on_two_instances_leave_one_chain() {
+    let app = jwt_app(&[]).await;
+    let other = app.another_instance().await;
+    let tokens = api_user(&app, "zoe").await;
+
+    let responses = futures_util::future::join_all((0..10).map(|n| {
+        let instance = if n % 2 == 0 { &app } else { &other };
+        refresh(instance, &tokens.refresh_token)
+    }))
+    .await;
+
+    let mut successors = std::collections::HashSet::new();
+    for response in responses {
+        assert_eq!(response.status(), StatusCode::OK);
+        successors.insert(response.json::<Tokens>().await.unwrap().refresh_token);
+    }
+    assert_eq!(successors.len(), 1, "every racer got the same successor");
+    let (family, history) = family_and_tokens(&other, &tokens.access_token).await;
+    assert_eq!(family.revoked_at, None);
+    assert_eq!(history.len(), 2, "the first token and its one successor");
+}
+
 #[tokio::test]
 async fn a_refresh_loop_is_slowed_down_and_a_family_keeps_few_rows() {
     let app = jwt_app(&[]).await;

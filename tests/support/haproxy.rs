@@ -21,9 +21,11 @@ pub struct Haproxy {
     pub sticky: String,
 }
 
-/// The ports of the two doors, chosen before the servers start: they all answer to one public
-/// URL (the round-robin door's), which their tokens name as their issuer.
+/// The ports of the two doors and the folder of the admin socket, chosen before the servers
+/// start: they all answer to one public URL (the round-robin door's), which their tokens name
+/// as their issuer, and they are told where the runtime API will be (`HAPROXY_SOCKET`).
 pub struct Doors {
+    dir: tempfile::TempDir,
     round_robin: u16,
     sticky: u16,
 }
@@ -31,6 +33,7 @@ pub struct Doors {
 impl Doors {
     pub fn reserve() -> Doors {
         Doors {
+            dir: tempfile::tempdir().expect("a temporary folder for haproxy"),
             round_robin: free_port(),
             sticky: free_port(),
         }
@@ -38,6 +41,11 @@ impl Doors {
 
     pub fn round_robin(&self) -> String {
         format!("http://127.0.0.1:{}", self.round_robin)
+    }
+
+    /// Where HAProxy's runtime API will listen.
+    pub fn admin_socket(&self) -> PathBuf {
+        self.dir.path().join("admin.sock")
     }
 }
 
@@ -54,8 +62,8 @@ impl Haproxy {
     /// passed its health check (the servers may answer on this thread: the wait yields);
     /// panics, saying what to install, if it cannot.
     pub async fn start(doors: Doors, servers: &[(&str, SocketAddr)]) -> Haproxy {
-        let dir = tempfile::tempdir().expect("a temporary folder for haproxy");
         let Doors {
+            dir,
             round_robin,
             sticky,
         } = doors;

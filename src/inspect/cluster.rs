@@ -1,0 +1,83 @@
+//! The cluster page's server side: which instance answered, through which door, and what the
+//! load balancer does with each instance; an administrator takes one out and puts it back.
+
+use crate::{
+    auth::{Auth, CurrentUser},
+    core::{balancer::HaproxyApi, config::Config},
+    error::AppError,
+    model::{Balancer, ClusterView},
+};
+
+/// The page as `current` (if signed in) sees it, for a request that came through `door`.
+pub async fn view(
+    config: &Config,
+    auth: &Auth,
+    current: Option<&CurrentUser>,
+    door: Option<String>,
+) -> Result<ClusterView, AppError> {
+    let balancer = match &config.haproxy_socket {
+        None => Balancer::NotConfigured,
+        Some(socket) => match HaproxyApi::new(socket).servers().await {
+            Ok(servers) => Balancer::Servers(servers),
+            Err(error) => {
+                tracing::warn!(%error, "the load balancer's runtime API did not answer");
+                Balancer::Unreachable
+            }
+        },
+    };
+    let can_operate = match current {
+        Some(current) if matches!(balancer, Balancer::Servers(_)) => auth.is_admin(current).await?,
+        _ => false,
+    };
+    Ok(ClusterView {
+        instance: config.instance_name.clone(),
+        // Only a server behind a balancer takes the header's word: anyone can send it.
+        door: door.filter(|_| config.haproxy_socket.is_some()),
+        session_store: auth.session_settings().store,
+        revocation: auth.revocation(),
+        balancer,
+        can_operate,
+    })
+}
+
+/// Takes `instance` out of every door of the load balancer, or puts it back: administrators
+/// only (404 for anyone else, as every administrator's page answers).
+pub async fn set_taken_out(
+    config: &Config,
+    auth: &Auth,
+    current: &CurrentUser,
+    instance: &str,
+    taken_out: bool,
+) -> Result<(), AppError> {
+    if !auth.is_admin(current).await? {
+        return Err(AppError::NotFound);
+    }
+    let Some(socket) = &config.haproxy_socket else {
+        return Err(AppError::invalid(
+            "instance",
+            "This server knows no load balancer (HAPROXY_SOCKET is not set).",
+        ));
+    };
+    match HaproxyApi::new(socket)
+        .set_taken_out(instance, taken_out)
+        .await
+    {
+        Ok(true) => {
+            tracing::info!(
+                user_id = current.user_id,
+                instance,
+                taken_out,
+                "an administrator changed the load balancer"
+            );
+            Ok(())
+        }
+        Ok(false) => Err(AppError::invalid(
+            "instance",
+            "The load balancer has no instance of that name.",
+        )),
+        Err(error) => {
+            tracing::warn!(%error, instance, "the load balancer refused or did not answer");
+            Err(AppError::BalancerUnavailable)
+        }
+    }
+}

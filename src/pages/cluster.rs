@@ -1,0 +1,428 @@
+//! `/cluster`: the load-balancer story, run from the user's own browser. The drill sends
+//! requests with this browser's credentials through the door the page came through, and counts
+//! per instance how many were recognised; an administrator takes an instance out of the load
+//! balancer and puts it back.
+
+use std::collections::BTreeMap;
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use super::form::{FormError, last_error};
+use crate::{
+    api::{SetInstanceTakenOut, cluster, drill_probe},
+    error::AppError,
+    model::{BalancedServer, Balancer, ClusterView, MAX_DRILL, ServerState, SessionStoreKind},
+};
+
+/// What the drill counted at one instance.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Tally {
+    recognised: u32,
+    not_recognised: u32,
+    micros: Vec<f64>,
+}
+
+impl Tally {
+    fn median_micros(&self) -> Option<f64> {
+        let mut sorted = self.micros.clone();
+        sorted.sort_by(f64::total_cmp);
+        sorted.get(sorted.len() / 2).copied()
+    }
+}
+
+/// One drill: per instance, and what did not get an answer at all.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct DrillReport {
+    sent: u32,
+    by_instance: BTreeMap<String, Tally>,
+    /// Requests that got an error instead of an answer (an instance gone, a store down).
+    failed: u32,
+    last_failure: Option<String>,
+    /// Whether one more request, after the drill, was still recognised.
+    signed_in_after: bool,
+}
+
+impl DrillReport {
+    fn recognised(&self) -> u32 {
+        self.by_instance
+            .values()
+            .map(|tally| tally.recognised)
+            .sum()
+    }
+}
+
+/// Sends `requests` requests one after the other from this browser, with its own credentials.
+async fn drill(requests: u32) -> DrillReport {
+    let mut report = DrillReport {
+        sent: requests,
+        ..DrillReport::default()
+    };
+    for _ in 0..requests {
+        match drill_probe().await {
+            Ok(probe) => {
+                let tally = report.by_instance.entry(probe.instance).or_default();
+                if probe.recognised {
+                    tally.recognised += 1;
+                } else {
+                    tally.not_recognised += 1;
+                }
+                tally.micros.push(probe.micros);
+            }
+            Err(error) => {
+                report.failed += 1;
+                report.last_failure = Some(error.to_string());
+            }
+        }
+    }
+    report.signed_in_after = matches!(drill_probe().await, Ok(probe) if probe.recognised);
+    report
+}
+
+#[component]
+pub fn ClusterPage() -> impl IntoView {
+    let operate = ServerAction::<SetInstanceTakenOut>::new();
+    let view = Resource::new(move || operate.version().get(), |_| cluster());
+    view! {
+        <Title text="Cluster" />
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || {
+                view.get()
+                    .map(|view| match view {
+                        Ok(view) => view! { <Cluster view operate /> }.into_any(),
+                        Err(error) => {
+                            view! { <p class="alert" role="alert">{error.to_string()}</p> }
+                                .into_any()
+                        }
+                    })
+            }}
+        </Transition>
+    }
+}
+
+#[component]
+fn Cluster(view: ClusterView, operate: ServerAction<SetInstanceTakenOut>) -> impl IntoView {
+    let ClusterView {
+        instance,
+        door,
+        session_store,
+        revocation,
+        balancer,
+        can_operate,
+    } = view;
+    let came_through = match door {
+        Some(door) => format!("through the load balancer's {} door", door_label(&door)),
+        None => "directly: not through a load balancer".to_owned(),
+    };
+    view! {
+        <section class="card wide">
+            <h1>"Several servers, one browser"</h1>
+            <p class="lead" data-testid="cluster-where">
+                "Instance " <strong data-testid="cluster-instance">{instance}</strong>
+                " answered the last look at this page; your browser came " {came_through}
+                ". Cookie sessions are kept in " {session_store.label()}
+                "; JWT revocation is " <code>{revocation.key()}</code> "."
+            </p>
+            <p>"What the articles predict for the drill below:"</p>
+            <ul class="predictions" data-testid="cluster-prediction">
+                <li class:current=session_store == SessionStoreKind::Memory>
+                    <strong>"Sessions in each server's memory, round-robin door: "</strong>
+                    "two requests in three land on an instance that never saw your session. "
+                    "The first of them signs your browser out, everywhere."
+                </li>
+                <li class:current=session_store == SessionStoreKind::Memory>
+                    <strong>"Sessions in memory, sticky door: "</strong>
+                    "every request goes to the instance that has your session, until that "
+                    "instance is taken out or dies: then you are signed out."
+                </li>
+                <li class:current=session_store != SessionStoreKind::Memory>
+                    <strong>"Sessions in a shared store (PostgreSQL, Redis): "</strong>
+                    "every instance recognises you, on either door, at the price of a trip to the "
+                    "store on each request; an instance taken out signs nobody out."
+                </li>
+                <li>
+                    <strong>"JWT: "</strong>
+                    "every instance recognises you by the signature alone: nothing shared per "
+                    "request, and nothing any instance can take back before the token expires "
+                    "(unless revocation is " <code>"denylist"</code> " with a shared Redis)."
+                </li>
+            </ul>
+        </section>
+        <Drill />
+        <BalancerCard balancer can_operate operate />
+    }
+}
+
+fn door_label(door: &str) -> &str {
+    match door {
+        "round-robin" => "round-robin",
+        "sticky" => "sticky",
+        _ => "(unnamed)",
+    }
+}
+
+/// The drill: requests from this browser, counted per instance.
+#[component]
+fn Drill() -> impl IntoView {
+    let (report, set_report) = signal(None::<DrillReport>);
+    let (running, set_running) = signal(false);
+    let (requests, set_requests) = signal(30_u32);
+    // Effects run only in the browser, once the page is hydrated: until then (and with
+    // JavaScript off) the drill cannot run, and the page says so.
+    let (ready, set_ready) = signal(false);
+    Effect::new(move |_| set_ready.set(true));
+    let run = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        if running.get_untracked() {
+            return;
+        }
+        set_running.set(true);
+        let requests = requests.get_untracked().clamp(1, MAX_DRILL);
+        leptos::task::spawn_local(async move {
+            let done = drill(requests).await;
+            set_report.set(Some(done));
+            set_running.set(false);
+        });
+    };
+    view! {
+        <section class="card wide">
+            <h2>"The drill"</h2>
+            <p>
+                "Sends requests one after the other from this browser, with its own cookies, to "
+                "this page's address, and counts at each instance how many recognised you."
+            </p>
+            <form class="form inline-form" on:submit=run>
+                <div class="field">
+                    <label for="drill-requests">"Requests"</label>
+                    <input
+                        id="drill-requests"
+                        type="number"
+                        name="requests"
+                        min="1"
+                        max=MAX_DRILL
+                        prop:value=move || requests.get().to_string()
+                        on:input=move |event| {
+                            if let Ok(value) = event_target_value(&event).trim().parse::<u32>() {
+                                set_requests.set(value.clamp(1, MAX_DRILL));
+                            }
+                        }
+                    />
+                </div>
+                <button
+                    type="submit"
+                    class="button"
+                    data-testid="run-drill"
+                    disabled=move || running.get() || !ready.get()
+                >
+                    {move || if running.get() { "Sending…" } else { "Send the requests" }}
+                </button>
+            </form>
+            <p class="hint" hidden=ready data-testid="drill-needs-javascript">
+                "The drill runs in your browser, so that its requests carry your own cookies: it "
+                "needs JavaScript."
+            </p>
+            {move || report.get().map(|report| view! { <DrillResult report /> })}
+        </section>
+    }
+}
+
+#[component]
+fn DrillResult(report: DrillReport) -> impl IntoView {
+    let rows = report
+        .by_instance
+        .iter()
+        .map(|(instance, tally)| {
+            view! {
+                <tr data-instance=instance.clone()>
+                    <th scope="row">{instance.clone()}</th>
+                    <td data-testid="drill-recognised">{tally.recognised}</td>
+                    <td data-testid="drill-not-recognised">{tally.not_recognised}</td>
+                    <td>
+                        {tally
+                            .median_micros()
+                            .map(|micros| format!("{micros:.0} µs"))
+                            .unwrap_or_default()}
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let after = if report.signed_in_after {
+        "After the drill, your browser is still signed in."
+    } else {
+        "After the drill, your browser is signed out."
+    };
+    view! {
+        <div class="table-scroll">
+            <table class="claims" data-testid="drill-result">
+                <thead>
+                    <tr>
+                        <th scope="col">"Instance"</th>
+                        <th scope="col">"Recognised you"</th>
+                        <th scope="col">"Found no session"</th>
+                        <th scope="col">"Recognising took (median)"</th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+        <p data-testid="drill-summary">
+            {format!(
+                "{} of {} requests recognised, by {} instance{}. ",
+                report.recognised(),
+                report.sent,
+                report.by_instance.len(),
+                if report.by_instance.len() == 1 { "" } else { "s" },
+            )}
+            <strong data-testid="drill-after">{after}</strong>
+        </p>
+        {(report.failed > 0)
+            .then(|| {
+                view! {
+                    <p class="alert" role="alert" data-testid="drill-failed">
+                        {format!(
+                            "{} of {} requests got no answer: {}",
+                            report.failed,
+                            report.sent,
+                            report.last_failure.clone().unwrap_or_default(),
+                        )}
+                    </p>
+                }
+            })}
+    }
+}
+
+/// What the load balancer does with each instance, and (for an administrator) the buttons that
+/// take one out and put it back.
+#[component]
+fn BalancerCard(
+    balancer: Balancer,
+    can_operate: bool,
+    operate: ServerAction<SetInstanceTakenOut>,
+) -> impl IntoView {
+    let error: Signal<Option<AppError>> = last_error(operate.value());
+    let body = match balancer {
+        Balancer::NotConfigured => view! {
+            <p data-testid="balancer-none">
+                "This server knows no load balancer (" <code>"HAPROXY_SOCKET"</code>
+                " is not set): it runs alone, and every request reaches it. "
+                <code>"make cluster"</code>
+                " starts three instances behind HAProxy, with a round-robin door and a sticky one."
+            </p>
+        }
+        .into_any(),
+        Balancer::Unreachable => view! {
+            <p class="alert" role="alert" data-testid="balancer-unreachable">
+                "The load balancer's runtime API did not answer."
+            </p>
+        }
+        .into_any(),
+        Balancer::Servers(servers) => {
+            view! { <ServerTable servers can_operate operate /> }.into_any()
+        }
+    };
+    view! {
+        <section class="card wide">
+            <h2>"The load balancer"</h2>
+            {body}
+            <FormError error />
+        </section>
+    }
+}
+
+#[component]
+fn ServerTable(
+    servers: Vec<BalancedServer>,
+    can_operate: bool,
+    operate: ServerAction<SetInstanceTakenOut>,
+) -> impl IntoView {
+    // One row per instance, one column per door.
+    let mut doors: Vec<String> = Vec::new();
+    let mut instances: BTreeMap<String, BTreeMap<String, ServerState>> = BTreeMap::new();
+    for server in servers {
+        if !doors.contains(&server.door) {
+            doors.push(server.door.clone());
+        }
+        instances
+            .entry(server.instance)
+            .or_default()
+            .insert(server.door, server.state);
+    }
+    let header = doors
+        .iter()
+        .map(|door| view! { <th scope="col">{format!("{} door", door.replace('_', "-"))}</th> })
+        .collect_view();
+    let rows = instances
+        .into_iter()
+        .map(|(instance, states)| {
+            let taken_out = states.values().any(|state| *state == ServerState::TakenOut);
+            let cells = doors
+                .iter()
+                .map(|door| {
+                    let state = states.get(door).copied().unwrap_or(ServerState::Other);
+                    view! { <td data-state=format!("{state:?}")>{state.label()}</td> }
+                })
+                .collect_view();
+            let name = instance.clone();
+            let button = can_operate.then(move || {
+                let instance = name;
+                view! {
+                    <td>
+                        <ActionForm action=operate attr:class="inline">
+                            <input type="hidden" name="instance" value=instance.clone() />
+                            <input
+                                type="hidden"
+                                name="taken_out"
+                                value=if taken_out { "false" } else { "true" }
+                            />
+                            <button
+                                type="submit"
+                                class="button secondary"
+                                data-testid=format!("operate-{instance}")
+                                disabled=move || operate.pending().get()
+                            >
+                                {if taken_out { "Put back" } else { "Take out" }}
+                            </button>
+                        </ActionForm>
+                    </td>
+                }
+            });
+            view! {
+                <tr data-instance=instance.clone()>
+                    <th scope="row">{instance.clone()}</th>
+                    {cells}
+                    {button}
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="table-scroll">
+            <table class="claims" data-testid="balancer">
+                <thead>
+                    <tr>
+                        <th scope="col">"Instance"</th>
+                        {header}
+                        {can_operate
+                            .then(|| {
+                                view! {
+                                    <th scope="col">
+                                        <span class="visually-hidden">"Action"</span>
+                                    </th>
+                                }
+                            })}
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+        <p class="hint">
+            {if can_operate {
+                "Take an instance out and run the drill again: with sessions in memory, the sticky \
+                 door's browsers that stuck to it are signed out; with a shared store, nobody is."
+            } else {
+                "An administrator can take an instance out from here (ticketbooth make-admin NAME)."
+            }}
+        </p>
+    }
+}
