@@ -24,8 +24,10 @@ run-release:
 # each twice (on SQLite, then on PostgreSQL, beside a throwaway cluster).
 test:
 	.ci/setup --test
+	.ci/setup --release
 	.ci/with-postgres .ci/rust-tests
 	.ci/end2end
+	E2E_RELEASE=1 .ci/end2end
 	.ci/schemathesis
 	.ci/with-postgres sh -c '.ci/end2end && .ci/schemathesis'
 

@@ -10,6 +10,8 @@ export default defineConfig({
   ...(process.env.E2E_SCREENSHOTS
     ? { testMatch: ["**/screenshots.spec.ts"] }
     : { testIgnore: ["**/screenshots.spec.ts"] }),
+  // ../.ci/end2end runs the release build with only the tests tagged @release.
+  ...(process.env.E2E_GREP ? { grep: new RegExp(process.env.E2E_GREP) } : {}),
   globalSetup: "./global-setup.ts",
   timeout: 30_000,
   expect: { timeout: 10_000 },

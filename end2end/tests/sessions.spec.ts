@@ -41,7 +41,7 @@ test.describe("with JavaScript", () => {
     await expect(page.getByTestId("this-device")).toBeVisible();
   });
 
-  test("forms submit without reloading the page", async ({ page }) => {
+  test("forms submit without reloading the page @release", async ({ page }) => {
     await page.goto("/signup");
     await hydrated(page);
     await page.evaluate(() => ((window as any).sameDocument = true));
