@@ -28,6 +28,21 @@ const USERNAME_TAKEN: &str = "This username is already taken.";
 /// How a session store's error begins when the store cannot be reached (Redis down): such an
 /// error becomes [`AppError::StoreUnavailable`], a 503, not a 500.
 pub const STORE_UNAVAILABLE: &str = "session store unavailable";
+/// Whether a database error says the database is out of reach (a connection refused or cut,
+/// no connection free within the pool's wait), rather than that a statement went wrong: the
+/// first is a 503 that the next try may not get, the second a bug.
+#[cfg(feature = "ssr")]
+pub fn database_out_of_reach(error: &sqlx::Error) -> bool {
+    matches!(
+        error,
+        sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+    )
+}
+
 /// Seconds a client waits before trying an unreachable session store again.
 pub const STORE_RETRY_AFTER: i64 = 5;
 
@@ -97,6 +112,14 @@ pub enum AppError {
          store. Nobody was signed out; try again in a few seconds."
     )]
     StoreUnavailable,
+    /// The database cannot be reached (PostgreSQL stopped, its network cut, its pool out of
+    /// connections for seconds): nothing was changed, nobody is signed out, the request can be
+    /// tried again shortly.
+    #[error(
+        "The database cannot be reached for a moment. Nothing was changed and nobody was signed \
+         out; try again in a few seconds."
+    )]
+    DatabaseUnavailable,
     /// The load balancer's runtime API (`HAPROXY_SOCKET`) did not answer, or refused.
     #[error("The load balancer did not answer; nothing was changed. Try again in a moment.")]
     BalancerUnavailable,
@@ -132,7 +155,10 @@ impl AppError {
             AppError::TooManyAttempts { .. }
             | AppError::TooManyRequests { .. }
             | AppError::TooManySignUps { .. } => 429,
-            AppError::Busy | AppError::StoreUnavailable | AppError::BalancerUnavailable => 503,
+            AppError::Busy
+            | AppError::StoreUnavailable
+            | AppError::DatabaseUnavailable
+            | AppError::BalancerUnavailable => 503,
             AppError::BadRequest { .. } | AppError::InvalidRequest { .. } => 400,
             AppError::Network { .. } | AppError::Internal => 500,
         }
@@ -316,7 +342,9 @@ mod ssr {
                 // A full hasher queue drains within a second or two.
                 AppError::Busy => 1,
                 // The connection manager tries again at the next request.
-                AppError::StoreUnavailable => super::STORE_RETRY_AFTER,
+                AppError::StoreUnavailable | AppError::DatabaseUnavailable => {
+                    super::STORE_RETRY_AFTER
+                }
                 // A load balancer restarting answers again within seconds.
                 AppError::BalancerUnavailable => 2,
                 _ => return,
@@ -327,6 +355,10 @@ mod ssr {
 
     impl From<sqlx::Error> for AppError {
         fn from(error: sqlx::Error) -> Self {
+            if super::database_out_of_reach(&error) {
+                tracing::warn!(%error, "the database cannot be reached");
+                return AppError::DatabaseUnavailable;
+            }
             AppError::internal("database", &error)
         }
     }

@@ -385,7 +385,9 @@ async fn without_a_balancer_that_answers_the_page_says_so_and_nothing_changes() 
     assert_eq!(view.balancer, Balancer::NotConfigured);
     assert_eq!(view.door, None);
     assert!(!view.can_operate);
-    let refused = admin.post_form("/fn/set_instance_taken_out", &taking_out).await;
+    let refused = admin
+        .post_form("/fn/set_instance_taken_out", &taking_out)
+        .await;
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
     let missing = tempfile::tempdir().unwrap();
@@ -396,7 +398,9 @@ async fn without_a_balancer_that_answers_the_page_says_so_and_nothing_changes() 
     let view: ClusterView = admin.get("/fn/cluster").await.json().await.unwrap();
     assert_eq!(view.balancer, Balancer::Unreachable);
     assert!(!view.can_operate);
-    let refused = admin.post_form("/fn/set_instance_taken_out", &taking_out).await;
+    let refused = admin
+        .post_form("/fn/set_instance_taken_out", &taking_out)
+        .await;
     assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(refused.headers()["retry-after"], "2");
 }

@@ -15,6 +15,7 @@ mod inspect;
 mod jwks;
 mod jwt;
 mod jwt_browser;
+mod outage;
 mod password;
 mod policy;
 #[path = "../support/postgres.rs"]

@@ -10,7 +10,7 @@ use tower_sessions::{
 
 use super::{
     state::{ROLE_PATH, entry_of, hash_session_id, record_of},
-    store::{SessionBackend, create_with_fresh_id},
+    store::{SessionBackend, create_with_fresh_id, unavailable},
 };
 use crate::{
     core::clock::Clock,
@@ -31,8 +31,14 @@ impl SqlSessionStore {
     }
 }
 
+/// A database failure as the store reports it: out of reach (the app answers 503 and signs
+/// nobody out), or anything else (a bug: 500).
 fn backend(error: sqlx::Error) -> Error {
-    Error::Backend(error.to_string())
+    if crate::error::database_out_of_reach(&error) {
+        unavailable(&error)
+    } else {
+        Error::Backend(error.to_string())
+    }
 }
 
 #[async_trait]
