@@ -9,10 +9,10 @@ import {
   signUpWith,
   uniqueName,
   SIGNED_IN_PAGES,
+  SIGNED_OUT_PAGES,
   violations,
 } from "./helpers";
 
-const SIGNED_OUT_PAGES = ["/", "/login", "/signup", "/compare", "/cluster", "/no-such-page"];
 const PHONE = { width: 360, height: 740 };
 
 /** Tabs through the page; every element that takes the focus must draw an outline. */

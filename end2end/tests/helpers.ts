@@ -3,6 +3,9 @@ import { expect, type Page } from "@playwright/test";
 
 export const PASSWORD = "correct horse battery staple";
 
+/** Every page a visitor reaches from the header, and one that does not exist. */
+export const SIGNED_OUT_PAGES = ["/", "/login", "/signup", "/compare", "/cluster", "/no-such-page"];
+
 /** Every page a signed-in user reaches from the header. */
 export const SIGNED_IN_PAGES = [
   "/",

@@ -93,6 +93,19 @@ mod ssr {
             Recognition::of(&self.parts)
         }
 
+        /// The recognition, or the 401 that makes the browser renew an expired access token
+        /// and ask again (rather than be answered as nobody): for reads that work signed out.
+        pub fn recognition_unless_refreshable(&self) -> Result<Recognition, AppError> {
+            let recognition = self.recognition();
+            if recognition.is_refreshable() {
+                return Err(recognition
+                    .into_user()
+                    .err()
+                    .unwrap_or(AppError::Unauthenticated));
+            }
+            Ok(recognition)
+        }
+
         pub fn user(&self) -> Result<CurrentUser, AppError> {
             Recognition::require(&self.parts)
         }
@@ -254,13 +267,7 @@ pub async fn theft_drill() -> Result<TheftDrillReport, AppError> {
 /// than "nobody", so that the browser refreshes it and asks again.
 #[server(prefix = "/fn", endpoint = "viewer", input = GetUrl, client = RefreshingClient)]
 pub async fn current_viewer() -> Result<Option<Viewer>, AppError> {
-    let recognition = ssr::call()?.recognition();
-    if recognition.is_refreshable() {
-        return Err(recognition
-            .into_user()
-            .err()
-            .unwrap_or(AppError::Unauthenticated));
-    }
+    let recognition = ssr::call()?.recognition_unless_refreshable()?;
     Ok(recognition.user.map(|user| user.viewer()))
 }
 
@@ -477,7 +484,8 @@ pub async fn admin_set_role(user: i64, role: String) -> Result<RoleChange, AppEr
 #[server(prefix = "/fn", endpoint = "cluster", input = GetUrl, client = RefreshingClient)]
 pub async fn cluster() -> Result<ClusterView, AppError> {
     let call = ssr::call()?;
-    let current = call.recognition().user;
+    // An expired access token: refresh first, so that an administrator sees their buttons.
+    let current = call.recognition_unless_refreshable()?.user;
     crate::inspect::cluster::view(
         &call.state.config,
         &call.state.auth,
@@ -493,13 +501,7 @@ pub async fn cluster() -> Result<ClusterView, AppError> {
 #[server(prefix = "/fn", endpoint = "drill_probe", input = GetUrl, client = RefreshingClient)]
 pub async fn drill_probe() -> Result<ProbeAnswer, AppError> {
     let call = ssr::call()?;
-    let recognition = call.recognition();
-    if recognition.is_refreshable() {
-        return Err(recognition
-            .into_user()
-            .err()
-            .unwrap_or(AppError::Unauthenticated));
-    }
+    let recognition = call.recognition_unless_refreshable()?;
     Ok(ProbeAnswer {
         instance: call.state.config.instance_name.clone(),
         recognised: recognition.user.is_some(),

@@ -3,7 +3,11 @@
 
 use crate::{
     auth::{Auth, CurrentUser},
-    core::{balancer::HaproxyApi, config::Config},
+    core::{
+        balancer::{BalancerError, HaproxyApi},
+        config::Config,
+        text::excerpt,
+    },
     error::AppError,
     model::{Balancer, ClusterView},
 };
@@ -15,9 +19,10 @@ pub async fn view(
     current: Option<&CurrentUser>,
     door: Option<String>,
 ) -> Result<ClusterView, AppError> {
-    let balancer = match &config.haproxy_socket {
-        None => Balancer::NotConfigured,
-        Some(socket) => match HaproxyApi::new(socket).servers().await {
+    let balancer = match (&config.haproxy_socket, current) {
+        (None, _) => Balancer::NotConfigured,
+        (Some(_), None) => Balancer::SignInToSee,
+        (Some(socket), Some(_)) => match HaproxyApi::new(socket).servers().await {
             Ok(servers) => Balancer::Servers(servers),
             Err(error) => {
                 tracing::warn!(%error, "the load balancer's runtime API did not answer");
@@ -40,8 +45,10 @@ pub async fn view(
     })
 }
 
-/// Takes `instance` out of every door of the load balancer, or puts it back: administrators
-/// only (404 for anyone else, as every administrator's page answers).
+/// Takes `instance` out of both doors of the load balancer, or puts it back: administrators
+/// only (404 for anyone else, as every administrator's page answers). A HAProxy that does not
+/// answer is a 503 (try again); one that refuses is a 500, since trying again cannot help
+/// (its socket lacks `level admin`, say). Either way no door is left changed.
 pub async fn set_taken_out(
     config: &Config,
     auth: &Auth,
@@ -58,6 +65,7 @@ pub async fn set_taken_out(
             "This server knows no load balancer (HAPROXY_SOCKET is not set).",
         ));
     };
+    let named = excerpt(instance, 64);
     match HaproxyApi::new(socket)
         .set_taken_out(instance, taken_out)
         .await
@@ -65,7 +73,7 @@ pub async fn set_taken_out(
         Ok(true) => {
             tracing::info!(
                 user_id = current.user_id,
-                instance,
+                instance = %named,
                 taken_out,
                 "an administrator changed the load balancer"
             );
@@ -75,9 +83,12 @@ pub async fn set_taken_out(
             "instance",
             "The load balancer has no instance of that name.",
         )),
-        Err(error) => {
-            tracing::warn!(%error, instance, "the load balancer refused or did not answer");
+        Err(BalancerError::Unreachable(error)) => {
+            tracing::warn!(%error, instance = %named, "the load balancer did not answer");
             Err(AppError::BalancerUnavailable)
+        }
+        Err(refused @ BalancerError::Refused(_)) => {
+            Err(AppError::internal("load balancer", &refused))
         }
     }
 }

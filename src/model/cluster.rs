@@ -14,7 +14,7 @@ pub const MAX_DRILL: u32 = 200;
 pub enum ServerState {
     /// Passing its health checks: the door sends it requests.
     Up,
-    /// Failing them (stopped, dead, draining): the door sends it nothing.
+    /// Failing them (stopped, dead) or draining: the door sends it nothing new.
     Down,
     /// Taken out by hand (HAProxy's maintenance): the door sends it nothing.
     TakenOut,
@@ -27,7 +27,8 @@ impl ServerState {
     pub fn of_status(status: &str) -> ServerState {
         match status.split_whitespace().next().unwrap_or_default() {
             "UP" => ServerState::Up,
-            "DOWN" => ServerState::Down,
+            // Draining (weight 0 or a soft stop): the door sends it no new requests.
+            "DOWN" | "DRAIN" | "NOLB" => ServerState::Down,
             "MAINT" => ServerState::TakenOut,
             _ => ServerState::Other,
         }
@@ -36,7 +37,7 @@ impl ServerState {
     pub fn label(self) -> &'static str {
         match self {
             ServerState::Up => "up",
-            ServerState::Down => "down: failing its health check",
+            ServerState::Down => "down or draining",
             ServerState::TakenOut => "taken out by hand",
             ServerState::Other => "starting",
         }
@@ -59,6 +60,9 @@ pub struct BalancedServer {
 pub enum Balancer {
     /// No `HAPROXY_SOCKET`: a lone server, or a balancer it cannot see.
     NotConfigured,
+    /// Shown to signed-in users only: the load balancer's layout is not for every visitor,
+    /// and an anonymous flood must not reach its runtime API.
+    SignInToSee,
     /// The socket is configured but did not answer.
     Unreachable,
     /// Every instance behind every door.

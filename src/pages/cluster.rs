@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::form::{FormError, last_error};
+use super::form::{FormError, field_error, last_error};
 use crate::{
     api::{SetInstanceTakenOut, cluster, drill_probe},
     error::AppError,
@@ -83,16 +83,34 @@ async fn drill(requests: u32) -> DrillReport {
 pub fn ClusterPage() -> impl IntoView {
     let operate = ServerAction::<SetInstanceTakenOut>::new();
     let view = Resource::new(move || operate.version().get(), |_| cluster());
+    // The drill sits outside the part that a take-out redraws: its report stays beside the
+    // next one.
     view! {
         <Title text="Cluster" />
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || {
                 view.get()
                     .map(|view| match view {
-                        Ok(view) => view! { <Cluster view operate /> }.into_any(),
+                        Ok(view) => view! { <Cluster view /> }.into_any(),
                         Err(error) => {
                             view! { <p class="alert" role="alert">{error.to_string()}</p> }
                                 .into_any()
+                        }
+                    })
+            }}
+        </Transition>
+        <Drill />
+        <Transition fallback=|| ()>
+            {move || {
+                view.get()
+                    .and_then(Result::ok)
+                    .map(|view| {
+                        view! {
+                            <BalancerCard
+                                balancer=view.balancer
+                                can_operate=view.can_operate
+                                operate
+                            />
                         }
                     })
             }}
@@ -101,14 +119,13 @@ pub fn ClusterPage() -> impl IntoView {
 }
 
 #[component]
-fn Cluster(view: ClusterView, operate: ServerAction<SetInstanceTakenOut>) -> impl IntoView {
+fn Cluster(view: ClusterView) -> impl IntoView {
     let ClusterView {
         instance,
         door,
         session_store,
         revocation,
-        balancer,
-        can_operate,
+        ..
     } = view;
     let came_through = match door {
         Some(door) => format!("through the load balancer's {} door", door_label(&door)),
@@ -148,8 +165,6 @@ fn Cluster(view: ClusterView, operate: ServerAction<SetInstanceTakenOut>) -> imp
                 </li>
             </ul>
         </section>
-        <Drill />
-        <BalancerCard balancer can_operate operate />
     }
 }
 
@@ -301,6 +316,13 @@ fn BalancerCard(
     operate: ServerAction<SetInstanceTakenOut>,
 ) -> impl IntoView {
     let error: Signal<Option<AppError>> = last_error(operate.value());
+    let instance_error = field_error(error, "instance");
+    // Not both: the form's "correct the fields" line has no field to point at here.
+    let other_error = Signal::derive(move || {
+        error
+            .get()
+            .filter(|error| error.field("instance").is_none())
+    });
     let body = match balancer {
         Balancer::NotConfigured => view! {
             <p data-testid="balancer-none">
@@ -308,6 +330,13 @@ fn BalancerCard(
                 " is not set): it runs alone, and every request reaches it. "
                 <code>"make cluster"</code>
                 " starts three instances behind HAProxy, with a round-robin door and a sticky one."
+            </p>
+        }
+        .into_any(),
+        Balancer::SignInToSee => view! {
+            <p data-testid="balancer-sign-in">
+                <a href="/login?next=/cluster">"Sign in"</a>
+                " to see what the load balancer does with each instance."
             </p>
         }
         .into_any(),
@@ -325,7 +354,18 @@ fn BalancerCard(
         <section class="card wide">
             <h2>"The load balancer"</h2>
             {body}
-            <FormError error />
+            {move || {
+                instance_error
+                    .get()
+                    .map(|message| {
+                        view! {
+                            <p class="alert" role="alert" data-testid="balancer-error">
+                                {message}
+                            </p>
+                        }
+                    })
+            }}
+            <FormError error=other_error />
         </section>
     }
 }

@@ -234,7 +234,16 @@ async fn an_administrator_takes_an_instance_out_of_both_doors_and_puts_it_back()
         )
         .await;
     assert_eq!(unknown.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = error_body(unknown).await;
+    assert_eq!(
+        body["fields"][0]["message"],
+        "The load balancer has no instance of that name."
+    );
     assert_eq!(cluster.haproxy.servers_up().len(), 6);
+    // A visitor who is not signed in is not shown the balancer, and costs it no connection.
+    let anonymous = browser_through(&cluster.haproxy.round_robin);
+    let seen: ClusterView = anonymous.get("/fn/cluster").await.json().await.unwrap();
+    assert_eq!(seen.balancer, Balancer::SignInToSee);
 
     let taken = admin
         .post_form("/fn/set_instance_taken_out", &taking_out)

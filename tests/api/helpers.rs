@@ -806,3 +806,22 @@ pub async fn fail(browser: &Browser, username: &str, times: usize) {
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "guess {n}");
     }
 }
+
+/// What `/readyz` says: its status and its account of each part.
+pub async fn readiness(app: &TestApp) -> (StatusCode, serde_json::Value) {
+    let response = app.browser().get("/readyz").await;
+    let status = response.status();
+    (status, response.json().await.unwrap())
+}
+
+/// Asks `/readyz` until it answers 200, at most 20 times: a store's client reconnects by
+/// itself, and the first calls after an outage may still meet a broken connection and start
+/// the reconnection. Whether it came back.
+pub async fn ready_again(app: &TestApp) -> bool {
+    for _ in 0..20 {
+        if readiness(app).await.0 == StatusCode::OK {
+            return true;
+        }
+    }
+    false
+}

@@ -369,8 +369,10 @@ async fn ten_concurrent_refreshes_of_one_token_leave_one_chain_with_one_tip() {
 }
 
 /// Two tabs whose refreshes land on two instances of one database (a round-robin balancer):
-/// the rule holds across servers, since it is kept by the database's row locks, not by either
-/// server's memory. Both succeed, with one successor, one chain.
+/// the rule holds across servers, since nothing of it is in either server's memory. The
+/// successor is derived from the presented token with the key ring both share, and the
+/// database lets one exchange write it (row locks on PostgreSQL, the one writer on SQLite).
+/// All succeed, with one successor, one chain.
 #[tokio::test]
 async fn concurrent_refreshes_of_one_token_on_two_instances_leave_one_chain() {
     let app = jwt_app(&[]).await;
