@@ -108,6 +108,15 @@ impl AppState {
                 clock.clone(),
             )?),
         };
+        // Every store this server can reach, for the compare page to measure side by side:
+        // its own database's table, a memory store of its own, and Redis when it has one.
+        let mut reachable: Vec<Arc<dyn SessionBackend>> = vec![
+            Arc::new(MemorySessionStore::new(clock.clone())),
+            Arc::new(SqlSessionStore::new(db.clone(), clock.clone())),
+        ];
+        if let Some(url) = &config.redis_url {
+            reachable.push(Arc::new(RedisSessionStore::open(url, clock.clone())?));
+        }
         let mut jwt = JwtMode::new(db.clone(), clock.clone(), &config, keys);
         if let Some(ring) = database_ring {
             jwt.keep_keys_from(ring);
@@ -135,6 +144,7 @@ impl AppState {
                 },
             ),
         );
+        let load = Arc::new(LoadGenerator::new(reachable, clock.clone()));
         Ok(AppState(Arc::new(Shared {
             leptos_options: config.leptos_options.clone(),
             config: Arc::new(config),
@@ -142,7 +152,7 @@ impl AppState {
             auth,
             clock,
             metrics: Arc::new(Metrics::default()),
-            load: Arc::default(),
+            load,
             draining: Default::default(),
         })))
     }

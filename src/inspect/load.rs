@@ -16,10 +16,11 @@ use tokio::sync::Semaphore;
 use super::{
     floors,
     metrics::{Metrics, measure_recognition},
+    stores,
 };
 use crate::{
-    auth::{Auth, Credentials, LiveUser},
-    core::{client::ClientInfo, sync::lock},
+    auth::{Auth, Credentials, LiveUser, session::store::SessionBackend},
+    core::{client::ClientInfo, clock::Clock, sync::lock},
     db::{Db, UserRecord},
     error::AppError,
     model::{
@@ -60,23 +61,32 @@ pub const BURST_COOLDOWN: i64 = 10;
 /// Runs the compare page's bursts: one at a time on this server, each user waiting
 /// [`BURST_COOLDOWN`] after their last, and every burst run to its end, clean-up included, even
 /// when the client that asked for it goes away.
-#[derive(Debug)]
 pub struct LoadGenerator {
     one_at_a_time: Arc<Semaphore>,
     /// When each user's last burst ended.
     last_burst: Arc<Mutex<HashMap<i64, i64>>>,
+    /// Every session store the server can reach, measured side by side in each burst.
+    reachable: Arc<Vec<Arc<dyn SessionBackend>>>,
+    clock: Clock,
 }
 
-impl Default for LoadGenerator {
-    fn default() -> Self {
-        LoadGenerator {
-            one_at_a_time: Arc::new(Semaphore::new(1)),
-            last_burst: Arc::default(),
-        }
+impl std::fmt::Debug for LoadGenerator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadGenerator").finish_non_exhaustive()
     }
 }
 
 impl LoadGenerator {
+    /// A generator that also measures each of `reachable` in every burst.
+    pub fn new(reachable: Vec<Arc<dyn SessionBackend>>, clock: Clock) -> Self {
+        LoadGenerator {
+            one_at_a_time: Arc::new(Semaphore::new(1)),
+            last_burst: Arc::default(),
+            reachable: Arc::new(reachable),
+            clock,
+        }
+    }
+
     /// Sends `requests` authenticated requests in each column, then the kill drill.
     pub async fn run(
         &self,
@@ -106,16 +116,22 @@ impl LoadGenerator {
         let Ok(turn) = self.one_at_a_time.clone().try_acquire_owned() else {
             return Err(AppError::Busy);
         };
-        let (auth, db, metrics, last_burst) = (
+        let (auth, db, metrics, last_burst, reachable, clock) = (
             auth.clone(),
             db.clone(),
             metrics.clone(),
             self.last_burst.clone(),
+            self.reachable.clone(),
+            self.clock.clone(),
         );
         // A task of its own: if the client disconnects, the request's future is dropped, but the
         // burst goes on to its end and removes its devices.
         let burst = tokio::spawn(async move {
             let result = burst(&auth, &db, &metrics, &user, requests).await;
+            if result.is_ok() {
+                metrics
+                    .set_store_reads(stores::measure(&reachable, &user, LOAD_DEVICE, &clock).await);
+            }
             lock(&last_burst).insert(user.id, auth.now());
             drop(turn);
             result
@@ -262,6 +278,7 @@ pub fn comparison(auth: &Auth, metrics: &Metrics) -> Comparison {
         columns,
         floors: metrics.floors(),
         session_footprint: metrics.session_footprint(),
+        store_reads: metrics.store_reads(),
         revocation: jwt.revocation,
         session_store: store,
         access_ttl: jwt.access_ttl,

@@ -21,7 +21,7 @@ use crate::{
     core::{client::ClientInfo, sync::lock},
     db::counting_queries,
     error::AppError,
-    model::{Column, Floors, KillEffect, RecognitionCost, Revocation, SessionFootprint},
+    model::{Column, Floors, KillEffect, RecognitionCost, Revocation, SessionFootprint, StoreRead},
 };
 
 /// Measurements kept per column.
@@ -147,10 +147,12 @@ pub struct Metrics {
     floors: Mutex<Option<Floors>>,
     /// What the last burst measured of the session store's bytes per session.
     session_footprint: Mutex<Option<SessionFootprint>>,
+    /// What the last burst measured of each store the server can reach.
+    store_reads: Mutex<Vec<StoreRead>>,
 }
 
 /// The nearest-rank percentile `p` (0 < p ≤ 1) of sorted values.
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(super) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -167,6 +169,7 @@ impl Metrics {
         lock(&self.kill_effects).clear();
         *lock(&self.floors) = None;
         *lock(&self.session_footprint) = None;
+        lock(&self.store_reads).clear();
     }
 
     fn ring(&self, column: Column) -> &Ring {
@@ -225,6 +228,16 @@ impl Metrics {
 
     pub fn session_footprint(&self) -> Option<SessionFootprint> {
         *lock(&self.session_footprint)
+    }
+
+    /// Keeps `reads`, cheapest first.
+    pub fn set_store_reads(&self, mut reads: Vec<StoreRead>) {
+        reads.sort_by(|a, b| a.median_micros.total_cmp(&b.median_micros));
+        *lock(&self.store_reads) = reads;
+    }
+
+    pub fn store_reads(&self) -> Vec<StoreRead> {
+        lock(&self.store_reads).clone()
     }
 }
 

@@ -10,3 +10,4 @@ pub mod floors;
 pub mod load;
 pub mod metrics;
 pub mod playground;
+pub mod stores;

@@ -140,6 +140,23 @@ pub struct SessionFootprint {
     pub measured_over: u64,
 }
 
+/// Reading one session from one store the server can reach, as the last burst measured it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct StoreRead {
+    pub store: SessionStoreKind,
+    pub median_micros: f64,
+    pub p99_micros: f64,
+}
+
+/// The order the articles predict, cheapest first: the desk (memory), the shared desk (Redis),
+/// the drawer (SQLite), the warehouse (PostgreSQL).
+pub const PREDICTED_ORDER: [SessionStoreKind; 4] = [
+    SessionStoreKind::Memory,
+    SessionStoreKind::Redis,
+    SessionStoreKind::Sqlite,
+    SessionStoreKind::Postgres,
+];
+
 /// The compare page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Comparison {
@@ -149,6 +166,10 @@ pub struct Comparison {
     /// `None` until a burst measured it.
     #[serde(default)]
     pub session_footprint: Option<SessionFootprint>,
+    /// Each store the server can reach, read by the last burst, cheapest first; empty until
+    /// then.
+    #[serde(default)]
+    pub store_reads: Vec<StoreRead>,
     /// This server's revocation setting and session store.
     pub revocation: Revocation,
     pub session_store: SessionStoreKind,

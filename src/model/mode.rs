@@ -128,6 +128,26 @@ pub enum SessionStoreKind {
 }
 
 impl SessionStoreKind {
+    /// Stable name for `SESSION_STORE`, `data-store` and tests.
+    pub fn key(self) -> &'static str {
+        match self {
+            SessionStoreKind::Sqlite => "sqlite",
+            SessionStoreKind::Postgres => "postgres",
+            SessionStoreKind::Memory => "memory",
+            SessionStoreKind::Redis => "redis",
+        }
+    }
+
+    /// The store by the articles' name for it.
+    pub fn short_label(self) -> &'static str {
+        match self {
+            SessionStoreKind::Sqlite => "SQLite (the drawer)",
+            SessionStoreKind::Postgres => "PostgreSQL (the warehouse)",
+            SessionStoreKind::Memory => "memory (the desk)",
+            SessionStoreKind::Redis => "Redis (the shared desk)",
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             SessionStoreKind::Sqlite => "SQLite (the drawer: sessions survive a restart)",

@@ -7,8 +7,8 @@ use super::form::{FormError, last_error};
 use crate::{
     api::{GenerateLoad, compare},
     model::{
-        Column, Comparison, CostColumn, Floors, KillEffect, MAX_BURST, MemoryUse, SessionFootprint,
-        SessionStoreKind, describe_seconds,
+        Column, Comparison, CostColumn, Floors, KillEffect, MAX_BURST, MemoryUse, PREDICTED_ORDER,
+        SessionFootprint, SessionStoreKind, StoreRead, describe_seconds,
     },
 };
 
@@ -78,6 +78,7 @@ fn Figures(comparison: Comparison) -> impl IntoView {
         columns,
         floors,
         session_footprint,
+        store_reads,
         revocation,
         session_store,
         access_ttl,
@@ -158,6 +159,7 @@ fn Figures(comparison: Comparison) -> impl IntoView {
                         </p>
                     }
                 })}
+            <StoreReads reads=store_reads own=session_store />
             <p class="hint" data-testid="server-settings">
                 "This server keeps cookie sessions in " {session_store.label()}
                 "; its own JWT revocation setting is " <code>{revocation.key()}</code>
@@ -167,6 +169,60 @@ fn Figures(comparison: Comparison) -> impl IntoView {
             </p>
         </section>
     }
+}
+
+/// Every store the server can reach, reading one session, beside the order the articles
+/// predict.
+#[component]
+fn StoreReads(reads: Vec<StoreRead>, own: SessionStoreKind) -> impl IntoView {
+    if reads.is_empty() {
+        return None;
+    }
+    let rows = reads
+        .iter()
+        .map(|read| {
+            view! {
+                <tr data-store=read.store.key()>
+                    <th scope="row">
+                        {read.store.short_label()}
+                        {(read.store == own).then_some(" · this server's")}
+                    </th>
+                    <td>{micros(1, read.median_micros)}</td>
+                    <td>{micros(1, read.p99_micros)}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let measured: Vec<SessionStoreKind> = reads.iter().map(|read| read.store).collect();
+    let predicted: Vec<SessionStoreKind> = PREDICTED_ORDER
+        .into_iter()
+        .filter(|store| measured.contains(store))
+        .collect();
+    let verdict = if measured == predicted {
+        "The measurements agree."
+    } else {
+        "The measurements disagree: here, the order is the one in the table."
+    };
+    Some(view! {
+        <h3 class="part-title">"Where the server keeps its half: reading one session"</h3>
+        <div class="table-scroll">
+            <table class="claims" data-testid="store-reads">
+                <thead>
+                    <tr>
+                        <th scope="col">"Store, cheapest first"</th>
+                        <th scope="col">"Median"</th>
+                        <th scope="col">"p99"</th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+        <p data-testid="store-prediction">
+            "The articles predict desk < shared desk < drawer < warehouse. " {verdict}
+            " Each store this server can reach is measured: a memory store of the burst's own, "
+            "this server's database, and Redis when REDIS_URL names one."
+        </p>
+    })
 }
 
 /// The least the column's way could cost here, as the last burst measured it.
@@ -252,13 +308,14 @@ fn bytes_per_session(store: SessionStoreKind, footprint: Option<SessionFootprint
         return "no session to measure".to_owned();
     }
     let over = match sessions {
-        Some(all) if all == measured_over => format!("all {all}"),
-        Some(all) => format!("a sample of {measured_over} of {all}"),
-        None => format!("a sample of {measured_over}"),
+        Some(1) if measured_over == 1 => "over its one session".to_owned(),
+        Some(all) if all == measured_over => format!("over all {all} sessions"),
+        Some(all) => format!("over a sample of {measured_over} of {all} sessions"),
+        None => format!("over a sample of {measured_over} sessions"),
     };
     match store {
         SessionStoreKind::Memory => format!(
-            "about {bytes} bytes each (estimated over {over}); a million sessions would take \
+            "about {bytes} bytes each (estimated {over}); a million sessions would take \
              about {} of this server's memory",
             describe_bytes(bytes.saturating_mul(1_000_000))
         ),

@@ -462,8 +462,31 @@ async fn a_burst_fills_every_column_and_the_kill_drill_measures_each_setting() {
         .expect("the burst measured the store");
     assert!(footprint.measured_over >= 2, "{footprint:?}");
     assert!(footprint.bytes_per_session > 100, "{footprint:?}");
+    // Every store the server can reach, read side by side: a memory store and its database.
+    let database = if on_postgres() {
+        SessionStoreKind::Postgres
+    } else {
+        SessionStoreKind::Sqlite
+    };
+    let stores: Vec<SessionStoreKind> = comparison
+        .store_reads
+        .iter()
+        .map(|read| read.store)
+        .collect();
+    assert_eq!(stores.len(), 2, "{stores:?}");
+    assert!(stores.contains(&SessionStoreKind::Memory) && stores.contains(&database));
+    for read in &comparison.store_reads {
+        assert!(
+            0.0 < read.median_micros && read.median_micros <= read.p99_micros,
+            "{read:?}"
+        );
+    }
     let page = browser.get("/compare").await.text().await.unwrap();
     assert!(page.contains(read_named) && page.contains("decode alone"));
+    assert!(
+        page.contains("The articles predict desk &lt; shared desk")
+            || page.contains("The articles predict desk < shared desk")
+    );
     assert!(page.contains(&format!("{} bytes each", footprint.bytes_per_session)));
     assert!(page.contains("one argon2id verification"));
     // The load generator's devices are gone again.

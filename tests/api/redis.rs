@@ -106,4 +106,16 @@ async fn the_compare_page_measures_sessions_in_redis_beside_a_bare_round_trip() 
         comparison.session_store,
         ticketbooth::model::SessionStoreKind::Redis
     );
+    // With Redis reachable, the three stores side by side: the desk, the shared desk and the
+    // server's database.
+    let mut stores: Vec<&str> = comparison
+        .store_reads
+        .iter()
+        .map(|read| read.store.key())
+        .collect();
+    stores.sort();
+    let database = if on_postgres() { "postgres" } else { "sqlite" };
+    let mut expected = ["memory", "redis", database];
+    expected.sort();
+    assert_eq!(stores, expected);
 }
