@@ -146,6 +146,9 @@ pub struct StoreRead {
     pub store: SessionStoreKind,
     pub median_micros: f64,
     pub p99_micros: f64,
+    /// One bare round trip to the store on the same connections (Redis's PING, a database's
+    /// `SELECT 1` through the pool), median; `None` for memory, which has no trip to make.
+    pub floor_micros: Option<f64>,
 }
 
 /// The order the articles predict, cheapest first: the desk (memory), the shared desk (Redis),

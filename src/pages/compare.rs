@@ -189,6 +189,11 @@ fn StoreReads(reads: Vec<StoreRead>, own: SessionStoreKind) -> impl IntoView {
                     </th>
                     <td>{micros(1, read.median_micros)}</td>
                     <td>{micros(1, read.p99_micros)}</td>
+                    <td>
+                        {read
+                            .floor_micros
+                            .map_or_else(|| "none: no trip".to_owned(), |floor| micros(1, floor))}
+                    </td>
                 </tr>
             }
         })
@@ -212,6 +217,7 @@ fn StoreReads(reads: Vec<StoreRead>, own: SessionStoreKind) -> impl IntoView {
                         <th scope="col">"Store, cheapest first"</th>
                         <th scope="col">"Median"</th>
                         <th scope="col">"p99"</th>
+                        <th scope="col">"Its floor: a bare round trip"</th>
                     </tr>
                 </thead>
                 <tbody>{rows}</tbody>
