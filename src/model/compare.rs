@@ -147,7 +147,7 @@ pub struct StoreRead {
     pub median_micros: f64,
     pub p99_micros: f64,
     /// One bare round trip to the store on the same connections (Redis's PING, a database's
-    /// `SELECT 1` through the pool), median; `None` for memory, which has no trip to make.
+    /// `SELECT 1` through the pool), median; `None` for memory and SQLite, in this process.
     pub floor_micros: Option<f64>,
 }
 

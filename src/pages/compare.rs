@@ -192,7 +192,7 @@ fn StoreReads(reads: Vec<StoreRead>, own: SessionStoreKind) -> impl IntoView {
                     <td>
                         {read
                             .floor_micros
-                            .map_or_else(|| "none: no trip".to_owned(), |floor| micros(1, floor))}
+                            .map_or_else(|| "none: in this process".to_owned(), |floor| micros(1, floor))}
                     </td>
                 </tr>
             }
