@@ -109,12 +109,19 @@ impl AppState {
             )?),
         };
         // Every store this server can reach, for the compare page to measure side by side:
-        // its own database's table, a memory store of its own, and Redis when it has one.
-        let mut reachable: Vec<Arc<dyn SessionBackend>> = vec![
-            Arc::new(MemorySessionStore::new(clock.clone())),
-            Arc::new(SqlSessionStore::new(db.clone(), clock.clone())),
-        ];
-        if let Some(url) = &config.redis_url {
+        // its own (the one it keeps sessions in, no second connection to it), and of the
+        // others a memory store, its database's table, and Redis when it has one.
+        let mut reachable: Vec<Arc<dyn SessionBackend>> = vec![Arc::clone(&sessions)];
+        let own = sessions.kind();
+        if own != SessionStoreKind::Memory {
+            reachable.push(Arc::new(MemorySessionStore::new(clock.clone())));
+        }
+        if own != db.kind().session_store() {
+            reachable.push(Arc::new(SqlSessionStore::new(db.clone(), clock.clone())));
+        }
+        if let Some(url) = &config.redis_url
+            && own != SessionStoreKind::Redis
+        {
             reachable.push(Arc::new(RedisSessionStore::open(url, clock.clone())?));
         }
         let mut jwt = JwtMode::new(db.clone(), clock.clone(), &config, keys);

@@ -825,3 +825,14 @@ pub async fn ready_again(app: &TestApp) -> bool {
     }
     false
 }
+
+/// A store out of reach, as a request that needed it is answered: 503, try again in 5 seconds,
+/// and the session cookie kept (nobody is signed out).
+pub fn assert_unavailable_keeping_the_cookie(response: &Response) {
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(retry_after(response), 5);
+    assert!(
+        session_set_cookies(response).is_empty(),
+        "the cookie is kept: nobody is signed out"
+    );
+}

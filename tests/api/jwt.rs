@@ -348,6 +348,16 @@ async fn a_replay_after_the_grace_window_revokes_the_whole_family() {
     );
 }
 
+/// Every racer's refresh succeeded, and all got the same successor: no sibling chains.
+async fn assert_one_successor(responses: Vec<reqwest::Response>) {
+    let mut successors = std::collections::HashSet::new();
+    for response in responses {
+        assert_eq!(response.status(), StatusCode::OK);
+        successors.insert(response.json::<Tokens>().await.unwrap().refresh_token);
+    }
+    assert_eq!(successors.len(), 1, "every racer got the same successor");
+}
+
 #[tokio::test]
 async fn ten_concurrent_refreshes_of_one_token_leave_one_chain_with_one_tip() {
     let app = jwt_app(&[]).await;
@@ -356,12 +366,7 @@ async fn ten_concurrent_refreshes_of_one_token_leave_one_chain_with_one_tip() {
     let responses =
         futures_util::future::join_all((0..10).map(|_| refresh(&app, &tokens.refresh_token))).await;
 
-    let mut successors = std::collections::HashSet::new();
-    for response in responses {
-        assert_eq!(response.status(), StatusCode::OK);
-        successors.insert(response.json::<Tokens>().await.unwrap().refresh_token);
-    }
-    assert_eq!(successors.len(), 1, "every racer got the same successor");
+    assert_one_successor(responses).await;
     let (family, history) = family_and_tokens(&app, &tokens.access_token).await;
     assert_eq!(family.revoked_at, None);
     assert_eq!(history.len(), 2, "the first token and its one successor");
@@ -385,12 +390,7 @@ async fn concurrent_refreshes_of_one_token_on_two_instances_leave_one_chain() {
     }))
     .await;
 
-    let mut successors = std::collections::HashSet::new();
-    for response in responses {
-        assert_eq!(response.status(), StatusCode::OK);
-        successors.insert(response.json::<Tokens>().await.unwrap().refresh_token);
-    }
-    assert_eq!(successors.len(), 1, "every racer got the same successor");
+    assert_one_successor(responses).await;
     let (family, history) = family_and_tokens(&other, &tokens.access_token).await;
     assert_eq!(family.revoked_at, None);
     assert_eq!(history.len(), 2, "the first token and its one successor");

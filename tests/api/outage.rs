@@ -117,12 +117,7 @@ async fn a_database_out_of_reach_answers_503_signs_nobody_out_and_comes_back_by_
     link.cut();
 
     let call = session.get("/fn/viewer").await;
-    assert_eq!(call.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(retry_after(&call), 5);
-    assert!(
-        session_set_cookies(&call).is_empty(),
-        "the cookie is kept: nobody is signed out"
-    );
+    assert_unavailable_keeping_the_cookie(&call);
     let signed_in = jwt.get("/fn/viewer").await;
     assert_eq!(
         signed_in.status(),

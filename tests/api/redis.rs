@@ -42,12 +42,7 @@ async fn while_redis_is_down_sessions_get_503_nobody_is_signed_out_and_jwts_work
     redis.stop();
 
     let call = browser.get("/fn/viewer").await;
-    assert_eq!(call.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(retry_after(&call), 5);
-    assert!(
-        session_set_cookies(&call).is_empty(),
-        "the cookie is kept: nobody is signed out"
-    );
+    assert_unavailable_keeping_the_cookie(&call);
     assert_eq!(error_body(call).await["error"], "store_unavailable");
     let page = load_page(&browser, "/dashboard").await;
     assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE);
