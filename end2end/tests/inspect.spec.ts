@@ -122,6 +122,19 @@ test.describe("the cluster page", () => {
     await expect(page.getByTestId("drill-after")).toHaveText(/still signed in/);
   });
 
+  test("a number typed before the page hydrated is the one the drill sends", async ({ page }) => {
+    // The WebAssembly arrives late, as on a slow network: the fast user types first.
+    await page.route("**/pkg/*.wasm", async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await route.continue();
+    });
+    await page.goto("/cluster");
+    await page.getByLabel("Requests").fill("5");
+    await hydrated(page);
+    await page.getByTestId("run-drill").click();
+    await expect(page.getByTestId("drill-result").getByTestId("drill-not-recognised")).toHaveText("5");
+  });
+
   test("a browser with no session is recognised nowhere", async ({ page }) => {
     await page.goto("/cluster");
     await hydrated(page);

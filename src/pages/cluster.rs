@@ -176,12 +176,17 @@ fn door_label(door: &str) -> &str {
     }
 }
 
+/// Requests a drill sends unless told otherwise: ten for each of three instances.
+const DEFAULT_DRILL: u32 = 30;
+
 /// The drill: requests from this browser, counted per instance.
 #[component]
 fn Drill() -> impl IntoView {
     let (report, set_report) = signal(None::<DrillReport>);
     let (running, set_running) = signal(false);
-    let (requests, set_requests) = signal(30_u32);
+    // Read when the drill starts, not mirrored into a signal: a number typed before the page
+    // hydrated is kept, and counts.
+    let requests_input = NodeRef::<leptos::html::Input>::new();
     // Effects run only in the browser, once the page is hydrated: until then (and with
     // JavaScript off) the drill cannot run, and the page says so.
     let (ready, set_ready) = signal(false);
@@ -192,7 +197,11 @@ fn Drill() -> impl IntoView {
             return;
         }
         set_running.set(true);
-        let requests = requests.get_untracked().clamp(1, MAX_DRILL);
+        let requests = requests_input
+            .get_untracked()
+            .and_then(|input| input.value().trim().parse::<u32>().ok())
+            .unwrap_or(DEFAULT_DRILL)
+            .clamp(1, MAX_DRILL);
         leptos::task::spawn_local(async move {
             let done = drill(requests).await;
             set_report.set(Some(done));
@@ -215,12 +224,8 @@ fn Drill() -> impl IntoView {
                         name="requests"
                         min="1"
                         max=MAX_DRILL
-                        prop:value=move || requests.get().to_string()
-                        on:input=move |event| {
-                            if let Ok(value) = event_target_value(&event).trim().parse::<u32>() {
-                                set_requests.set(value.clamp(1, MAX_DRILL));
-                            }
-                        }
+                        value=DEFAULT_DRILL
+                        node_ref=requests_input
                     />
                 </div>
                 <button
