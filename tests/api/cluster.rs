@@ -26,7 +26,10 @@ const INSTANCES: [&str; 3] = ["A", "B", "C"];
 const REQUESTS: usize = 30;
 
 struct Cluster {
+    /// The instances running in this test's process (all three, or A and C).
     instances: Vec<TestApp>,
+    /// B, when it runs as a process of its own (one a test can kill with SIGKILL).
+    process: Option<ServerProcess>,
     haproxy: Haproxy,
     // Kept running while the cluster is.
     _redis: Option<RedisServer>,
@@ -35,6 +38,15 @@ struct Cluster {
 /// Three instances of one database with cookie sessions in `store` (`memory`, the database's
 /// own, or `redis`), one sealed JWT key ring and one public URL, behind HAProxy.
 async fn cluster(store: &str) -> Cluster {
+    cluster_of(store, false).await
+}
+
+/// [`cluster`], with B running as a process of its own.
+async fn cluster_with_b_as_a_process(store: &str) -> Cluster {
+    cluster_of(store, true).await
+}
+
+async fn cluster_of(store: &str, b_as_a_process: bool) -> Cluster {
     let redis = (store == "redis").then(RedisServer::start);
     let store = if store == "database" {
         database_store()
@@ -59,26 +71,40 @@ async fn cluster(store: &str) -> Cluster {
         named
     };
     let first = spawn_app_with(&named(INSTANCES[0])).await;
-    let mut instances = Vec::new();
+    let mut servers = vec![(INSTANCES[0], first.server.addr)];
+    let mut instances = vec![first];
+    let mut process = None;
     for name in &INSTANCES[1..] {
-        let other = first
+        if *name == "B" && b_as_a_process {
+            let address = free_address();
+            let b = instances[0]
+                .process_on_the_same_database(&named(name), address)
+                .await;
+            servers.push((name, b.addr));
+            process = Some(b);
+            continue;
+        }
+        let other = instances[0]
             .try_instance_on_the_same_database(&named(name))
             .await
             .unwrap();
+        servers.push((name, other.server.addr));
         instances.push(other);
     }
-    instances.insert(0, first);
-    let servers: Vec<(&str, std::net::SocketAddr)> = INSTANCES
-        .iter()
-        .zip(&instances)
-        .map(|(name, app)| (*name, app.server.addr))
-        .collect();
     let haproxy = Haproxy::start(doors, &servers).await;
     Cluster {
         instances,
+        process,
         haproxy,
         _redis: redis,
     }
+}
+
+/// A free address on 127.0.0.1, for a server process started a moment later.
+fn free_address() -> std::net::SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
 }
 
 /// Per instance: how many answers recognised the browser, and how many found no one.
@@ -322,17 +348,98 @@ async fn a_rolling_restart_under_steady_load_loses_no_request_and_signs_nobody_o
         cluster.haproxy.wait_until_up(6).await;
         load.keeps_going().await;
     }
-    let (answered, failed, signed_out) = load.stop().await;
+    let sent = load.stop().await;
 
-    assert_eq!(failed, Vec::<String>::new(), "lost requests, of {answered}");
-    assert_eq!(signed_out, 0, "signed out, of {answered}");
+    assert_eq!(sent.failed, Vec::<String>::new(), "lost requests: {sent:?}");
+    assert_eq!(sent.signed_out, 0, "signed out: {sent:?}");
+}
+
+/// `kill -9` of one instance under load through the round-robin door, with a shared store: it
+/// gets no time to drain, yet the only requests that may fail are the ones in flight on it (at
+/// most one per browser, as each sends its next request once the last is answered; HAProxy
+/// sends a request whose connection was refused or cut to another instance), nobody is signed
+/// out, and nothing stored is lost: every device is still listed, every JWT browser still
+/// renews its token, and the instance, started again, recognises everyone.
+#[tokio::test]
+async fn an_instance_killed_under_load_fails_at_most_its_requests_in_flight_and_loses_nothing() {
+    let mut cluster = cluster_with_b_as_a_process("database").await;
+    let door = cluster.haproxy.round_robin.clone();
+    let mut sessions = Vec::new();
+    let mut tokens = Vec::new();
+    for username in ["ana", "ben"] {
+        let (by_session, _) = signed_up_through(&door, username, "session").await;
+        let by_jwt = browser_through(&door);
+        assert_redirects_to(&by_jwt.log_in_with(username, JWT).await, "/dashboard");
+        sessions.push(by_session);
+        tokens.push(by_jwt);
+    }
+    let loads: Vec<Load> = sessions
+        .iter()
+        .chain(&tokens)
+        .map(|browser| Load::start(browser.clone()))
+        .collect();
+    for load in &loads {
+        load.keeps_going().await;
+    }
+
+    cluster.process.as_mut().unwrap().kill();
+    cluster.haproxy.wait_until_up(4).await;
+    for load in &loads {
+        load.keeps_going().await;
+    }
+    let mut failed = Vec::new();
+    let mut answered_by_b = 0;
+    for load in loads {
+        let sent = load.stop().await;
+        assert_eq!(sent.signed_out, 0, "signed out: {sent:?}");
+        failed.extend(sent.failed);
+        answered_by_b += sent.by_instance.get("B").copied().unwrap_or(0);
+    }
+
+    assert!(answered_by_b > 0, "B served the load before it was killed");
+    assert!(
+        failed.len() <= sessions.len() + tokens.len(),
+        "only requests in flight on B may fail: {failed:?}"
+    );
+    for browser in &sessions {
+        assert_eq!(
+            browser.devices().await.len(),
+            2,
+            "both devices still listed"
+        );
+    }
+    for browser in &tokens {
+        let renewal = browser.refresh_as_script().await;
+        assert_eq!(
+            renewal.status(),
+            StatusCode::NO_CONTENT,
+            "the refresh token survived"
+        );
+    }
+    cluster.process.as_mut().unwrap().start_again().await;
+    cluster.haproxy.wait_until_up(6).await;
+    for browser in sessions.iter().chain(&tokens) {
+        let tallies = drill(browser).await;
+        assert_eq!(recognised(&tallies), REQUESTS, "{tallies:?}");
+        assert!(tallies.contains_key("B"), "B answers again: {tallies:?}");
+    }
 }
 
 /// A browser sending requests through a door one after the other until stopped.
 struct Load {
     answered: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
-    task: tokio::task::JoinHandle<(usize, Vec<String>, usize)>,
+    task: tokio::task::JoinHandle<Sent>,
+}
+
+/// What a [`Load`] sent: how many requests, the failures, how many found no session, and how
+/// many each instance answered.
+#[derive(Debug, Default)]
+struct Sent {
+    answered: usize,
+    failed: Vec<String>,
+    signed_out: usize,
+    by_instance: BTreeMap<String, usize>,
 }
 
 impl Load {
@@ -342,19 +449,25 @@ impl Load {
         let task = tokio::spawn({
             let (answered, stop) = (Arc::clone(&answered), Arc::clone(&stop));
             async move {
-                let (mut failed, mut signed_out) = (Vec::new(), 0);
+                let mut sent = Sent::default();
                 while !stop.load(Ordering::Relaxed) {
                     match browser.client.get(browser.url("/fn/viewer")).send().await {
                         Ok(response) if response.status() == StatusCode::OK => {
+                            let instance = response.headers()["x-instance"]
+                                .to_str()
+                                .unwrap()
+                                .to_owned();
+                            *sent.by_instance.entry(instance).or_default() += 1;
                             let viewer: Option<Viewer> = response.json().await.unwrap();
-                            signed_out += usize::from(viewer.is_none());
+                            sent.signed_out += usize::from(viewer.is_none());
                         }
-                        Ok(response) => failed.push(response.status().to_string()),
-                        Err(error) => failed.push(error.to_string()),
+                        Ok(response) => sent.failed.push(response.status().to_string()),
+                        Err(error) => sent.failed.push(error.to_string()),
                     }
                     answered.fetch_add(1, Ordering::Relaxed);
                 }
-                (answered.load(Ordering::Relaxed), failed, signed_out)
+                sent.answered = answered.load(Ordering::Relaxed);
+                sent
             }
         });
         Load {
@@ -373,8 +486,8 @@ impl Load {
         }
     }
 
-    /// Stops it: how many requests were sent, the failures, and how many found no session.
-    async fn stop(self) -> (usize, Vec<String>, usize) {
+    /// Stops it and says what it sent.
+    async fn stop(self) -> Sent {
         self.stop.store(true, Ordering::Relaxed);
         self.task.await.unwrap()
     }

@@ -69,6 +69,8 @@ pub struct TestApp {
 }
 
 /// A browser: its own cookie jar, no automatic redirects, and the `Origin` our pages would send.
+/// A clone is another tab of it: the same cookie jar.
+#[derive(Clone)]
 pub struct Browser {
     pub client: Client,
     pub jar: Arc<Jar>,
@@ -252,6 +254,33 @@ impl TestApp {
             env.insert(key.to_string(), value.to_string());
         }
         try_start(own, env, self.clock.clone(), "127.0.0.1:0").await
+    }
+
+    /// Another instance on the same database, as [`Self::try_instance_on_the_same_database`],
+    /// but running as a process of its own (the built `ticketbooth` binary, with the system's
+    /// clock) on `address`: one that a test can end as `kill -9` does.
+    pub async fn process_on_the_same_database(
+        &self,
+        settings: &[(&str, &str)],
+        address: std::net::SocketAddr,
+    ) -> ServerProcess {
+        let mut env = self.env.clone();
+        env.entry("DATABASE_URL".into()).or_insert_with(|| {
+            format!(
+                "sqlite://{}",
+                self.data.path().join("ticketbooth.db").display()
+            )
+        });
+        let own = Arc::new(tempfile::tempdir().expect("a temporary directory"));
+        env.insert("DATA_DIR".into(), own.path().display().to_string());
+        env.remove("PUBLIC_URL");
+        for (key, value) in settings {
+            env.insert(key.to_string(), value.to_string());
+        }
+        env.insert("LEPTOS_SITE_ADDR".into(), address.to_string());
+        env.entry("RUST_LOG".into())
+            .or_insert_with(|| "warn".into());
+        ServerProcess::start(env, own, address).await
     }
 
     /// This server's data folder.
@@ -835,4 +864,85 @@ pub fn assert_unavailable_keeping_the_cookie(response: &Response) {
         session_set_cookies(response).is_empty(),
         "the cookie is kept: nobody is signed out"
     );
+}
+
+/// A ticketbooth server in a process of its own, killed (SIGKILL) when dropped.
+pub struct ServerProcess {
+    process: std::process::Child,
+    env: HashMap<String, String>,
+    data: Arc<TempDir>,
+    pub addr: std::net::SocketAddr,
+}
+
+impl ServerProcess {
+    async fn start(
+        env: HashMap<String, String>,
+        data: Arc<TempDir>,
+        addr: std::net::SocketAddr,
+    ) -> ServerProcess {
+        let server = ServerProcess {
+            process: spawn_server_process(&env, &data),
+            env,
+            data,
+            addr,
+        };
+        server.wait_until_ready().await;
+        server
+    }
+
+    async fn wait_until_ready(&self) {
+        let ready = format!("http://{}/readyz", self.addr);
+        let started = std::time::Instant::now();
+        loop {
+            if let Ok(response) = reqwest::get(&ready).await
+                && response.status() == StatusCode::OK
+            {
+                return;
+            }
+            assert!(
+                started.elapsed() < ANSWER_WITHIN,
+                "the server process did not become ready: {}",
+                std::fs::read_to_string(self.data.path().join("server.log")).unwrap_or_default()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Ends the process at once, as `kill -9` does: no draining, requests in flight cut.
+    pub fn kill(&mut self) {
+        self.process.kill().expect("SIGKILL sent");
+        self.process.wait().expect("the killed process collected");
+    }
+
+    /// Starts the (killed) process again, on the same address with the same settings.
+    pub async fn start_again(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+        self.process = spawn_server_process(&self.env, &self.data);
+        self.wait_until_ready().await;
+    }
+}
+
+fn spawn_server_process(env: &HashMap<String, String>, data: &TempDir) -> std::process::Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(data.path().join("server.log"))
+        .expect("a log file");
+    std::process::Command::new(env!("CARGO_BIN_EXE_ticketbooth"))
+        // The Leptos settings come from Cargo.toml, as for a binary started by hand.
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_clear()
+        .envs(env)
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("the ticketbooth binary starts")
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
 }
