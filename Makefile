@@ -1,7 +1,7 @@
 # The two commands of the README, and a few for developers.
 # Each installs what it needs first (.ci/setup: idempotent, versions pinned).
 
-.PHONY: run run-release release test setup lint sqlx-prepare screenshots rotate-jwt-key bench bench-http bench-stores bench-scale redis postgres cluster cluster-stop cluster-admin
+.PHONY: run run-release release test setup lint sqlx-prepare screenshots rotate-jwt-key bench bench-http bench-stores bench-scale redis postgres cluster cluster-stop cluster-admin cluster-fail cluster-recover soak
 
 # Serve the app on http://127.0.0.1:3000, with its SQLite database in ./data.
 run:
@@ -56,6 +56,23 @@ cluster:
 # Ends everything make cluster started, by process id (its data stays in ./data/cluster).
 cluster-stop:
 	.ci/cluster stop
+
+# The cluster under steady load (wrk) for each store, in folders of its own: a drill through each
+# door, a rolling restart, a kill -9, and how long a kill takes to reach every instance; prints
+# the table of the README's "Several servers" section (.ci/soak). SOAK_STORES picks the stores.
+soak:
+	.ci/setup --release
+	.ci/setup --cluster
+	.ci/setup --bench
+	.ci/soak
+
+# The store falls over: make cluster-fail WHAT=redis (killed) or WHAT=postgres (stopped as a
+# crash); run the /cluster page's drill meanwhile. make cluster-recover starts it again.
+cluster-fail:
+	.ci/cluster fail "$(WHAT)"
+
+cluster-recover:
+	CLUSTER_BUILD=no .ci/cluster start
 
 # Make an account of the running cluster an administrator: make cluster-admin NAME=alice
 cluster-admin:

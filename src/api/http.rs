@@ -54,6 +54,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/logout", post(logout))
         .route("/api/openapi.json", get(super::openapi::document))
         .route("/readyz", get(readiness))
+        .route("/healthz", get(serving))
         .route("/.well-known/jwks.json", get(jwks))
         .route("/api/{*rest}", any(no_such_endpoint))
 }
@@ -166,6 +167,21 @@ async fn readiness(State(state): State<AppState>) -> Response {
         StatusCode::SERVICE_UNAVAILABLE
     };
     (status, Json(readiness)).into_response()
+}
+
+/// Whether a load balancer should send this instance requests: 200 while it serves, 503 once
+/// it is stopping (draining). Unlike `/readyz` it asks no store: a database or Redis outage is
+/// every instance's at once, and a balancer that took them all out would answer every request
+/// with its own 503, even the ones that work without the store (a JWT is checked by its
+/// signature alone).
+async fn serving(State(state): State<AppState>) -> Response {
+    let draining = state.draining.load(std::sync::atomic::Ordering::Relaxed);
+    let status = if draining {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    (status, Json(serde_json::json!({ "serving": !draining }))).into_response()
 }
 
 fn escape_html(text: &str) -> String {

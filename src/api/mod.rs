@@ -116,18 +116,10 @@ mod ssr {
             self.state.auth.confirm_live(self.user()?).await
         }
 
-        /// The door of the load balancer the request came through, as HAProxy names it in
-        /// `X-Ticketbooth-Door` (a plain name, or nothing).
+        /// The door of the load balancer the request came through (a trusted proxy's
+        /// `X-Ticketbooth-Door`), or nothing.
         pub fn door(&self) -> Option<String> {
-            let door = self
-                .parts
-                .headers
-                .get("x-ticketbooth-door")?
-                .to_str()
-                .ok()?;
-            let is_plain = (1..=32).contains(&door.len())
-                && door.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-            is_plain.then(|| door.to_owned())
+            self.client().ok()?.door.clone()
         }
 
         pub fn cost(&self) -> Result<RecognitionCost, AppError> {

@@ -11,6 +11,9 @@ pub struct ClientInfo {
     pub ip: String,
     /// "Chrome 156 on Linux"
     pub device: String,
+    /// The load balancer's door the request came through, as the balancer names it in
+    /// `X-Ticketbooth-Door` ("round-robin", "sticky"): believed only from a trusted proxy.
+    pub door: Option<String>,
 }
 
 impl ClientInfo {
@@ -25,9 +28,13 @@ impl ClientInfo {
             .get(USER_AGENT)
             .and_then(|value| value.to_str().ok())
             .unwrap_or("");
+        let door = peer
+            .filter(|peer| proxies.trusts(*peer))
+            .and_then(|_| door_named_in(headers));
         ClientInfo {
             ip,
             device: describe_user_agent(agent),
+            door,
         }
     }
 
@@ -36,8 +43,17 @@ impl ClientInfo {
         ClientInfo {
             ip: IpAddr::from(Ipv4Addr::LOCALHOST).to_string(),
             device: device.to_owned(),
+            door: None,
         }
     }
+}
+
+/// The door `X-Ticketbooth-Door` names, if it is a plain name (letters, digits, dashes).
+fn door_named_in(headers: &HeaderMap) -> Option<String> {
+    let door = headers.get("x-ticketbooth-door")?.to_str().ok()?;
+    let is_plain = (1..=32).contains(&door.len())
+        && door.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    is_plain.then(|| door.to_owned())
 }
 
 /// Whether the request is a browser asking for a page (`Accept` names `text/html`), rather
@@ -148,7 +164,7 @@ impl TrustedProxies {
         Ok(TrustedProxies(blocks))
     }
 
-    fn trusts(&self, ip: IpAddr) -> bool {
+    pub fn trusts(&self, ip: IpAddr) -> bool {
         let ip = ip.to_canonical();
         self.0.iter().any(|block| block.contains(&ip))
     }
@@ -217,6 +233,30 @@ mod tests {
 
     fn ip(text: &str) -> IpAddr {
         text.parse().unwrap()
+    }
+
+    #[test]
+    fn the_door_is_believed_only_from_a_trusted_proxy_and_only_as_a_plain_name() {
+        let proxies = TrustedProxies::parse("10.0.0.1").unwrap();
+        let through = |door: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert("x-ticketbooth-door", door.parse().unwrap());
+            headers
+        };
+        let door_of = |peer: &str, headers: &HeaderMap| {
+            ClientInfo::of(Some(ip(peer)), headers, &proxies).door
+        };
+        assert_eq!(
+            door_of("10.0.0.1", &through("sticky")),
+            Some("sticky".into())
+        );
+        assert_eq!(door_of("203.0.113.7", &through("sticky")), None);
+        assert_eq!(door_of("10.0.0.1", &through("<script>")), None);
+        assert_eq!(door_of("10.0.0.1", &HeaderMap::new()), None);
+        assert_eq!(
+            ClientInfo::of(None, &through("sticky"), &proxies).door,
+            None
+        );
     }
 
     #[test]

@@ -12,7 +12,8 @@ use crate::{
     model::{Balancer, ClusterView},
 };
 
-/// The page as `current` (if signed in) sees it, for a request that came through `door`.
+/// The page as `current` (if signed in) sees it, for a request that came through `door` (as a
+/// trusted proxy names it: anyone else can send the header too).
 pub async fn view(
     config: &Config,
     auth: &Auth,
@@ -36,8 +37,7 @@ pub async fn view(
     };
     Ok(ClusterView {
         instance: config.instance_name.clone(),
-        // Only a server behind a balancer takes the header's word: anyone can send it.
-        door: door.filter(|_| config.haproxy_socket.is_some()),
+        door,
         session_store: auth.session_settings().store,
         revocation: auth.revocation(),
         balancer,

@@ -31,12 +31,12 @@ struct Cluster {
     /// B, when it runs as a process of its own (one a test can kill with SIGKILL).
     process: Option<ServerProcess>,
     haproxy: Haproxy,
-    // Kept running while the cluster is.
-    _redis: Option<RedisServer>,
+    redis: Option<RedisServer>,
 }
 
 /// Three instances of one database with cookie sessions in `store` (`memory`, the database's
-/// own, or `redis`), one sealed JWT key ring and one public URL, behind HAProxy.
+/// own, `redis`, or `redis with its append-only file`), one sealed JWT key ring and one public
+/// URL, behind HAProxy.
 async fn cluster(store: &str) -> Cluster {
     cluster_of(store, false).await
 }
@@ -47,11 +47,15 @@ async fn cluster_with_b_as_a_process(store: &str) -> Cluster {
 }
 
 async fn cluster_of(store: &str, b_as_a_process: bool) -> Cluster {
-    let redis = (store == "redis").then(RedisServer::start);
-    let store = if store == "database" {
-        database_store()
-    } else {
-        store
+    let redis = match store {
+        "redis" => Some(RedisServer::start()),
+        "redis with its append-only file" => Some(RedisServer::start_append_only()),
+        _ => None,
+    };
+    let store = match store {
+        "database" => database_store(),
+        "redis with its append-only file" => "redis",
+        other => other,
     };
     let doors = Doors::reserve();
     let sealing = STANDARD.encode([9_u8; 32]);
@@ -60,6 +64,8 @@ async fn cluster_of(store: &str, b_as_a_process: bool) -> Cluster {
         ("JWT_KEY_ENCRYPTION_KEY", sealing),
         ("PUBLIC_URL", doors.round_robin()),
         ("HAPROXY_SOCKET", doors.admin_socket().display().to_string()),
+        // HAProxy, which names the door and the client.
+        ("TRUSTED_PROXIES", "127.0.0.1".to_owned()),
     ];
     if let Some(redis) = &redis {
         settings.push(("REDIS_URL", redis.url()));
@@ -96,7 +102,7 @@ async fn cluster_of(store: &str, b_as_a_process: bool) -> Cluster {
         instances,
         process,
         haproxy,
-        _redis: redis,
+        redis,
     }
 }
 
@@ -313,6 +319,79 @@ async fn the_pages_drill_probe_names_the_instance_and_whether_it_recognised_the_
     let probe: ProbeAnswer = stranger.get("/fn/drill_probe").await.json().await.unwrap();
     assert!(!probe.recognised);
     assert!(INSTANCES.contains(&probe.instance.as_str()));
+}
+
+/// The shared desk falls over: Redis, which keeps the cookie sessions, stops and starts again.
+/// Meanwhile HAProxy keeps every instance in (its check asks whether the instance serves, not
+/// whether its stores answer), a cookie-session request is a 503 that keeps the cookie, and a
+/// JWT browser is recognised on every instance. Afterwards the cookie-session browser is still
+/// signed in only if Redis kept its append-only file; without it, it signs in again.
+#[tokio::test]
+async fn when_redis_falls_over_jwts_go_on_and_only_its_append_only_file_keeps_the_sessions() {
+    for (store, kept) in [("redis", false), ("redis with its append-only file", true)] {
+        let mut cluster = cluster(store).await;
+        let door = cluster.haproxy.round_robin.clone();
+        let (by_session, _) = signed_up_through(&door, "ana", "session").await;
+        let (by_jwt, _) = signed_up_through(&door, "ben", JWT).await;
+        // Redis writes the append-only file before it answers (and syncs it to the disk once a
+        // second): a killed Redis keeps every write it acknowledged.
+        cluster.redis.as_mut().unwrap().stop();
+        for instance in &cluster.instances {
+            assert_eq!(readiness(instance).await.1["session_store_up"], false);
+        }
+        for _ in 0..INSTANCES.len() {
+            assert_unavailable_keeping_the_cookie(&by_session.get("/fn/viewer").await);
+        }
+        // Through more than two of HAProxy's checks (every 200 ms; two failures take an
+        // instance out), so that a check which asked the store would have taken them all out.
+        let outage = std::time::Instant::now();
+        while outage.elapsed() < std::time::Duration::from_millis(600) {
+            let tallies = drill(&by_jwt).await;
+            let every_instance = tallies.len() == 3;
+            assert!(
+                every_instance,
+                "{store}: every instance still in: {tallies:?}"
+            );
+            assert_eq!(recognised(&tallies), REQUESTS, "{store}: {tallies:?}");
+        }
+
+        cluster.redis.as_mut().unwrap().restart();
+        for instance in &cluster.instances {
+            assert!(ready_again(instance).await, "{store}: /readyz recovered");
+        }
+        let tallies = drill(&by_session).await;
+        let expected = if kept { REQUESTS } else { 0 };
+        assert_eq!(recognised(&tallies), expected, "{store}: {tallies:?}");
+        if !kept {
+            assert_redirects_to(&by_session.log_in("ana", PASSWORD).await, "/dashboard");
+            assert_eq!(recognised(&drill(&by_session).await), REQUESTS);
+        }
+    }
+}
+
+/// The door and the client's address are HAProxy's word, not the client's: it replaces the
+/// headers a client sends of those names, and an instance believes them only from a trusted
+/// proxy (`TRUSTED_PROXIES`, here HAProxy on 127.0.0.1), not from a client reaching it directly.
+#[tokio::test]
+async fn the_door_and_the_address_are_what_haproxy_says_not_what_a_client_claims() {
+    let cluster = cluster("database").await;
+    let claims = [
+        ("x-ticketbooth-door", "round-robin"),
+        ("x-forwarded-for", "203.0.113.9"),
+    ];
+    let from = "127.0.0.5".parse().unwrap();
+    let browser = browser_through_claiming(&cluster.haproxy.sticky, from, &claims);
+    assert_redirects_to(&browser.sign_up_with("ana", "session").await, "/dashboard");
+
+    let seen: ClusterView = browser.get("/fn/cluster").await.json().await.unwrap();
+    assert_eq!(seen.door.as_deref(), Some("sticky"));
+    let devices = browser.devices().await;
+    assert_eq!(devices[0].ip, "127.0.0.5", "the address HAProxy saw");
+
+    let a = &cluster.instances[0].base;
+    let direct = browser_through_claiming(a, "127.0.0.6".parse().unwrap(), &claims);
+    let seen: ClusterView = direct.get("/fn/cluster").await.json().await.unwrap();
+    assert_eq!(seen.door, None, "a client on 127.0.0.6 is no proxy");
 }
 
 /// JWTs need nothing shared per request: every instance verifies the signature with the ring

@@ -99,9 +99,20 @@ fn browser_at_base(base: &str, ip: IpAddr, headers: HeaderMap) -> Browser {
 /// know their own addresses, not the door's): it says where its requests come from as
 /// Chromium does, with `Sec-Fetch-Site`.
 pub fn browser_through(base: &str) -> Browser {
-    let mut headers = HeaderMap::new();
-    headers.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
-    browser_at_base(base, Ipv4Addr::LOCALHOST.into(), headers)
+    browser_through_claiming(base, Ipv4Addr::LOCALHOST.into(), &[])
+}
+
+/// [`browser_through`] from `ip`, sending `headers` of its own with every request.
+pub fn browser_through_claiming(base: &str, ip: IpAddr, headers: &[(&str, &str)]) -> Browser {
+    let mut map = HeaderMap::new();
+    map.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
+    for (name, value) in headers {
+        map.insert(
+            header::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            HeaderValue::from_str(value).unwrap(),
+        );
+    }
+    browser_at_base(base, ip, map)
 }
 
 pub async fn spawn_app() -> TestApp {
