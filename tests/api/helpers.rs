@@ -250,6 +250,15 @@ impl TestApp {
         &self,
         settings: &[(&str, &str)],
     ) -> Result<TestApp, String> {
+        let (env, own) = self.settings_on_the_same_database(settings);
+        try_start(own, env, self.clock.clone(), "127.0.0.1:0").await
+    }
+
+    /// The settings of another instance on this one's database, with a data folder of its own.
+    fn settings_on_the_same_database(
+        &self,
+        settings: &[(&str, &str)],
+    ) -> (HashMap<String, String>, Arc<TempDir>) {
         let mut env = self.env.clone();
         env.entry("DATABASE_URL".into()).or_insert_with(|| {
             format!(
@@ -264,7 +273,7 @@ impl TestApp {
         for (key, value) in settings {
             env.insert(key.to_string(), value.to_string());
         }
-        try_start(own, env, self.clock.clone(), "127.0.0.1:0").await
+        (env, own)
     }
 
     /// Another instance on the same database, as [`Self::try_instance_on_the_same_database`],
@@ -275,19 +284,7 @@ impl TestApp {
         settings: &[(&str, &str)],
         address: std::net::SocketAddr,
     ) -> ServerProcess {
-        let mut env = self.env.clone();
-        env.entry("DATABASE_URL".into()).or_insert_with(|| {
-            format!(
-                "sqlite://{}",
-                self.data.path().join("ticketbooth.db").display()
-            )
-        });
-        let own = Arc::new(tempfile::tempdir().expect("a temporary directory"));
-        env.insert("DATA_DIR".into(), own.path().display().to_string());
-        env.remove("PUBLIC_URL");
-        for (key, value) in settings {
-            env.insert(key.to_string(), value.to_string());
-        }
+        let (mut env, own) = self.settings_on_the_same_database(settings);
         env.insert("LEPTOS_SITE_ADDR".into(), address.to_string());
         env.entry("RUST_LOG".into())
             .or_insert_with(|| "warn".into());
