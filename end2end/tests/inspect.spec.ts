@@ -135,6 +135,24 @@ test.describe("the cluster page", () => {
     await expect(page.getByTestId("drill-result").getByTestId("drill-not-recognised")).toHaveText("5");
   });
 
+  test("a lone server under pure: the kill-reach drill's killed token still gets in @release", async ({ page }) => {
+    await signUpWith(page, uniqueName("reach"), "jwt");
+    await page.goto("/cluster");
+    await hydrated(page);
+
+    await page.getByTestId("run-kill-reach").click();
+
+    const rows = page.getByTestId("kill-reach-result").locator("tbody tr");
+    await expect(rows).toHaveCount(1);
+    await expect(rows.first().getByTestId("kill-reach-refused-after")).toHaveText(/never/);
+    await expect(page.getByTestId("kill-reach-summary")).toContainText(
+      "1 of 1 instances still let the killed token in",
+    );
+    // The drill's device is listed as killed, beside this browser's.
+    await page.goto("/devices");
+    await expect(page.getByText("Kill-reach drill (cluster page)")).toBeVisible();
+  });
+
   test("a browser with no session is recognised nowhere", async ({ page }) => {
     await page.goto("/cluster");
     await hydrated(page);

@@ -23,9 +23,9 @@ use crate::{
     error::AppError,
     model::{
         AccountView, ActivityPage, AdminUserRow, AdminUserView, ClusterView, Comparison,
-        DevicePolicy, DeviceView, Killed, Mode, PasswordChanged, ProbeAnswer, RecognitionReport,
-        RememberTerms, RoleChange, SessionProbe, SignatureEdit, TheftDrillReport, TokenParts,
-        TokenPreset, Verdict, Viewer,
+        DevicePolicy, DeviceView, KillReachToken, Killed, Mode, PasswordChanged, ProbeAnswer,
+        RecognitionReport, RememberTerms, RoleChange, SessionProbe, SignatureEdit,
+        TheftDrillReport, TokenParts, TokenPreset, Verdict, Viewer,
     },
 };
 
@@ -499,6 +499,36 @@ pub async fn drill_probe() -> Result<ProbeAnswer, AppError> {
         recognised: recognition.user.is_some(),
         micros: call.cost()?.micros,
     })
+}
+
+/// The kill-reach drill's throwaway device: the signed-in user signs in once more by JWT, and
+/// the page gets that device's access token.
+#[server(prefix = "/fn", endpoint = "kill_reach_device", client = RefreshingClient)]
+pub async fn kill_reach_device() -> Result<KillReachToken, AppError> {
+    let call = ssr::call()?;
+    let current = call.live_user().await?;
+    crate::inspect::cluster::kill_reach_device(&call.state.auth, &current, call.client()?).await
+}
+
+/// One probe of the kill-reach drill: which instance answered, and whether it lets the drill
+/// device's access token in. The token travels in the body, not the URL (no log keeps it).
+#[server(prefix = "/fn", endpoint = "kill_reach_probe", client = RefreshingClient)]
+pub async fn kill_reach_probe(access_token: String) -> Result<ProbeAnswer, AppError> {
+    let call = ssr::call()?;
+    crate::inspect::cluster::kill_reach_probe(
+        &call.state.auth,
+        &call.state.config.instance_name,
+        call.client()?,
+        access_token,
+    )
+    .await
+}
+
+/// The kill-reach drill's kill: ends the device of the access token given.
+#[server(prefix = "/fn", endpoint = "kill_reach_kill", client = RefreshingClient)]
+pub async fn kill_reach_kill(access_token: String) -> Result<(), AppError> {
+    let call = ssr::call()?;
+    crate::inspect::cluster::kill_reach_kill(&call.state.auth, call.client()?, access_token).await
 }
 
 /// Takes `instance` out of every door of the load balancer (`taken_out`), or puts it back: an

@@ -94,3 +94,16 @@ pub struct ProbeAnswer {
     /// What recognising the request cost there, in µs.
     pub micros: f64,
 }
+
+/// The kill-reach drill's throwaway device: a JWT device of the signed-in user, made for the
+/// drill and killed by it. Its access token goes to the page that asked, which probes every
+/// instance with it before and after the kill.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KillReachToken {
+    pub access_token: String,
+}
+
+/// The most probes one kill-reach drill sends after the kill.
+pub const MAX_KILL_REACH_PROBES: u32 = 300;
+/// How long a kill-reach drill keeps probing a token that every instance still accepts, in ms.
+pub const KILL_REACH_PATIENCE_MS: f64 = 2_000.0;

@@ -10,9 +10,15 @@ use leptos_meta::Title;
 
 use super::form::{FormError, field_error, last_error};
 use crate::{
-    api::{SetInstanceTakenOut, cluster, drill_probe},
+    api::{
+        SetInstanceTakenOut, cluster, drill_probe, kill_reach_device, kill_reach_kill,
+        kill_reach_probe,
+    },
     error::AppError,
-    model::{BalancedServer, Balancer, ClusterView, MAX_DRILL, ServerState, SessionStoreKind},
+    model::{
+        BalancedServer, Balancer, ClusterView, KILL_REACH_PATIENCE_MS, MAX_DRILL,
+        MAX_KILL_REACH_PROBES, ServerState, SessionStoreKind,
+    },
 };
 
 /// What the drill counted at one instance.
@@ -100,6 +106,7 @@ pub fn ClusterPage() -> impl IntoView {
             }}
         </Transition>
         <Drill />
+        <KillReach />
         <Transition fallback=|| ()>
             {move || {
                 view.get()
@@ -310,6 +317,225 @@ fn DrillResult(report: DrillReport) -> impl IntoView {
                 }
             })}
     }
+}
+
+/// What the kill-reach drill saw at one instance, after the kill was answered.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Reach {
+    /// Probes it still let the killed token in.
+    let_in: u32,
+    /// When it first refused the token, in ms after the kill was answered.
+    refused_after_ms: Option<f64>,
+}
+
+/// One kill-reach drill.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct KillReachReport {
+    /// Whether the drill's token was let in before the kill (if not, there was nothing to see).
+    let_in_before: bool,
+    probes: u32,
+    /// From the kill's answer to the last probe's, in ms.
+    elapsed_ms: f64,
+    by_instance: BTreeMap<String, Reach>,
+}
+
+impl KillReachReport {
+    /// When the last instance to learn of the kill first refused the token, if every instance
+    /// that answered has.
+    fn reached_every_instance_after_ms(&self) -> Option<f64> {
+        let mut last: Option<f64> = None;
+        for reach in self.by_instance.values() {
+            let refused = reach.refused_after_ms?;
+            last = Some(last.map_or(refused, |last| last.max(refused)));
+        }
+        last
+    }
+}
+
+/// Milliseconds on the browser's clock.
+fn now_ms() -> f64 {
+    #[cfg(feature = "hydrate")]
+    {
+        js_sys::Date::now()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |since| since.as_secs_f64() * 1000.0)
+    }
+}
+
+/// Probes after the kill before the drill may stop: behind the round-robin door, enough to meet
+/// each of three instances four times.
+const KILL_REACH_MIN_PROBES: u32 = 12;
+
+/// Signs the user in once more by JWT, checks that the token is let in, kills that device, then
+/// asks instance after instance (through this page's door) whether they still let it in, until
+/// every instance met has refused it, or [`KILL_REACH_PATIENCE_MS`] has passed.
+async fn kill_reach() -> Result<KillReachReport, AppError> {
+    let token = kill_reach_device().await?.access_token;
+    let mut report = KillReachReport {
+        let_in_before: kill_reach_probe(token.clone()).await?.recognised,
+        ..KillReachReport::default()
+    };
+    kill_reach_kill(token.clone()).await?;
+    let killed_at = now_ms();
+    while report.let_in_before && report.probes < MAX_KILL_REACH_PROBES {
+        let probe = kill_reach_probe(token.clone()).await?;
+        let at = now_ms() - killed_at;
+        report.probes += 1;
+        report.elapsed_ms = at;
+        let reach = report.by_instance.entry(probe.instance).or_default();
+        if probe.recognised {
+            reach.let_in += 1;
+        } else if reach.refused_after_ms.is_none() {
+            reach.refused_after_ms = Some(at);
+        }
+        let met_enough = report.probes >= KILL_REACH_MIN_PROBES;
+        if (met_enough && report.reached_every_instance_after_ms().is_some())
+            || at > KILL_REACH_PATIENCE_MS
+        {
+            break;
+        }
+    }
+    Ok(report)
+}
+
+/// The kill-reach drill: how long a JWT kill takes to reach every instance.
+#[component]
+fn KillReach() -> impl IntoView {
+    let (report, set_report) = signal(None::<Result<KillReachReport, AppError>>);
+    let (running, set_running) = signal(false);
+    let (ready, set_ready) = signal(false);
+    Effect::new(move |_| set_ready.set(true));
+    let run = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        if running.get_untracked() {
+            return;
+        }
+        set_running.set(true);
+        leptos::task::spawn_local(async move {
+            set_report.set(Some(kill_reach().await));
+            set_running.set(false);
+        });
+    };
+    view! {
+        <section class="card wide">
+            <h2>"How far a kill reaches"</h2>
+            <p>
+                "Signs you in once more by JWT (a device of its own), kills that device, then asks "
+                "instance after instance, through this page's door, whether it still lets the "
+                "killed access token in. Under " <code>"denylist"</code>
+                " the kill travels to every instance through Redis; under " <code>"pure"</code>
+                " no instance learns of it before the token expires."
+            </p>
+            <form class="form inline-form" on:submit=run>
+                <button
+                    type="submit"
+                    class="button"
+                    data-testid="run-kill-reach"
+                    disabled=move || running.get() || !ready.get()
+                >
+                    {move || if running.get() { "Measuring…" } else { "Kill a device and watch" }}
+                </button>
+            </form>
+            <p class="hint" hidden=ready>
+                "The drill runs in your browser, through the door you came in by: it needs "
+                "JavaScript."
+            </p>
+            {move || {
+                report
+                    .get()
+                    .map(|report| match report {
+                        Ok(report) => view! { <KillReachResult report /> }.into_any(),
+                        Err(error) => {
+                            view! {
+                                <p class="alert" role="alert" data-testid="kill-reach-failed">
+                                    {error.to_string()}
+                                </p>
+                            }
+                                .into_any()
+                        }
+                    })
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn KillReachResult(report: KillReachReport) -> impl IntoView {
+    if !report.let_in_before {
+        return view! {
+            <p class="alert" role="alert" data-testid="kill-reach-summary">
+                "The drill's own token was not let in even before the kill: nothing to measure."
+            </p>
+        }
+        .into_any();
+    }
+    let rows = report
+        .by_instance
+        .iter()
+        .map(|(instance, reach)| {
+            view! {
+                <tr data-instance=instance.clone()>
+                    <th scope="row">{instance.clone()}</th>
+                    <td data-testid="kill-reach-let-in">{reach.let_in}</td>
+                    <td data-testid="kill-reach-refused-after">
+                        {reach
+                            .refused_after_ms
+                            .map_or_else(
+                                || "never, while the drill watched".to_owned(),
+                                |ms| format!("{ms:.0} ms"),
+                            )}
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let instances = report.by_instance.len();
+    let summary = match report.reached_every_instance_after_ms() {
+        Some(ms) if report.by_instance.values().all(|reach| reach.let_in == 0) => format!(
+            "Every instance that answered ({instances}) refused the killed token the first time \
+             it was asked, the last of them {ms:.0} ms after the kill's answer: the kill was \
+             there before the drill could ask ({} probes).",
+            report.probes
+        ),
+        Some(ms) => format!(
+            "The kill reached every instance that answered ({instances}) within {ms:.0} ms of \
+             its answer ({} probes).",
+            report.probes
+        ),
+        None => {
+            let still = report
+                .by_instance
+                .values()
+                .filter(|reach| reach.refused_after_ms.is_none())
+                .count();
+            format!(
+                "{still} of {instances} instances still let the killed token in after {:.1} s \
+                 ({} probes): they will refuse it only when it expires.",
+                report.elapsed_ms / 1000.0,
+                report.probes
+            )
+        }
+    };
+    view! {
+        <div class="table-scroll">
+            <table class="claims" data-testid="kill-reach-result">
+                <thead>
+                    <tr>
+                        <th scope="col">"Instance"</th>
+                        <th scope="col">"Let the killed token in"</th>
+                        <th scope="col">"First refused it"</th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+        <p data-testid="kill-reach-summary">{summary}</p>
+    }
+    .into_any()
 }
 
 /// What the load balancer does with each instance, and (for an administrator) the buttons that

@@ -73,13 +73,16 @@ pub fn Header() -> impl IntoView {
                                             {viewer
                                                 .is_admin
                                                 .then(|| view! { <a href="/admin">"Admin"</a> })}
+                                            // Who, in which mode, and the two buttons: kept
+                                            // together when the header wraps.
+                                            <span class="account-group">
                                             <span
                                                 class="who"
                                                 data-testid="signed-in-user"
-                                                title="Signed in"
+                                                title=format!("Signed in as {}", viewer.username)
                                             >
                                                 <span class="visually-hidden">"Signed in as "</span>
-                                                <strong>{viewer.username}</strong>
+                                                <strong>{viewer.username.clone()}</strong>
                                             </span>
                                             <span
                                                 class="mode-badge"
@@ -125,6 +128,7 @@ pub fn Header() -> impl IntoView {
                                                     "Sign out"
                                                 </button>
                                             </form>
+                                            </span>
                                         </nav>
                                     }
                                         .into_any()

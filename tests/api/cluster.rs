@@ -13,7 +13,7 @@ use std::{
 
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use reqwest::StatusCode;
-use ticketbooth::model::{Balancer, ClusterView, ProbeAnswer, ServerState, Viewer};
+use ticketbooth::model::{Balancer, ClusterView, KillReachToken, ProbeAnswer, ServerState, Viewer};
 
 use crate::{
     haproxy::{Doors, Haproxy},
@@ -38,15 +38,20 @@ struct Cluster {
 /// own, `redis`, or `redis with its append-only file`), one sealed JWT key ring and one public
 /// URL, behind HAProxy.
 async fn cluster(store: &str) -> Cluster {
-    cluster_of(store, false).await
+    cluster_of(store, false, &[]).await
 }
 
 /// [`cluster`], with B running as a process of its own.
 async fn cluster_with_b_as_a_process(store: &str) -> Cluster {
-    cluster_of(store, true).await
+    cluster_of(store, true, &[]).await
 }
 
-async fn cluster_of(store: &str, b_as_a_process: bool) -> Cluster {
+/// [`cluster`], with some more settings.
+async fn cluster_with(store: &str, more: &[(&str, &str)]) -> Cluster {
+    cluster_of(store, false, more).await
+}
+
+async fn cluster_of(store: &str, b_as_a_process: bool, more: &[(&str, &str)]) -> Cluster {
     let redis = match store {
         "redis" => Some(RedisServer::start()),
         "redis with its append-only file" => Some(RedisServer::start_append_only()),
@@ -69,6 +74,9 @@ async fn cluster_of(store: &str, b_as_a_process: bool) -> Cluster {
     ];
     if let Some(redis) = &redis {
         settings.push(("REDIS_URL", redis.url()));
+    }
+    for (key, value) in more {
+        settings.push((key, value.to_string()));
     }
     let settings: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let named = |name: &'static str| {
@@ -366,6 +374,88 @@ async fn when_redis_falls_over_jwts_go_on_and_only_its_append_only_file_keeps_th
             assert_redirects_to(&by_session.log_in("ana", PASSWORD).await, "/dashboard");
             assert_eq!(recognised(&drill(&by_session).await), REQUESTS);
         }
+    }
+}
+
+/// The cluster page's kill-reach drill, as the page runs it through the round-robin door: a
+/// throwaway JWT device of the signed-in user, let in by every instance before its kill. Under
+/// `denylist` (with a shared Redis) every instance refuses it after the kill, and none lets it
+/// back in; under `pure` every instance still lets it in. Either way the devices page lists the
+/// device as killed, and a token this server did not sign is refused, not "killed".
+#[tokio::test]
+async fn the_kill_reach_drill_sees_a_denylist_kill_on_every_instance_and_a_pure_one_on_none() {
+    for (revocation, reaches) in [("denylist", true), ("pure", false)] {
+        let cluster = cluster_with("redis", &[("JWT_REVOCATION", revocation)]).await;
+        let (browser, _) = signed_up_through(&cluster.haproxy.round_robin, "ana", "session").await;
+        let response = browser.post_form("/fn/kill_reach_device", &[]).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let device: KillReachToken = response.json().await.unwrap();
+        let token = device.access_token.as_str();
+        let probe = || async {
+            let response = browser
+                .post_form("/fn/kill_reach_probe", &[("access_token", token)])
+                .await;
+            assert_eq!(response.status(), StatusCode::OK);
+            response.json::<ProbeAnswer>().await.unwrap()
+        };
+        let mut before = BTreeMap::new();
+        for _ in 0..INSTANCES.len() {
+            let answer = probe().await;
+            before.insert(answer.instance, answer.recognised);
+        }
+        assert_eq!(before.len(), 3, "{revocation}: {before:?}");
+        assert!(
+            before.values().all(|let_in| *let_in),
+            "{revocation}: {before:?}"
+        );
+        assert_eq!(
+            browser.devices().await.len(),
+            2,
+            "the drill's device is listed"
+        );
+
+        let kill = browser
+            .post_form("/fn/kill_reach_kill", &[("access_token", token)])
+            .await;
+        assert_eq!(kill.status(), StatusCode::OK, "{revocation}");
+        // Listed as killed, with its access token still valid only under `pure`.
+        let revoked = browser.other_device().await.revoked.expect("killed");
+        assert_eq!(
+            revoked.access_valid_until.is_some(),
+            !reaches,
+            "{revocation}"
+        );
+        // Until each instance has refused once (a broadcast may take a moment), at most a
+        // few hundred probes.
+        let mut refused = BTreeMap::new();
+        for _ in 0..300 {
+            let answer = probe().await;
+            if !answer.recognised {
+                refused.insert(answer.instance, true);
+            }
+            if refused.len() == 3 || !reaches {
+                break;
+            }
+        }
+        let mut after = Tally::default();
+        for _ in 0..REQUESTS {
+            if probe().await.recognised {
+                after.recognised += 1;
+            } else {
+                after.not_recognised += 1;
+            }
+        }
+        if reaches {
+            assert_eq!(refused.len(), 3, "{revocation}: {refused:?}");
+            assert_eq!(after.recognised, 0, "{revocation}: {after:?}");
+        } else {
+            assert_eq!(after.not_recognised, 0, "{revocation}: {after:?}");
+        }
+
+        let forged = browser
+            .post_form("/fn/kill_reach_kill", &[("access_token", "not.a.token")])
+            .await;
+        assert_eq!(forged.status(), StatusCode::UNAUTHORIZED, "{revocation}");
     }
 }
 
