@@ -520,6 +520,15 @@ fn KillReachResult(report: KillReachReport) -> impl IntoView {
             )
         }
     };
+    // Behind the sticky door (or on a lone server) every probe meets the same instance.
+    let one_instance = (instances == 1).then(|| {
+        view! {
+            <p class="hint" data-testid="kill-reach-one-instance">
+                "Only one instance answered: a lone server, or the sticky door, which sends every \
+                 request to the same one. Through the round-robin door the drill meets them all."
+            </p>
+        }
+    });
     view! {
         <div class="table-scroll">
             <table class="claims" data-testid="kill-reach-result">
@@ -534,6 +543,7 @@ fn KillReachResult(report: KillReachReport) -> impl IntoView {
             </table>
         </div>
         <p data-testid="kill-reach-summary">{summary}</p>
+        {one_instance}
     }
     .into_any()
 }
