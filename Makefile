@@ -17,7 +17,7 @@ release:
 # rebuilds).
 run-release:
 	.ci/setup --release
-	PATH="$(CURDIR)/.tools/binaryen/node_modules/.bin:$$PATH" cargo leptos serve --release
+	PATH="$(CURDIR)/.tools/binaryen/node_modules/.bin:$$PATH" cargo leptos serve --release --split --features lazy-pages
 
 # Every test: Rust unit and integration tests, Playwright in Chromium, and Schemathesis against
 # the JSON API's OpenAPI document; the integration tests, the browser tests and Schemathesis
@@ -89,6 +89,7 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --features ssr --all-targets -- -D warnings
 	cargo clippy --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings
+	cargo clippy --lib --features hydrate,lazy-pages --target wasm32-unknown-unknown -- -D warnings
 
 # Renew .sqlx/ (the checked query metadata of both databases) after changing a query or a
 # migration. Each database's queries are checked against a fresh schema of their own, in a

@@ -2,6 +2,10 @@
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+#[cfg(not(feature = "lazy-pages"))]
+use leptos_router::ChooseView;
+#[cfg(feature = "lazy-pages")]
+use leptos_router::{Lazy, LazyRoute, lazy_route};
 use leptos_router::{
     SsrMode,
     components::{Route, Router, Routes},
@@ -67,20 +71,69 @@ pub fn App() -> impl IntoView {
             <Header />
             <main>
                 <Routes fallback=NotFound>
-                    <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
-                    <Route path=path!("/signup") view=SignUpPage ssr=SsrMode::Async />
-                    <Route path=path!("/login") view=LogInPage ssr=SsrMode::Async />
-                    <Route path=path!("/dashboard") view=DashboardPage ssr=SsrMode::Async />
-                    <Route path=path!("/devices") view=DevicesPage ssr=SsrMode::Async />
-                    <Route path=path!("/compare") view=ComparePage ssr=SsrMode::Async />
-                    <Route path=path!("/cluster") view=ClusterPage ssr=SsrMode::Async />
-                    <Route path=path!("/playground") view=PlaygroundPage ssr=SsrMode::Async />
-                    <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async />
-                    <Route path=path!("/activity") view=ActivityLogPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/users/:id") view=AdminUserPage ssr=SsrMode::Async />
+                    <Route path=path!("/") view=HomeRoute::choose() ssr=SsrMode::Async />
+                    <Route path=path!("/signup") view=SignUpRoute::choose() ssr=SsrMode::Async />
+                    <Route path=path!("/login") view=LogInRoute::choose() ssr=SsrMode::Async />
+                    <Route path=path!("/dashboard") view=DashboardRoute::choose() ssr=SsrMode::Async />
+                    <Route path=path!("/devices") view=DevicesRoute::choose() ssr=SsrMode::Async />
+                    <Route path=path!("/compare") view=CompareRoute::choose() ssr=SsrMode::Async />
+                    <Route path=path!("/cluster") view=ClusterRoute::choose() ssr=SsrMode::Async />
+                    <Route path=path!("/playground") view=PlaygroundRoute::choose() ssr=SsrMode::Async />
+                    <Route path=path!("/account") view=AccountRoute::choose() ssr=SsrMode::Async />
+                    <Route path=path!("/activity") view=ActivityRoute::choose() ssr=SsrMode::Async />
+                    <Route path=path!("/admin") view=AdminRoute::choose() ssr=SsrMode::Async />
+                    <Route path=path!("/admin/users/:id") view=AdminUserRoute::choose() ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>
     }
 }
+
+/// Each page's route view. With the `lazy-pages` feature (release builds, split by
+/// `cargo leptos --split`), a page whose code the browser loads only when it goes there: the
+/// first page a visitor opens downloads the shell and that page, not every page of the app.
+/// Without it (`cargo leptos watch`, the debug builds), the page itself: a WebAssembly module
+/// built with lazy routes but not split imports chunks that do not exist, and never hydrates.
+macro_rules! page_route {
+    ($route:ident, $page:ident) => {
+        #[derive(Clone, Copy)]
+        pub struct $route;
+
+        #[cfg(feature = "lazy-pages")]
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(_this: Self) -> AnyView {
+                view! { <$page /> }.into_any()
+            }
+        }
+
+        impl $route {
+            #[cfg(feature = "lazy-pages")]
+            fn choose() -> Lazy<$route> {
+                Lazy::new()
+            }
+
+            #[cfg(not(feature = "lazy-pages"))]
+            fn choose() -> impl ChooseView {
+                $page
+            }
+        }
+    };
+}
+
+page_route!(HomeRoute, HomePage);
+page_route!(SignUpRoute, SignUpPage);
+page_route!(LogInRoute, LogInPage);
+page_route!(DashboardRoute, DashboardPage);
+page_route!(DevicesRoute, DevicesPage);
+page_route!(CompareRoute, ComparePage);
+page_route!(ClusterRoute, ClusterPage);
+page_route!(PlaygroundRoute, PlaygroundPage);
+page_route!(AccountRoute, AccountPage);
+page_route!(ActivityRoute, ActivityLogPage);
+page_route!(AdminRoute, AdminPage);
+page_route!(AdminUserRoute, AdminUserPage);

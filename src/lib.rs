@@ -40,10 +40,12 @@ pub mod app;
 #[cfg(feature = "ssr")]
 pub mod server;
 
-/// Entry point of the WebAssembly build: attaches the app to the server-rendered page.
+/// Entry point of the WebAssembly build: attaches the app to the server-rendered page. Lazily:
+/// each page's code is a chunk of its own (`app.rs`), fetched before that page can hydrate
+/// (`hydrate_body` panics on a lazy route).
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    leptos::mount::hydrate_lazy(app::App);
 }
