@@ -13,7 +13,9 @@ use std::{
 
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use reqwest::StatusCode;
-use ticketbooth::model::{Balancer, ClusterView, KillReachToken, ProbeAnswer, ServerState, Viewer};
+use ticketbooth::model::{
+    Balancer, ClusterView, KillReachToken, ProbeAnswer, RecognitionReport, ServerState, Viewer,
+};
 
 use crate::{
     haproxy::{Doors, Haproxy},
@@ -485,7 +487,7 @@ async fn the_door_and_the_address_are_what_haproxy_says_not_what_a_client_claims
 }
 
 /// JWTs need nothing shared per request: every instance verifies the signature with the ring
-/// they share, whatever keeps the cookie sessions.
+/// they share, whatever keeps the cookie sessions, and recognising costs no query on any.
 #[tokio::test]
 async fn jwt_browsers_are_recognised_on_every_instance_with_memory_sessions() {
     let cluster = cluster("memory").await;
@@ -495,6 +497,19 @@ async fn jwt_browsers_are_recognised_on_every_instance_with_memory_sessions() {
 
     assert_eq!(tallies.len(), 3, "{tallies:?}");
     assert_eq!(recognised(&tallies), REQUESTS, "{tallies:?}");
+    // No round trip to any store: each instance says what recognising the request cost it.
+    let mut queries: BTreeMap<String, u32> = BTreeMap::new();
+    for _ in 0..INSTANCES.len() * 2 {
+        let response = browser.get("/fn/dashboard").await;
+        let instance = response.headers()["x-instance"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let report: RecognitionReport = response.json().await.unwrap();
+        *queries.entry(instance).or_default() += report.cost.queries;
+    }
+    assert_eq!(queries.len(), 3, "{queries:?}");
+    assert!(queries.values().all(|count| *count == 0), "{queries:?}");
 }
 
 /// A rolling restart through the round-robin door with a shared store: each instance in turn
