@@ -102,8 +102,3 @@ pub struct ProbeAnswer {
 pub struct KillReachToken {
     pub access_token: String,
 }
-
-/// The most probes one kill-reach drill sends after the kill.
-pub const MAX_KILL_REACH_PROBES: u32 = 300;
-/// How long a kill-reach drill keeps probing a token that every instance still accepts, in ms.
-pub const KILL_REACH_PATIENCE_MS: f64 = 2_000.0;

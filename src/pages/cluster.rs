@@ -15,10 +15,7 @@ use crate::{
         kill_reach_probe,
     },
     error::AppError,
-    model::{
-        BalancedServer, Balancer, ClusterView, KILL_REACH_PATIENCE_MS, MAX_DRILL,
-        MAX_KILL_REACH_PROBES, ServerState, SessionStoreKind,
-    },
+    model::{BalancedServer, Balancer, ClusterView, MAX_DRILL, ServerState, SessionStoreKind},
 };
 
 /// What the drill counted at one instance.
@@ -183,37 +180,71 @@ fn door_label(door: &str) -> &str {
     }
 }
 
+/// A drill that runs in the browser, with the browser's own credentials: its last report,
+/// whether one is running, and whether it can run at all. Effects run only in the browser,
+/// once the page is hydrated: until then (and with JavaScript off) it cannot, and the page says
+/// so.
+struct BrowserDrill<T: Send + Sync + 'static> {
+    report: RwSignal<Option<T>>,
+    running: RwSignal<bool>,
+    ready: RwSignal<bool>,
+}
+
+impl<T: Send + Sync + 'static> Clone for BrowserDrill<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: Send + Sync + 'static> Copy for BrowserDrill<T> {}
+
+impl<T: Send + Sync + 'static> BrowserDrill<T> {
+    fn new() -> Self {
+        let ready = RwSignal::new(false);
+        Effect::new(move |_| ready.set(true));
+        BrowserDrill {
+            report: RwSignal::new(None),
+            running: RwSignal::new(false),
+            ready,
+        }
+    }
+
+    /// Runs `drill` and keeps its report, unless one is running already.
+    fn run(self, drill: impl std::future::Future<Output = T> + 'static) {
+        if self.running.get_untracked() {
+            return;
+        }
+        self.running.set(true);
+        leptos::task::spawn_local(async move {
+            self.report.set(Some(drill.await));
+            self.running.set(false);
+        });
+    }
+}
+
 /// Requests a drill sends unless told otherwise: ten for each of three instances.
 const DEFAULT_DRILL: u32 = 30;
 
 /// The drill: requests from this browser, counted per instance.
 #[component]
 fn Drill() -> impl IntoView {
-    let (report, set_report) = signal(None::<DrillReport>);
-    let (running, set_running) = signal(false);
+    let requests_drill = BrowserDrill::<DrillReport>::new();
+    let BrowserDrill {
+        report,
+        running,
+        ready,
+    } = requests_drill;
     // Read when the drill starts, not mirrored into a signal: a number typed before the page
     // hydrated is kept, and counts.
     let requests_input = NodeRef::<leptos::html::Input>::new();
-    // Effects run only in the browser, once the page is hydrated: until then (and with
-    // JavaScript off) the drill cannot run, and the page says so.
-    let (ready, set_ready) = signal(false);
-    Effect::new(move |_| set_ready.set(true));
     let run = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
-        if running.get_untracked() {
-            return;
-        }
-        set_running.set(true);
         let requests = requests_input
             .get_untracked()
             .and_then(|input| input.value().trim().parse::<u32>().ok())
             .unwrap_or(DEFAULT_DRILL)
             .clamp(1, MAX_DRILL);
-        leptos::task::spawn_local(async move {
-            let done = drill(requests).await;
-            set_report.set(Some(done));
-            set_running.set(false);
-        });
+        requests_drill.run(drill(requests));
     };
     view! {
         <section class="card wide">
@@ -369,6 +400,10 @@ fn now_ms() -> f64 {
 /// Probes after the kill before the drill may stop: behind the round-robin door, enough to meet
 /// each of three instances four times.
 const KILL_REACH_MIN_PROBES: u32 = 12;
+/// The most probes one kill-reach drill sends after the kill.
+const KILL_REACH_MAX_PROBES: u32 = 300;
+/// How long a kill-reach drill keeps probing a token that some instance still lets in, in ms.
+const KILL_REACH_PATIENCE_MS: f64 = 2_000.0;
 
 /// Signs the user in once more by JWT, checks that the token is let in, kills that device, then
 /// asks instance after instance (through this page's door) whether they still let it in, until
@@ -381,7 +416,7 @@ async fn kill_reach() -> Result<KillReachReport, AppError> {
     };
     kill_reach_kill(token.clone()).await?;
     let killed_at = now_ms();
-    while report.let_in_before && report.probes < MAX_KILL_REACH_PROBES {
+    while report.let_in_before && report.probes < KILL_REACH_MAX_PROBES {
         let probe = kill_reach_probe(token.clone()).await?;
         let at = now_ms() - killed_at;
         report.probes += 1;
@@ -405,20 +440,15 @@ async fn kill_reach() -> Result<KillReachReport, AppError> {
 /// The kill-reach drill: how long a JWT kill takes to reach every instance.
 #[component]
 fn KillReach() -> impl IntoView {
-    let (report, set_report) = signal(None::<Result<KillReachReport, AppError>>);
-    let (running, set_running) = signal(false);
-    let (ready, set_ready) = signal(false);
-    Effect::new(move |_| set_ready.set(true));
+    let reach = BrowserDrill::<Result<KillReachReport, AppError>>::new();
+    let BrowserDrill {
+        report,
+        running,
+        ready,
+    } = reach;
     let run = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
-        if running.get_untracked() {
-            return;
-        }
-        set_running.set(true);
-        leptos::task::spawn_local(async move {
-            set_report.set(Some(kill_reach().await));
-            set_running.set(false);
-        });
+        reach.run(kill_reach());
     };
     view! {
         <section class="card wide">

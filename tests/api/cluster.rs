@@ -18,7 +18,7 @@ use ticketbooth::model::{
 };
 
 use crate::{
-    haproxy::{Doors, Haproxy},
+    haproxy::{Doors, Haproxy, free_port},
     helpers::*,
     redis_server::RedisServer,
 };
@@ -92,7 +92,7 @@ async fn cluster_of(store: &str, b_as_a_process: bool, more: &[(&str, &str)]) ->
     let mut process = None;
     for name in &INSTANCES[1..] {
         if *name == "B" && b_as_a_process {
-            let address = free_address();
+            let address = std::net::SocketAddr::from(([127, 0, 0, 1], free_port()));
             let b = instances[0]
                 .process_on_the_same_database(&named(name), address)
                 .await;
@@ -116,11 +116,12 @@ async fn cluster_of(store: &str, b_as_a_process: bool, more: &[(&str, &str)]) ->
     }
 }
 
-/// A free address on 127.0.0.1, for a server process started a moment later.
-fn free_address() -> std::net::SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
+/// The instance that answered `response` (its `X-Instance` header).
+fn instance_of(response: &reqwest::Response) -> String {
+    response.headers()["x-instance"]
+        .to_str()
+        .unwrap()
+        .to_owned()
 }
 
 /// Per instance: how many answers recognised the browser, and how many found no one.
@@ -136,10 +137,7 @@ async fn drill(browser: &Browser) -> BTreeMap<String, Tally> {
     for _ in 0..REQUESTS {
         let response = browser.get("/fn/viewer").await;
         assert_eq!(response.status(), StatusCode::OK);
-        let instance = response.headers()["x-instance"]
-            .to_str()
-            .unwrap()
-            .to_owned();
+        let instance = instance_of(&response);
         let viewer: Option<Viewer> = response.json().await.unwrap();
         let tally = tallies.entry(instance).or_default();
         if viewer.is_some() {
@@ -160,10 +158,7 @@ async fn signed_up_through(door: &str, username: &str, mode: &str) -> (Browser, 
     let browser = browser_through(door);
     let response = browser.sign_up_with(username, mode).await;
     assert_redirects_to(&response, "/dashboard");
-    let instance = response.headers()["x-instance"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let instance = instance_of(&response);
     (browser, instance)
 }
 
@@ -501,10 +496,7 @@ async fn jwt_browsers_are_recognised_on_every_instance_with_memory_sessions() {
     let mut queries: BTreeMap<String, u32> = BTreeMap::new();
     for _ in 0..INSTANCES.len() * 2 {
         let response = browser.get("/fn/dashboard").await;
-        let instance = response.headers()["x-instance"]
-            .to_str()
-            .unwrap()
-            .to_owned();
+        let instance = instance_of(&response);
         let report: RecognitionReport = response.json().await.unwrap();
         *queries.entry(instance).or_default() += report.cost.queries;
     }
@@ -637,10 +629,7 @@ impl Load {
                 while !stop.load(Ordering::Relaxed) {
                     match browser.client.get(browser.url("/fn/viewer")).send().await {
                         Ok(response) if response.status() == StatusCode::OK => {
-                            let instance = response.headers()["x-instance"]
-                                .to_str()
-                                .unwrap()
-                                .to_owned();
+                            let instance = instance_of(&response);
                             *sent.by_instance.entry(instance).or_default() += 1;
                             let viewer: Option<Viewer> = response.json().await.unwrap();
                             sent.signed_out += usize::from(viewer.is_none());

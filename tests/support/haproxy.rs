@@ -49,8 +49,9 @@ impl Doors {
     }
 }
 
-/// A free port on 127.0.0.1 (the OS picks it; HAProxy binds it a moment later).
-fn free_port() -> u16 {
+/// A free port on 127.0.0.1 (the OS picks it; HAProxy, or a server process, binds it a moment
+/// later).
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .map(|address| address.port())
