@@ -43,7 +43,7 @@ mod ssr {
         auth::{CookieChanges, Credentials, CurrentUser, LiveUser, Recognition},
         core::client::ClientInfo,
         error::AppError,
-        model::RecognitionCost,
+        model::{RecognitionCost, Viewer},
     };
 
     /// What a server function needs of the request it answers: the shared state, and what the
@@ -104,6 +104,12 @@ mod ssr {
                     .unwrap_or(AppError::Unauthenticated));
             }
             Ok(recognition)
+        }
+
+        /// Who is signed in, or the 401 that makes the browser renew an expired access token.
+        pub fn viewer(&self) -> Result<Option<Viewer>, AppError> {
+            let recognition = self.recognition_unless_refreshable()?;
+            Ok(recognition.user.map(|user| user.viewer()))
         }
 
         pub fn user(&self) -> Result<CurrentUser, AppError> {
@@ -259,8 +265,20 @@ pub async fn theft_drill() -> Result<TheftDrillReport, AppError> {
 /// than "nobody", so that the browser refreshes it and asks again.
 #[server(prefix = "/fn", endpoint = "viewer", input = GetUrl, client = RefreshingClient)]
 pub async fn current_viewer() -> Result<Option<Viewer>, AppError> {
-    let recognition = ssr::call()?.recognition_unless_refreshable()?;
-    Ok(recognition.user.map(|user| user.viewer()))
+    ssr::call()?.viewer()
+}
+
+/// What the page header shows, read from the request being rendered: who is signed in (as
+/// [`current_viewer`] would answer; nobody if that is an error) and which instance answered.
+#[cfg(feature = "ssr")]
+pub fn header_facts_of_this_request() -> crate::model::HeaderFacts {
+    let Ok(call) = ssr::call() else {
+        return crate::model::HeaderFacts::default();
+    };
+    crate::model::HeaderFacts {
+        viewer: call.viewer().ok().flatten(),
+        instance: Some(call.state.config.instance_name.clone()),
+    }
 }
 
 /// The name of the instance answering (`INSTANCE_NAME`): the page header shows it, so that

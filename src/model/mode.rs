@@ -175,3 +175,10 @@ pub struct Viewer {
     #[serde(default)]
     pub is_admin: bool,
 }
+
+/// What the page header shows: who is signed in, and which server answered.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeaderFacts {
+    pub viewer: Option<Viewer>,
+    pub instance: Option<String>,
+}

@@ -11,20 +11,40 @@ use crate::{
 };
 
 /// App name, who is signed in and how, and the way out.
+///
+/// The server renders it from the request it is answering, which it has already recognised,
+/// and hands the browser what it showed with the page: no resource, no `<Transition>`, nothing
+/// to wait for. Asynchronous rendering of the signed-in header cost a signed-in page a tenth of
+/// its throughput (`perf`, `make bench-http`). After each navigation and mode switch the browser
+/// asks again, and keeps showing the last answer until the new one arrives.
 #[component]
 pub fn Header() -> impl IntoView {
     let location = use_location();
     let switch = expect_context::<ServerAction<SwitchMode>>();
-    // Refetched on every navigation and mode switch, so sign-in and sign-out show at once.
-    let viewer = Resource::new(
+    let rendered = SharedValue::new(|| {
+        #[cfg(feature = "ssr")]
+        {
+            crate::api::header_facts_of_this_request()
+        }
+        #[cfg(not(feature = "ssr"))]
+        {
+            // Only if the server's answer could not be read: the first navigation corrects it.
+            crate::model::HeaderFacts::default()
+        }
+    })
+    .into_inner();
+    let viewer = RwSignal::new(rendered.viewer);
+    // Behind a round-robin balancer, each answer may come from another server.
+    let instance = RwSignal::new(rendered.instance);
+    ask_again_after_each_navigation(
         move || (location.pathname.get(), switch.version().get()),
-        |_| current_viewer(),
+        current_viewer,
+        move |answer| viewer.set(answer.ok().flatten()),
     );
-    // Asked again with the viewer: behind a round-robin balancer, each answer may come from
-    // another server.
-    let instance = Resource::new(
+    ask_again_after_each_navigation(
         move || (location.pathname.get(), switch.version().get()),
-        |_| instance_name(),
+        instance_name,
+        move |answer| instance.set(answer.ok()),
     );
     let log_out = ServerAction::<LogOut>::new();
     view! {
@@ -35,32 +55,27 @@ pub fn Header() -> impl IntoView {
                     <span class="logo" aria-hidden="true">"◐"</span>
                     "ticketbooth"
                 </a>
-                <Transition fallback=|| ()>
-                    {move || {
-                        instance
-                            .get()
-                            .and_then(Result::ok)
-                            .map(|name| {
-                                view! {
-                                    <span
-                                        class="instance-badge"
-                                        data-testid="instance"
-                                        title="The server that answered"
-                                    >
-                                        <span class="visually-hidden">"Answered by server "</span>
-                                        {name}
-                                    </span>
-                                }
-                            })
-                    }}
-                </Transition>
+                {move || {
+                    instance
+                        .get()
+                        .map(|name| {
+                            view! {
+                                <span
+                                    class="instance-badge"
+                                    data-testid="instance"
+                                    title="The server that answered"
+                                >
+                                    <span class="visually-hidden">"Answered by server "</span>
+                                    {name}
+                                </span>
+                            }
+                        })
+                }}
                 </div>
-                <Transition fallback=|| ()>
                     {move || {
                         viewer
                             .get()
-                            .map(|viewer| match viewer {
-                                Ok(Some(viewer)) => {
+                            .map(|viewer| {
                                     let other = viewer.mode.other();
                                     view! {
                                         <nav class="nav" aria-label="Account">
@@ -132,25 +147,51 @@ pub fn Header() -> impl IntoView {
                                         </nav>
                                     }
                                         .into_any()
+                            })
+                            .unwrap_or_else(|| {
+                                view! {
+                                    <nav class="nav" aria-label="Account">
+                                        <a href="/compare">"Compare"</a>
+                                        <a href="/login">"Log in"</a>
+                                        <a class="button" href="/signup">
+                                            "Sign up"
+                                        </a>
+                                    </nav>
                                 }
-                                _ => {
-                                    view! {
-                                        <nav class="nav" aria-label="Account">
-                                            <a href="/compare">"Compare"</a>
-                                            <a href="/login">"Log in"</a>
-                                            <a class="button" href="/signup">
-                                                "Sign up"
-                                            </a>
-                                        </nav>
-                                    }
-                                        .into_any()
-                                }
+                                    .into_any()
                             })
                     }}
-                </Transition>
             </div>
         </header>
     }
+}
+
+/// After each change of `source` but the first (the server's answer came with the page), asks
+/// `ask` again and hands the answer to `show`, unless a later change has asked since. Effects run
+/// only in the browser.
+fn ask_again_after_each_navigation<S, F>(
+    source: impl Fn() -> S + 'static,
+    ask: impl Fn() -> F + Copy + 'static,
+    show: impl Fn(F::Output) + Clone + 'static,
+) where
+    F: std::future::Future + 'static,
+{
+    let asked = StoredValue::new(0_u64);
+    Effect::new(move |ran_before: Option<()>| {
+        source();
+        if ran_before.is_none() {
+            return;
+        }
+        let this_time = asked.get_value() + 1;
+        asked.set_value(this_time);
+        let show = show.clone();
+        leptos::task::spawn_local(async move {
+            let answer = ask().await;
+            if asked.get_value() == this_time {
+                show(answer);
+            }
+        });
+    });
 }
 
 /// Shown for a failed page load: a missing sign-in goes to the login page and comes back here.
