@@ -65,6 +65,14 @@ mod ssr {
         })
     }
 
+    /// The same, or nothing outside a request (as when Leptos lists the app's routes).
+    pub fn call_if_answering() -> Option<Call> {
+        Some(Call {
+            parts: use_context::<Parts>()?,
+            state: use_context::<AppState>()?,
+        })
+    }
+
     fn missing(what: &'static str) -> AppError {
         tracing::error!(
             what,
@@ -272,7 +280,8 @@ pub async fn current_viewer() -> Result<Option<Viewer>, AppError> {
 /// [`current_viewer`] would answer; nobody if that is an error) and which instance answered.
 #[cfg(feature = "ssr")]
 pub fn header_facts_of_this_request() -> crate::model::HeaderFacts {
-    let Ok(call) = ssr::call() else {
+    // No request when Leptos renders the app once to list its routes.
+    let Some(call) = ssr::call_if_answering() else {
         return crate::model::HeaderFacts::default();
     };
     crate::model::HeaderFacts {
