@@ -17,7 +17,7 @@ release:
 # rebuilds).
 run-release:
 	.ci/setup --release
-	PATH="$(CURDIR)/.tools/binaryen/node_modules/.bin:$$PATH" cargo leptos serve --release --split --features lazy-pages
+	PATH="$(CURDIR)/.tools/binaryen/node_modules/.bin:$$PATH" cargo leptos serve --release --precompress --split --lib-features hydrate,lazy-pages
 
 # Every test: Rust unit and integration tests, Playwright in Chromium, and Schemathesis against
 # the JSON API's OpenAPI document; the integration tests, the browser tests and Schemathesis

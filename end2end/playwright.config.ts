@@ -1,6 +1,6 @@
 import { defineConfig } from "@playwright/test";
 
-// The server is started by `cargo leptos end-to-end` (see ../.ci/end2end), with a fresh database.
+// The server is started by ../.ci/end2end, with a fresh database, before Playwright runs.
 const baseURL = process.env.E2E_BASE_URL ?? "http://127.0.0.1:3000";
 
 export default defineConfig({
