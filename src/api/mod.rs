@@ -65,14 +65,6 @@ mod ssr {
         })
     }
 
-    /// The same, or nothing outside a request (as when Leptos lists the app's routes).
-    pub fn call_if_answering() -> Option<Call> {
-        Some(Call {
-            parts: use_context::<Parts>()?,
-            state: use_context::<AppState>()?,
-        })
-    }
-
     fn missing(what: &'static str) -> AppError {
         tracing::error!(
             what,
@@ -278,15 +270,22 @@ pub async fn current_viewer() -> Result<Option<Viewer>, AppError> {
 
 /// What the page header shows, read from the request being rendered: who is signed in (as
 /// [`current_viewer`] would answer; nobody if that is an error) and which instance answered.
+/// Nothing outside a request, as when Leptos renders the app once to list its routes.
 #[cfg(feature = "ssr")]
 pub fn header_facts_of_this_request() -> crate::model::HeaderFacts {
-    // No request when Leptos renders the app once to list its routes.
-    let Some(call) = ssr::call_if_answering() else {
-        return crate::model::HeaderFacts::default();
-    };
+    // Borrowed from the context, not cloned: every page renders the header, and a clone of the
+    // request's parts copies its headers and everything recognition left in its extensions.
+    let viewer = with_context::<::http::request::Parts, _>(|parts| {
+        parts
+            .extensions
+            .get::<crate::auth::Recognition>()
+            .and_then(|recognition| recognition.user.as_ref())
+            .map(crate::auth::CurrentUser::viewer)
+    })
+    .flatten();
     crate::model::HeaderFacts {
-        viewer: call.viewer().ok().flatten(),
-        instance: Some(call.state.config.instance_name.clone()),
+        viewer,
+        instance: with_context::<ssr::AppState, _>(|state| state.config.instance_name.clone()),
     }
 }
 
