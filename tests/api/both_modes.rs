@@ -33,6 +33,45 @@ macro_rules! shared_behaviour {
                 assert!(devices[0].is_current && devices[0].mode == MODE);
             }
 
+            /// The header's badge and forms are written out once per mode as static HTML
+            /// (src/pages/layout.rs): held here to the names and URLs they stand for, and
+            /// posted as a browser without JavaScript posts them.
+            #[tokio::test]
+            async fn the_headers_own_forms_switch_to_the_other_mode_and_sign_out() {
+                use leptos::server_fn::ServerFn as _;
+                use ticketbooth::api::{LogOut, SwitchMode};
+
+                let app = spawn_app().await;
+                let browser = app.browser();
+                browser.sign_up_with("hal", MODE.key()).await;
+                let page = browser.get("/").await.text().await.unwrap();
+                let other = MODE.other();
+                for expected in [
+                    format!(
+                        r#"data-mode="{}" data-testid="mode">{}</span>"#,
+                        MODE.key(),
+                        MODE.label()
+                    ),
+                    format!(
+                        r#"action="{}" data-to="{}"><input type="hidden" name="to" value="{}">"#,
+                        SwitchMode::url(),
+                        other.key(),
+                        other.key()
+                    ),
+                    format!(">Use {}</button>", other.label()),
+                    format!(r#"action="{}"><button"#, LogOut::url()),
+                ] {
+                    assert!(page.contains(&expected), "{expected} in the header of {page}");
+                }
+
+                browser
+                    .post_form_without_javascript(SwitchMode::url(), "/", &[("to", other.key())])
+                    .await;
+                assert_eq!(browser.viewer().await.map(|viewer| viewer.mode), Some(other));
+                browser.post_form_without_javascript(LogOut::url(), "/", &[]).await;
+                assert_eq!(browser.viewer().await, None);
+            }
+
             #[tokio::test]
             async fn signing_out_leaves_credentials_that_get_nobody_in() {
                 let app = spawn_app().await;
