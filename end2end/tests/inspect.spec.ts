@@ -7,8 +7,12 @@ const onPostgres = (process.env.DATABASE_URL ?? "").startsWith("postgres");
 test.describe("the inspector", () => {
   test("a cookie session shows its cookie, its row and what the request cost", async ({ page }) => {
     await signUpWith(page, uniqueName("insp"), "session");
+    // The requests of the first visit read the session's row. A SQLite server keeps it, so the
+    // next page load reads nothing; PostgreSQL is read on every request.
+    await page.reload();
 
-    await expect(page.getByTestId("cost-queries")).toHaveText("1 query");
+    await expect(page.getByTestId("cost-queries")).toHaveText(onPostgres ? "1 query" : "0 queries");
+    await expect(page.getByTestId("session-kept")).toHaveCount(onPostgres ? 0 : 1);
     await expect(page.getByTestId("cost-bytes")).toHaveText("33 bytes");
     await expect(page.getByTestId("cost-micros")).toHaveText(/^\d+ µs$/);
     await expect(page.getByTestId("claim-HttpOnly")).toHaveText("yes");
@@ -80,7 +84,11 @@ test.describe("the compare page", () => {
 
     const requests = page.getByTestId("row-requests");
     await expect(requests.locator('[data-column="jwt-denylist"]')).toHaveText(/^\d{2,}$/);
-    await expect(page.getByTestId("row-queries").locator('[data-column="session"]')).toHaveText("1.0");
+    // Each request of the burst reads its session's row on PostgreSQL; on SQLite only the first
+    // (the column also keeps the other tests' page loads, the first of each session a read).
+    await expect(page.getByTestId("row-queries").locator('[data-column="session"]')).toHaveText(
+      onPostgres ? "1.0" : /^0\.\d$/,
+    );
     await expect(page.getByTestId("row-queries").locator('[data-column="jwt-pure"]')).toHaveText("0.0");
     await expect(page.getByTestId("row-kill").locator('[data-column="jwt-pure"]')).toContainText(
       "not until the token expires",

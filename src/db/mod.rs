@@ -202,10 +202,16 @@ delegate! {
         update: &SessionRowUpdate<'_>,
         now: i64,
     ) -> Result<bool, sqlx::Error>;
-    /// The stored record of a live session: its data and expiry.
-    /// The data and expiry of a live session: read on this thread when the database is a
-    /// file (`reader.rs`), through the pool otherwise or if that read fails.
+    /// The stored record of a live session: its data and expiry. When the database is a file,
+    /// kept from an earlier read while no process on the file has changed it since, else read
+    /// on this thread (`reader.rs`); through the pool otherwise or if that read fails.
     pub async fn live_session_data(
+        &self,
+        id_hash: &[u8],
+        now: i64,
+    ) -> Result<Option<(String, i64)>, sqlx::Error>;
+    /// The same read, never from what was kept: what reading the row itself costs.
+    pub async fn live_session_data_read(
         &self,
         id_hash: &[u8],
         now: i64,

@@ -94,7 +94,7 @@ pub async fn measure(
     ) {
         (SessionStoreKind::Sqlite, Some(id)) => {
             let id_hash = hash_session_id(&id);
-            let direct = time(|| db.live_session_data(&id_hash, now)).await;
+            let direct = time(|| db.live_session_data_read(&id_hash, now)).await;
             let pooled = time(|| db.live_session_data_pooled(&id_hash, now)).await;
             (Some(direct), Some(pooled))
         }

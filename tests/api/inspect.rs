@@ -416,7 +416,16 @@ async fn a_burst_fills_every_column_and_the_kill_drill_measures_each_setting() {
         assert!(figures.requests >= 25, "{key}: {}", figures.requests);
         assert!(figures.median_micros > 0.0 && figures.p99_micros >= figures.median_micros);
     }
-    assert_eq!(column("session").queries_per_request, 1.0);
+    // A session in PostgreSQL is read on every request; one in SQLite once, then kept.
+    let session_queries = column("session").queries_per_request;
+    if on_postgres() {
+        assert_eq!(session_queries, 1.0);
+    } else {
+        assert!(
+            session_queries > 0.0 && session_queries < 0.2,
+            "{session_queries}"
+        );
+    }
     assert_eq!(column("jwt-pure").queries_per_request, 0.0);
     assert_eq!(column("jwt-session-check").queries_per_request, 1.0);
     assert_eq!(column("jwt-denylist").queries_per_request, 0.0);

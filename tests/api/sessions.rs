@@ -360,3 +360,81 @@ async fn a_cookie_session_401_carries_no_bearer_challenge() {
         "Bearer realm=\"ticketbooth\""
     );
 }
+
+/// Who the server at `base` recognises by the session cookie `cookie`, and how many queries
+/// that took (`Server-Timing`; none for a request it did not recognise).
+async fn recognised_at(base: &str, cookie: &str) -> (Option<String>, Option<u32>) {
+    let response = reqwest::Client::new()
+        .get(format!("{base}/fn/viewer"))
+        .header("cookie", format!("tb_session={cookie}"))
+        .send()
+        .await
+        .unwrap();
+    let queries = response
+        .headers()
+        .contains_key("server-timing")
+        .then(|| timing(&response).1);
+    let viewer: Option<Viewer> = response.json().await.unwrap();
+    (viewer.map(|viewer| viewer.username), queries)
+}
+
+#[tokio::test]
+async fn a_session_every_server_on_the_database_keeps_dies_on_each_ones_next_request() {
+    let first = spawn_app().await;
+    let second = first.another_instance().await;
+    let address = std::net::SocketAddr::from(([127, 0, 0, 1], crate::haproxy::free_port()));
+    let process = first.process_on_the_same_database(&[], address).await;
+    let bases = [
+        first.base.clone(),
+        second.base.clone(),
+        format!("http://{}", process.addr),
+    ];
+    let killer = first.signed_in_browser("kit").await;
+    let victims = [first.browser(), first.browser()];
+    for victim in &victims {
+        assert_redirects_to(&victim.log_in("kit", PASSWORD).await, "/dashboard");
+    }
+    let cookies = victims.map(|victim| victim.session_cookie().unwrap());
+
+    // Each server reads each session once, then keeps it: on a file, its next request costs
+    // no query (on PostgreSQL every request reads the row).
+    for base in &bases {
+        for cookie in &cookies {
+            let (user, _) = recognised_at(base, cookie).await;
+            assert_eq!(user.as_deref(), Some("kit"), "{base}");
+            let (_, queries) = recognised_at(base, cookie).await;
+            let expected = if on_postgres() { 1 } else { 0 };
+            assert_eq!(queries, Some(expected), "{base}: the session was kept");
+        }
+    }
+
+    // Killed on one server: no server lets it in again, not even once.
+    let device = killer.other_device().await;
+    assert_eq!(killer.kill(&device.id).await.status(), StatusCode::OK);
+    let (killed, alive) = if victims[0].viewer().await.is_none() {
+        (&cookies[0], &cookies[1])
+    } else {
+        (&cookies[1], &cookies[0])
+    };
+    for base in &bases {
+        assert_eq!(recognised_at(base, killed).await, (None, None), "{base}");
+        assert_eq!(recognised_at(base, alive).await.0.as_deref(), Some("kit"));
+    }
+
+    // Signed out through the process: the others refuse it at once too.
+    let response = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("{}/auth/refresh/logout", bases[2]))
+        .header("origin", &bases[2])
+        .header("cookie", format!("tb_session={alive}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_redirection(), "{}", response.status());
+    for base in &bases {
+        assert_eq!(recognised_at(base, alive).await, (None, None), "{base}");
+    }
+    assert_eq!(killer.viewer().await.unwrap().username, "kit");
+}

@@ -84,6 +84,16 @@ impl Postgres {
         self.live_session_data(id_hash, now).await
     }
 
+    /// Nothing is kept: servers on other machines share no memory that could say when a kept
+    /// session changed, so every read reads the row.
+    pub async fn live_session_data_read(
+        &self,
+        id_hash: &[u8],
+        now: i64,
+    ) -> Result<Option<(String, i64)>, sqlx::Error> {
+        self.live_session_data(id_hash, now).await
+    }
+
     pub async fn live_session(
         &self,
         id_hash: &[u8],

@@ -2,6 +2,7 @@
 //! connections in WAL mode, and read directly on the asking thread where a request waits.
 
 mod activity;
+mod generations;
 mod keys;
 mod reader;
 mod refresh;
@@ -73,6 +74,31 @@ impl Sqlite {
                 None
             }
         }
+    }
+
+    /// Runs `write`, a change to the `sessions` table, to its end even if the request that
+    /// asked is dropped meanwhile (a browser that goes away mid-kill), then marks `changed` for
+    /// every process's cache of live sessions (`reader.rs`). Dropped halfway, the statement
+    /// would still commit on sqlx's thread, and no mark would follow it.
+    async fn changing_sessions<T, F>(
+        &self,
+        changed: generations::Changed,
+        write: impl FnOnce(SqlitePool) -> F,
+    ) -> Result<T, sqlx::Error>
+    where
+        F: Future<Output = Result<T, sqlx::Error>> + Send + 'static,
+        T: Send + 'static,
+    {
+        let writing = write(self.pool().clone());
+        let reader = Arc::clone(&self.reader);
+        tokio::spawn(async move {
+            let written = writing.await;
+            // Failed too: a statement that failed may still have committed (a lost answer).
+            reader.sessions_changed(&changed);
+            written
+        })
+        .await
+        .map_err(|_| sqlx::Error::WorkerCrashed)?
     }
 
     pub async fn close(&self) {

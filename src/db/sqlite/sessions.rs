@@ -3,7 +3,7 @@
 //! Every read takes `now` and ignores expired rows, so an expired session is never listed and
 //! never accepted even before the sweeper has deleted it.
 
-use super::Sqlite;
+use super::{Sqlite, generations::Changed, reader::SessionRead};
 use crate::db::{
     is_unique_violation,
     rows::{SessionRow, SessionRowUpdate, TableFootprint},
@@ -43,24 +43,33 @@ impl Sqlite {
         now: i64,
     ) -> Result<bool, sqlx::Error> {
         let role_path = json_path(update.role_path);
-        let result = sqlx::query!(
-            "update sessions set ip = ?, last_seen_at = ?, expires_at = ?,
+        let (id_hash, ip, data) = (
+            id_hash.to_vec(),
+            update.ip.to_owned(),
+            update.data.to_owned(),
+        );
+        let (last_seen_at, expires_at) = (update.last_seen_at, update.expires_at);
+        self.changing_sessions(Changed::One(id_hash.clone()), move |pool| async move {
+            let result = sqlx::query!(
+                "update sessions set ip = ?, last_seen_at = ?, expires_at = ?,
                  data = json_set(?, ?, coalesce(json_extract(data, ?), json_extract(?, ?)))
              where id_hash = ? and expires_at > ?",
-            update.ip,
-            update.last_seen_at,
-            update.expires_at,
-            update.data,
-            role_path,
-            role_path,
-            update.data,
-            role_path,
-            id_hash,
-            now,
-        )
-        .execute(self.pool())
-        .await?;
-        Ok(result.rows_affected() == 1)
+                ip,
+                last_seen_at,
+                expires_at,
+                data,
+                role_path,
+                role_path,
+                data,
+                role_path,
+                id_hash,
+                now,
+            )
+            .execute(&pool)
+            .await?;
+            Ok(result.rows_affected() == 1)
+        })
+        .await
     }
 
     pub async fn live_session_data(
@@ -68,7 +77,25 @@ impl Sqlite {
         id_hash: &[u8],
         now: i64,
     ) -> Result<Option<(String, i64)>, sqlx::Error> {
-        match self.direct(self.reader.live_session_data(id_hash, now)) {
+        let read = match self.reader.live_session_data(id_hash, now) {
+            // Kept, and unchanged since it was read: no query.
+            Some(Ok(SessionRead::Kept(found))) => return Ok(Some(found)),
+            Some(Ok(SessionRead::Read(found))) => Some(Ok(found)),
+            Some(Err(error)) => Some(Err(error)),
+            None => None,
+        };
+        match self.direct(read) {
+            Some(found) => Ok(found),
+            None => self.live_session_data_pooled(id_hash, now).await,
+        }
+    }
+
+    pub async fn live_session_data_read(
+        &self,
+        id_hash: &[u8],
+        now: i64,
+    ) -> Result<Option<(String, i64)>, sqlx::Error> {
+        match self.direct(self.reader.read_session(id_hash, now)) {
             Some(found) => Ok(found),
             None => self.live_session_data_pooled(id_hash, now).await,
         }
@@ -103,10 +130,14 @@ impl Sqlite {
     }
 
     pub async fn delete_session(&self, id_hash: &[u8]) -> Result<bool, sqlx::Error> {
-        let result = sqlx::query!("delete from sessions where id_hash = ?", id_hash)
-            .execute(self.pool())
-            .await?;
-        Ok(result.rows_affected() == 1)
+        let id_hash = id_hash.to_vec();
+        self.changing_sessions(Changed::One(id_hash.clone()), move |pool| async move {
+            let result = sqlx::query!("delete from sessions where id_hash = ?", id_hash)
+                .execute(&pool)
+                .await?;
+            Ok(result.rows_affected() == 1)
+        })
+        .await
     }
 
     pub async fn live_sessions_of_user(
@@ -130,14 +161,18 @@ impl Sqlite {
         user_id: i64,
         public_id: &str,
     ) -> Result<bool, sqlx::Error> {
-        let result = sqlx::query!(
-            "delete from sessions where user_id = ? and public_id = ?",
-            user_id,
-            public_id,
-        )
-        .execute(self.pool())
-        .await?;
-        Ok(result.rows_affected() == 1)
+        let public_id = public_id.to_owned();
+        self.changing_sessions(Changed::Any, move |pool| async move {
+            let result = sqlx::query!(
+                "delete from sessions where user_id = ? and public_id = ?",
+                user_id,
+                public_id,
+            )
+            .execute(&pool)
+            .await?;
+            Ok(result.rows_affected() == 1)
+        })
+        .await
     }
 
     pub async fn delete_sessions_of_user_except(
@@ -145,14 +180,18 @@ impl Sqlite {
         user_id: i64,
         keep: Option<&str>,
     ) -> Result<u64, sqlx::Error> {
-        let result = sqlx::query!(
-            "delete from sessions where user_id = ? and public_id is not ?",
-            user_id,
-            keep,
-        )
-        .execute(self.pool())
-        .await?;
-        Ok(result.rows_affected())
+        let keep = keep.map(str::to_owned);
+        self.changing_sessions(Changed::Any, move |pool| async move {
+            let result = sqlx::query!(
+                "delete from sessions where user_id = ? and public_id is not ?",
+                user_id,
+                keep,
+            )
+            .execute(&pool)
+            .await?;
+            Ok(result.rows_affected())
+        })
+        .await
     }
 
     pub async fn set_role_in_sessions_of_user(
@@ -162,24 +201,30 @@ impl Sqlite {
         role: &str,
         now: i64,
     ) -> Result<u64, sqlx::Error> {
-        let path = json_path(path);
-        let result = sqlx::query!(
-            "update sessions set data = json_set(data, ?, ?) where user_id = ? and expires_at > ?",
-            path,
-            role,
-            user_id,
-            now,
-        )
-        .execute(self.pool())
-        .await?;
-        Ok(result.rows_affected())
+        let (path, role) = (json_path(path), role.to_owned());
+        self.changing_sessions(Changed::Any, move |pool| async move {
+            let result = sqlx::query!(
+                "update sessions set data = json_set(data, ?, ?) where user_id = ? and expires_at > ?",
+                path,
+                role,
+                user_id,
+                now,
+            )
+            .execute(&pool)
+            .await?;
+            Ok(result.rows_affected())
+        })
+        .await
     }
 
     pub async fn delete_expired_sessions(&self, now: i64) -> Result<u64, sqlx::Error> {
-        let result = sqlx::query!("delete from sessions where expires_at <= ?", now)
-            .execute(self.pool())
-            .await?;
-        Ok(result.rows_affected())
+        self.changing_sessions(Changed::Any, move |pool| async move {
+            let result = sqlx::query!("delete from sessions where expires_at <= ?", now)
+                .execute(&pool)
+                .await?;
+            Ok(result.rows_affected())
+        })
+        .await
     }
 
     pub async fn sessions_footprint(&self) -> Result<TableFootprint, sqlx::Error> {

@@ -57,7 +57,9 @@ fn Report(report: RecognitionReport) -> impl IntoView {
             <CostStrip cost />
         </section>
         {match evidence {
-            Evidence::Session(evidence) => view! { <SessionSteps evidence device /> }.into_any(),
+            Evidence::Session(evidence) => {
+                view! { <SessionSteps evidence device queries=cost.queries /> }.into_any()
+            }
             Evidence::Jwt(evidence) => {
                 view! { <JwtSteps evidence device server_now /> }.into_any()
             }
@@ -97,8 +99,10 @@ fn CostStrip(cost: RecognitionCost) -> impl IntoView {
     }
 }
 
+/// `queries`: what recognising this request sent to the database; none for a session in
+/// SQLite means the server had kept it from an earlier read.
 #[component]
-fn SessionSteps(evidence: SessionEvidence, device: DeviceView) -> impl IntoView {
+fn SessionSteps(evidence: SessionEvidence, device: DeviceView, queries: u32) -> impl IntoView {
     let SessionEvidence {
         cookie_name,
         cookie_bytes,
@@ -144,6 +148,18 @@ fn SessionSteps(evidence: SessionEvidence, device: DeviceView) -> impl IntoView 
                     " or by signing out, and this cookie is worthless on its very next request."
                 </li>
             </ol>
+            {(store == SessionStoreKind::Sqlite && queries == 0)
+                .then(|| {
+                    view! {
+                        <p class="hint" data-testid="session-kept">
+                            "This time the server did not read the table: it had read this row "
+                            "on an earlier request and kept it in memory, and the change "
+                            "counters that every server on this database file shares said that "
+                            "nothing had touched it since. A kill, a sign-out or a new role bumps "
+                            "them before it answers, so the next request reads the table again."
+                        </p>
+                    }
+                })}
         </section>
         <section class="card">
             <h2>"The cookie"</h2>
