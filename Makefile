@@ -13,11 +13,12 @@ release:
 	.ci/setup --release
 	.ci/release-build
 
-# Serve the optimised build on http://127.0.0.1:3000 (make run stays a debug build, for fast
-# rebuilds).
+# Serve the optimised build on http://127.0.0.1:3000, as make release built it (make run stays a
+# debug build, for fast rebuilds).
 run-release:
 	.ci/setup --release
-	PATH="$(CURDIR)/.tools/binaryen/node_modules/.bin:$$PATH" cargo leptos serve --release --precompress --split --lib-features hydrate,lazy-pages
+	.ci/release-build
+	LEPTOS_SITE_ROOT=target/site target/release/ticketbooth
 
 # Every test: Rust unit and integration tests, Playwright in Chromium, and Schemathesis against
 # the JSON API's OpenAPI document; the integration tests, the browser tests and Schemathesis

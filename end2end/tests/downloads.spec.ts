@@ -1,4 +1,5 @@
 import { writeFileSync } from "node:fs";
+import { get } from "node:http";
 import { Browser, Page, expect, test } from "@playwright/test";
 import { SIGNED_IN_PAGES, SIGNED_OUT_PAGES, hydrated, signUpWith, uniqueName } from "./helpers";
 
@@ -85,4 +86,26 @@ test("a first visit to each page downloads the shell, compressed, and the chunks
     // More than the shell: the page's own chunk came too, or it could not have hydrated.
     expect(visit.wasm, `${visit.path}: the page's chunks`).toBeGreaterThan(visit.shell);
   }
+});
+
+/** The bytes of `path` as the server sends them to a client that accepts only `encoding`. */
+function sentAs(path: string, encoding: string): Promise<{ bytes: number; encoding: string }> {
+  const url = new URL(path, process.env.E2E_BASE_URL);
+  return new Promise((resolve, reject) => {
+    get(url, { headers: { "accept-encoding": encoding } }, (response) => {
+      let bytes = 0;
+      response.on("data", (chunk: Buffer) => (bytes += chunk.length));
+      response.on("end", () =>
+        resolve({ bytes, encoding: String(response.headers["content-encoding"] ?? "none") }),
+      );
+      response.on("error", reject);
+    }).on("error", reject);
+  });
+}
+
+test("a browser that takes gzip but not brotli gets the shell within the budget too @release", async () => {
+  test.skip(!process.env.E2E_RELEASE, "only the release build is split and compressed");
+  const shell = await sentAs("/pkg/ticketbooth.wasm", "gzip");
+  expect(shell.encoding).toBe("gzip");
+  expect(shell.bytes).toBeLessThanOrEqual(SHELL_BUDGET);
 });
