@@ -15,7 +15,9 @@
 //! What it cannot see: a write to the file by anything but ticketbooth (the `sqlite3` shell, a
 //! restored backup) bumps nothing, and neither does a server killed between a write's commit and
 //! its mark. The reader trusts a kept session for at most a minute for that reason
-//! (`reader.rs`). Deleting this file while servers run would part them the same way.
+//! (`reader.rs`). Deleting this file while servers run would part them the same way, and
+//! truncating it would crash them (the mapping would point past its end): leave it alone.
+//! A server that cannot map it does not start.
 
 use std::{
     fs::OpenOptions,
@@ -75,15 +77,25 @@ fn file_beside(database: &Path) -> PathBuf {
 }
 
 impl Generations {
-    /// Maps the counters of `database`, creating their file (all zeros) if it is missing.
+    /// Maps the counters of `database`, creating their file (all zeros) if it is missing; an
+    /// error names the file.
     pub(super) fn open(database: &Path) -> io::Result<Self> {
         let path = file_beside(database);
+        Self::map(&path).map_err(|error| {
+            io::Error::new(
+                error.kind(),
+                format!("the sessions' change counters, {}: {error}", path.display()),
+            )
+        })
+    }
+
+    fn map(path: &Path) -> io::Result<Self> {
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
-            .open(&path)?;
+            .open(path)?;
         // Grown, never shrunk: another process may have mapped it already.
         if file.metadata()?.len() < BYTES as u64 {
             file.set_len(BYTES as u64)?;
@@ -105,7 +117,10 @@ impl Generations {
         }
         let slots = NonNull::new(address.cast::<AtomicU64>())
             .ok_or_else(|| io::Error::other("mmap returned a null mapping"))?;
-        Ok(Generations { slots, file: path })
+        Ok(Generations {
+            slots,
+            file: path.to_owned(),
+        })
     }
 
     fn slots(&self) -> &[AtomicU64] {
@@ -180,6 +195,15 @@ mod tests {
             "a change to any session reaches every slot"
         );
         assert!(dir.path().join("t.db-sessions").exists());
+    }
+
+    #[test]
+    fn counters_that_cannot_be_mapped_are_an_error_naming_their_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // A folder where the file would be.
+        std::fs::create_dir(dir.path().join("t.db-sessions")).unwrap();
+        let error = Generations::open(&dir.path().join("t.db")).unwrap_err();
+        assert!(error.to_string().contains("t.db-sessions"), "{error}");
     }
 
     #[test]

@@ -42,12 +42,20 @@ impl Sqlite {
         if let Some(parent) = file.parent() {
             create_dir(parent)?;
         }
-        let reader = reader::Reader::new((!in_memory).then(|| file.to_path_buf()));
+        let file = file.to_path_buf();
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        // The file as SQLite names its `-wal` and `-shm`, through any symbolic link: every
+        // process on it must find the same change counters beside it.
+        let file = if in_memory {
+            None
+        } else {
+            Some(std::fs::canonicalize(&file).map_err(sqlx::Error::Io)?)
+        };
+        let reader = reader::Reader::new(file).map_err(sqlx::Error::Io)?;
         Ok(Sqlite {
             pool,
             reader: Arc::new(reader),
@@ -90,12 +98,13 @@ impl Sqlite {
         T: Send + 'static,
     {
         let writing = write(self.pool().clone());
-        let reader = Arc::clone(&self.reader);
+        let mark = MarkWhenDone {
+            reader: Arc::clone(&self.reader),
+            changed,
+        };
         tokio::spawn(async move {
-            let written = writing.await;
-            // Failed too: a statement that failed may still have committed (a lost answer).
-            reader.sessions_changed(&changed);
-            written
+            let _mark = mark;
+            writing.await
         })
         .await
         .map_err(|_| sqlx::Error::WorkerCrashed)?
@@ -110,6 +119,20 @@ impl Sqlite {
             .fetch_one(self.pool())
             .await
             .map(|_| ())
+    }
+}
+
+/// Marks a change to the sessions once the write that made it is done, whichever way it ends:
+/// answered, failed (a statement that failed may still have committed), or dropped with its
+/// task when the runtime stops (sqlx's thread may still commit it).
+struct MarkWhenDone {
+    reader: Arc<reader::Reader>,
+    changed: generations::Changed,
+}
+
+impl Drop for MarkWhenDone {
+    fn drop(&mut self) {
+        self.reader.sessions_changed(&self.changed);
     }
 }
 

@@ -71,8 +71,7 @@ struct SessionCache {
 pub(super) struct Reader {
     /// `None` for an in-memory database, which only the pool's connection can see.
     file: Option<PathBuf>,
-    /// `None` for an in-memory database, or when the counters' file could not be mapped
-    /// (logged): every request then reads the table.
+    /// `None` for an in-memory database.
     sessions: Option<SessionCache>,
 }
 
@@ -84,18 +83,18 @@ pub(super) enum SessionRead {
 }
 
 impl Reader {
-    pub(super) fn new(file: Option<PathBuf>) -> Self {
-        let sessions = file.as_ref().and_then(|file| match Generations::open(file) {
-            Ok(generations) => Some(SessionCache {
-                generations,
+    /// A reader of `file` (`None`: in memory). An error when the change counters beside the
+    /// file cannot be mapped: a server that could not mark its writes there would leave the
+    /// other servers on the file serving sessions it has ended.
+    pub(super) fn new(file: Option<PathBuf>) -> std::io::Result<Self> {
+        let sessions = match &file {
+            Some(file) => Some(SessionCache {
+                generations: Generations::open(file)?,
                 kept: RwLock::new(HashMap::new()),
             }),
-            Err(error) => {
-                tracing::warn!(%error, "no cache of live sessions: every request reads the table");
-                None
-            }
-        });
-        Reader { file, sessions }
+            None => None,
+        };
+        Ok(Reader { file, sessions })
     }
 
     /// The data and expiry of the live session whose ID hashes to `id_hash`, kept or read;
