@@ -158,7 +158,7 @@ impl AccessTokens {
     /// Checks an access token at `now`: shape, header, signature, claims, time.
     pub fn verify(&self, token: &str, now: i64) -> Result<AccessClaims, Refusal> {
         let claims = self.verify_signed(token, now)?;
-        if now > claims.exp + LEEWAY {
+        if now > claims.exp.saturating_add(LEEWAY) {
             return Err(Refusal::Expired);
         }
         if claims.iat > now + LEEWAY {
@@ -199,6 +199,10 @@ impl AccessTokens {
         let key = keys
             .verifying(kid, now)
             .ok_or_else(|| Refusal::UnknownKey(excerpt(kid, 40)))?;
+        // The header as the crate reads it: each field of its type, no field twice.
+        jsonwebtoken::decode_header(token).map_err(|error| {
+            Refusal::Malformed(format!("the header is not that of a JWT ({error})"))
+        })?;
         // The signature over the first two parts, by the crate, with the ring's one algorithm
         // (the header named it, above). The crate's `decode` would also do this, after parsing
         // the header twice more and the claims twice: a third of a JWT request's recognition.
@@ -219,15 +223,21 @@ impl AccessTokens {
         let payload = URL_SAFE_NO_PAD
             .decode(payload)
             .map_err(|_| Refusal::Malformed("a part is not base64url text".into()))?;
-        let claims: ArrivingClaims = serde_json::from_slice(&payload).map_err(|error| {
+        let not_ours = |why: &dyn std::fmt::Display| {
             Refusal::Malformed(format!(
-                "the claims are not those of an access token ({error})"
+                "the claims are not those of an access token ({why})"
             ))
-        })?;
-        // What the crate's validation checked: the registered claims present, then the issuer
-        // and the audience.
+        };
+        // An object: serde would also fill the claims from an array, by position.
+        if payload.trim_ascii_start().first() != Some(&b'{') {
+            return Err(not_ours(&"not a JSON object"));
+        }
+        let claims: ArrivingClaims =
+            serde_json::from_slice(&payload).map_err(|error| not_ours(&error))?;
+        // What the crate's validation checked: the registered claims present (an `exp` it could
+        // read as a time, not before 1970), then the issuer and the audience.
         for (name, present) in [
-            ("exp", claims.exp.is_some()),
+            ("exp", claims.exp.is_some_and(|exp| exp >= 0)),
             ("iss", claims.iss.is_some()),
             ("aud", claims.aud.is_some()),
             ("sub", claims.sub.is_some()),
@@ -341,8 +351,16 @@ mod tests {
 
     /// A token with this header and these claims, signed with `secret` under `alg`.
     fn forged(header: Value, claims: Value, secret: &[u8], alg: Algorithm) -> String {
-        let encode = |value: &Value| URL_SAFE_NO_PAD.encode(value.to_string());
-        let input = format!("{}.{}", encode(&header), encode(&claims));
+        forged_text(&header.to_string(), &claims.to_string(), secret, alg)
+    }
+
+    /// A token with this header and these claims as written, JSON or not, signed as `forged`.
+    fn forged_text(header: &str, claims: &str, secret: &[u8], alg: Algorithm) -> String {
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header),
+            URL_SAFE_NO_PAD.encode(claims)
+        );
         let signature =
             jsonwebtoken::crypto::sign(input.as_bytes(), &EncodingKey::from_secret(secret), alg)
                 .unwrap();
@@ -504,6 +522,49 @@ mod tests {
                 .unwrap_err(),
             Refusal::BadSignature
         );
+    }
+
+    #[test]
+    fn shapes_the_crate_refuses_are_refused_even_signed_with_our_key() {
+        let (header, claims) = parts_of(&signed());
+        let header = Value::Object(header).to_string();
+        let ours = |header: &str, claims: &str| {
+            refusal(&forged_text(header, claims, &SECRET, Algorithm::HS256))
+        };
+        let claims_text = Value::Object(claims.clone()).to_string();
+        let malformed = |refusal: Refusal| matches!(refusal, Refusal::Malformed(_));
+
+        // The claims as an array, in the order of their fields.
+        let array = json!([
+            ISSUER,
+            AUDIENCE,
+            "42",
+            NOW,
+            NOW + 300,
+            "jti",
+            "device",
+            "alice",
+            "user"
+        ]);
+        assert!(malformed(ours(&header, &array.to_string())));
+        // A header field twice, the second one right.
+        let twice = header.replacen('{', r#"{"typ":"JWT","#, 1);
+        assert!(malformed(ours(&twice, &claims_text)), "{twice}");
+        // A header field the crate reads as text, given as something else.
+        let odd = header.replacen('{', r#"{"b64":false,"#, 1);
+        assert!(malformed(ours(&odd, &claims_text)), "{odd}");
+        // An `exp` before 1970 is no time at all.
+        let mut negative = claims;
+        negative.insert("exp".into(), json!(-1));
+        assert_eq!(
+            ours(&header, &Value::Object(negative).to_string()),
+            Refusal::MissingClaim("exp".into())
+        );
+        // An `exp` at the end of time neither overflows nor expires.
+        let last = edited(|_, claims| {
+            claims.insert("exp".into(), json!(i64::MAX));
+        });
+        assert!(tokens().verify(&last, NOW).is_ok());
     }
 
     #[test]
