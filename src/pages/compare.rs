@@ -249,7 +249,8 @@ fn floor(column: Column, floors: Option<Floors>, session_store: SessionStoreKind
         floors.postgres_round_trip_micros,
     ) {
         (Some(read), Some(pooled), _, _) => format!(
-            "the row read {} (through the pool {})",
+            "the row read {} (through the pool {}); a session read before and kept skips it, \
+             checking only that nothing has changed it since",
             micros(1, read),
             micros(1, pooled)
         ),
