@@ -104,11 +104,8 @@ impl Reader {
         id_hash: &[u8],
         now: i64,
     ) -> Option<rusqlite::Result<SessionRead>> {
-        let Some(cache) = &self.sessions else {
-            return self
-                .read_session(id_hash, now)
-                .map(|read| read.map(SessionRead::Read));
-        };
+        // No cache only for a database in memory, which only the pool can read.
+        let cache = self.sessions.as_ref()?;
         // Before the read: a change committed after this bumps the counters past it.
         let stamp = cache.generations.stamp(id_hash);
         if let Some(kept) = read_lock(&cache.kept).get(id_hash)

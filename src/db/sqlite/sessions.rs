@@ -84,6 +84,16 @@ impl Sqlite {
             Some(Err(error)) => Some(Err(error)),
             None => None,
         };
+        self.read_or_pooled(read, id_hash, now).await
+    }
+
+    /// What a direct read of a session found, or the pool's answer where it could not read.
+    async fn read_or_pooled(
+        &self,
+        read: Option<rusqlite::Result<Option<(String, i64)>>>,
+        id_hash: &[u8],
+        now: i64,
+    ) -> Result<Option<(String, i64)>, sqlx::Error> {
         match self.direct(read) {
             Some(found) => Ok(found),
             None => self.live_session_data_pooled(id_hash, now).await,
@@ -95,10 +105,8 @@ impl Sqlite {
         id_hash: &[u8],
         now: i64,
     ) -> Result<Option<(String, i64)>, sqlx::Error> {
-        match self.direct(self.reader.read_session(id_hash, now)) {
-            Some(found) => Ok(found),
-            None => self.live_session_data_pooled(id_hash, now).await,
-        }
+        self.read_or_pooled(self.reader.read_session(id_hash, now), id_hash, now)
+            .await
     }
 
     pub async fn live_session_data_pooled(
